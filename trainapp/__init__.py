@@ -1,0 +1,104 @@
+"""trainapp: training scheduling and booking for multi-agency partnerships."""
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+from govuk_frontend_wtf.main import WTFormsHelpers
+from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from trainapp.config import DefaultConfig, from_environment
+from trainapp import extensions
+from trainapp.db import configure_engine
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the application: config -> extensions -> templates -> blueprints -> CLI."""
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        static_folder=str(PROJECT_ROOT / "static"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+    )
+    app.config.from_object(DefaultConfig)
+    app.config.update(config if config is not None else from_environment(Path(app.instance_path)))
+    if app.config.get("PROXY_HOPS"):
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    _init_extensions(app)
+    _init_templates(app)
+    _register_blueprints(app)
+
+    from trainapp.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    # Import every model so the metadata (and migrations) see the whole schema.
+    from trainapp import models  # noqa: F401
+
+    # `extensions.db`, never a bare `db` here: the package's own `trainapp.db`
+    # module must not be shadowed (migrations import it).
+    db = extensions.db
+    login_manager = extensions.login_manager
+    db.init_app(app)
+    extensions.migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
+    extensions.csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.sign_in"
+    login_manager.login_message = "Sign in to see this page."
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def _load_user(token: str):
+        from trainapp.accounts.models import User
+
+        return db.session.scalar(
+            sa.select(User).where(User.session_token == token, User.active.is_(True))
+        )
+
+    with app.app_context():
+        configure_engine(db.engine)
+
+    from trainapp.security import install_security_headers
+
+    install_security_headers(app)
+
+
+def _init_templates(app: Flask) -> None:
+    from trainapp import filters
+    from trainapp.security import csp_nonce
+
+    app.jinja_loader = ChoiceLoader(
+        [
+            FileSystemLoader(str(PROJECT_ROOT / "templates")),
+            PrefixLoader(
+                {
+                    "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja"),
+                    "govuk_frontend_wtf": PackageLoader("govuk_frontend_wtf"),
+                }
+            ),
+        ]
+    )
+    WTFormsHelpers(app)
+    filters.register(app)
+    app.jinja_env.globals["csp_nonce"] = csp_nonce
+
+
+def _register_blueprints(app: Flask) -> None:
+    from trainapp.accounts import agency_routes, user_routes
+    from trainapp.accounts import routes as account_routes
+    from trainapp.core import routes as core_routes
+    from trainapp.core.error_pages import register_error_pages
+
+    app.register_blueprint(core_routes.bp)
+    app.register_blueprint(account_routes.bp)
+    app.register_blueprint(user_routes.bp)
+    app.register_blueprint(agency_routes.bp)
+    register_error_pages(app)

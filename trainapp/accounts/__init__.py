@@ -1,0 +1,1 @@
+"""Users, agencies, roles and signing in."""

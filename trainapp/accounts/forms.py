@@ -1,0 +1,198 @@
+"""Forms for signing in, registering, passwords, users and agencies."""
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxInput,
+    GovPasswordInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+
+from trainapp.accounts.models import AGENCY_KIND_LABELS, ROLE_LABELS
+
+EMAIL_REQUIRED = "Enter your work email address"
+
+
+def _email_field(label: str = "Work email address", message: str = EMAIL_REQUIRED):
+    return StringField(
+        label,
+        validators=[DataRequired(message), Length(max=254, message="Email address is too long")],
+        widget=GovTextInput(),
+    )
+
+
+def _new_password_fields():
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Enter a password")],
+        description="At least 12 characters. A few unrelated words together are easy to "
+        "remember and hard to guess.",
+        widget=GovPasswordInput(),
+    )
+    confirm = PasswordField(
+        "Confirm password",
+        validators=[
+            DataRequired("Confirm your password"),
+            EqualTo("password", "The passwords do not match"),
+        ],
+        widget=GovPasswordInput(),
+    )
+    return password, confirm
+
+
+class SignInForm(FlaskForm):
+    email = _email_field("Email address", "Enter your email address")
+    password = PasswordField(
+        "Password", validators=[DataRequired("Enter your password")], widget=GovPasswordInput()
+    )
+    remember = BooleanField("Keep me signed in on this device", widget=GovCheckboxInput())
+    next = HiddenField()
+    submit = SubmitField("Sign in", widget=GovSubmitInput())
+
+
+class RegisterEmailForm(FlaskForm):
+    email = _email_field()
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class RegisterDetailsForm(FlaskForm):
+    name = StringField(
+        "Full name",
+        validators=[DataRequired("Enter your full name"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    job_title = StringField(
+        "Job title",
+        validators=[DataRequired("Enter your job title"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    agency = RadioField(
+        "Which agency do you work for?",
+        coerce=int,
+        validators=[Optional()],
+        validate_choice=False,
+        widget=GovRadioInput(),
+    )
+    password, confirm = _new_password_fields()
+    submit = SubmitField("Create account", widget=GovSubmitInput())
+
+
+class AccessRequestForm(FlaskForm):
+    name = RegisterDetailsForm.name
+    job_title = RegisterDetailsForm.job_title
+    organisation = StringField(
+        "Organisation you work for",
+        validators=[DataRequired("Enter the organisation you work for"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    password, confirm = _new_password_fields()
+    submit = SubmitField("Ask for access", widget=GovSubmitInput())
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Enter your current password")],
+        widget=GovPasswordInput(),
+    )
+    password, confirm = _new_password_fields()
+    submit = SubmitField("Change password", widget=GovSubmitInput())
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = _email_field("Email address", "Enter your email address")
+    submit = SubmitField("Send reset link", widget=GovSubmitInput())
+
+
+class ResetPasswordForm(FlaskForm):
+    password, confirm = _new_password_fields()
+    submit = SubmitField("Set new password", widget=GovSubmitInput())
+
+
+class AgencyForm(FlaskForm):
+    name = StringField(
+        "Agency name",
+        validators=[DataRequired("Enter the agency's name"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    kind = SelectField(
+        "Kind of agency",
+        choices=[("", "Choose a kind")] + [(k.value, v) for k, v in AGENCY_KIND_LABELS.items()],
+        validators=[DataRequired("Choose the kind of agency")],
+        widget=GovSelect(),
+    )
+    domains = TextAreaField(
+        "Email domains",
+        description="The part after the @ in staff email addresses, one per line. "
+        "Staff with these addresses can register themselves.",
+        validators=[Length(max=2000)],
+        widget=GovTextArea(),
+    )
+    is_partner = RadioField(
+        "Is this a partner agency?",
+        choices=[("yes", "Yes, a partner agency"), ("no", "No, a non-partner organisation")],
+        validators=[InputRequired("Say whether this is a partner agency")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Save agency", widget=GovSubmitInput())
+
+
+class UserForm(FlaskForm):
+    name = RegisterDetailsForm.name
+    job_title = StringField(
+        "Job title", validators=[Optional(), Length(max=200)], widget=GovTextInput()
+    )
+    role = SelectField(
+        "Role", choices=[(r.value, label) for r, label in ROLE_LABELS.items()], widget=GovSelect()
+    )
+    agency = SelectField("Agency", coerce=int, widget=GovSelect())
+    submit = SubmitField("Save changes", widget=GovSubmitInput())
+
+
+class ApproveAccessForm(FlaskForm):
+    agency = SelectField(
+        "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
+    )
+    role = SelectField(
+        "Role", choices=[(r.value, label) for r, label in ROLE_LABELS.items()], widget=GovSelect()
+    )
+    submit = SubmitField("Approve and create account", widget=GovSubmitInput())
+
+
+class RejectAccessForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        description="The person will be sent this.",
+        validators=[DataRequired("Enter a reason for rejecting the request"), Length(max=2000)],
+        widget=GovTextArea(),
+    )
+    submit = SubmitField("Reject request", widget=GovSubmitInput(), render_kw={})
+
+
+class UserSearchForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    q = StringField("Name or email", validators=[Optional(), Length(max=200)], widget=GovTextInput())
+    role = SelectField(
+        "Role",
+        choices=[("", "Any role")] + [(r.value, label) for r, label in ROLE_LABELS.items()],
+        validators=[Optional()],
+        widget=GovSelect(),
+    )
+    agency = SelectField("Agency", coerce=int, validators=[Optional()], widget=GovSelect())
+    submit = SubmitField("Search", widget=GovSubmitInput())

@@ -1,0 +1,363 @@
+"""Rules for accounts: registration, signing in, passwords and managing users."""
+
+import hashlib
+import secrets
+from datetime import timedelta
+
+import sqlalchemy as sa
+from email_validator import EmailNotValidError, validate_email
+from flask import current_app
+
+from trainapp import audit
+from trainapp.accounts import passwords
+from trainapp.accounts.models import (
+    AccessRequest,
+    AccessRequestStatus,
+    Agency,
+    AgencyDomain,
+    PasswordResetToken,
+    Role,
+    SignInAttempt,
+    User,
+)
+from trainapp.db import utcnow
+from trainapp.errors import (
+    DomainError,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidToken,
+    NotAllowed,
+    Throttled,
+    UnknownAgency,
+)
+from trainapp.extensions import db
+from trainapp.notifications.services import queue_email
+
+
+def normalise_email(email: str) -> str:
+    """Lower-case and check an address; raises DomainError for one that cannot be valid."""
+    try:
+        checked = validate_email(email.strip(), check_deliverability=False)
+    except EmailNotValidError as exc:
+        raise DomainError(
+            "Enter an email address in the correct format, like name@example.org", "email"
+        ) from exc
+    return checked.normalized.lower()
+
+
+def domain_of(email: str) -> str:
+    return email.rpartition("@")[2].lower()
+
+
+def find_user_by_email(email: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.email == email.strip().lower()))
+
+
+def agencies_for_domain(domain: str) -> list[Agency]:
+    """Active agencies that own an email domain, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(Agency)
+            .join(AgencyDomain)
+            .where(AgencyDomain.domain == domain.lower(), Agency.active.is_(True))
+            .order_by(Agency.name)
+        )
+    )
+
+
+def find_agency_by_name(name: str) -> Agency:
+    agency = db.session.scalar(sa.select(Agency).where(sa.func.lower(Agency.name) == name.lower()))
+    if agency is None:
+        raise UnknownAgency(f"There is no agency called {name!r}")
+    return agency
+
+
+def _ensure_email_free(email: str) -> None:
+    if find_user_by_email(email) is not None:
+        raise EmailTaken("An account already exists for this email address")
+
+
+def create_user(
+    *,
+    email: str,
+    name: str,
+    role: Role,
+    agency: Agency | None,
+    password: str,
+    job_title: str = "",
+    by: User | None = None,
+) -> User:
+    """Create an account after checking the email and password rules."""
+    email = normalise_email(email)
+    _ensure_email_free(email)
+    passwords.check_policy(password)
+    if agency is not None and not agency.active:
+        raise UnknownAgency("That agency is no longer active")
+    user = User(
+        email=email,
+        name=name.strip(),
+        job_title=job_title.strip(),
+        role=role,
+        agency=agency,
+        password_hash=passwords.hash_password(password),
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.record(by or user, "user.created", user, after=user.snapshot())
+    return user
+
+
+def register(
+    *, email: str, name: str, job_title: str, password: str, agency_id: int | None
+) -> User | AccessRequest:
+    """Self-registration: an agency's domain gives an account, any other an access request."""
+    email = normalise_email(email)
+    _ensure_email_free(email)
+    passwords.check_policy(password)
+    agencies = agencies_for_domain(domain_of(email))
+    if not agencies:
+        raise UnknownAgency("No agency uses this email domain", "email")
+    if len(agencies) == 1:
+        agency = agencies[0]
+    else:
+        agency = next((a for a in agencies if a.id == agency_id), None)
+        if agency is None:
+            raise UnknownAgency("Select the agency you work for")
+    user = create_user(
+        email=email, name=name, role=Role.STAFF, agency=agency, password=password,
+        job_title=job_title,
+    )
+    return user
+
+
+def request_access(
+    *, email: str, name: str, job_title: str, organisation: str, password: str
+) -> AccessRequest:
+    """Record a request for an account from someone outside every agency's domains."""
+    email = normalise_email(email)
+    _ensure_email_free(email)
+    passwords.check_policy(password)
+    pending = db.session.scalar(
+        sa.select(AccessRequest.id).where(
+            AccessRequest.email == email, AccessRequest.status == AccessRequestStatus.PENDING
+        )
+    )
+    if pending is not None:
+        raise DomainError("You have already asked for access with this email address", "email")
+    access_request = AccessRequest(
+        email=email,
+        name=name.strip(),
+        job_title=job_title.strip(),
+        organisation=organisation.strip(),
+        password_hash=passwords.hash_password(password),
+    )
+    db.session.add(access_request)
+    db.session.flush()
+    for coordinator in active_coordinators():
+        queue_email(coordinator.email, "access_requested", access_request=access_request)
+    return access_request
+
+
+def active_coordinators() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.role == Role.COORDINATOR, User.active.is_(True))
+        )
+    )
+
+
+def approve_access_request(
+    access_request: AccessRequest, *, by: User, agency: Agency, role: Role
+) -> User:
+    """Turn a pending request into an account in the chosen agency."""
+    access_request.status.check_transition(AccessRequestStatus.APPROVED)
+    _ensure_email_free(access_request.email)
+    if not agency.active:
+        raise UnknownAgency("That agency is no longer active")
+    user = User(
+        email=access_request.email,
+        name=access_request.name,
+        job_title=access_request.job_title,
+        role=role,
+        agency=agency,
+        password_hash=access_request.password_hash,
+    )
+    db.session.add(user)
+    db.session.flush()
+    access_request.status = AccessRequestStatus.APPROVED
+    access_request.decided_at = utcnow()
+    access_request.decided_by = by
+    access_request.user_id = user.id
+    audit.record(by, "user.created", user, after=user.snapshot(), reason="access request approved")
+    queue_email(user.email, "access_approved", user=user)
+    return user
+
+
+def reject_access_request(access_request: AccessRequest, *, by: User, reason: str) -> None:
+    """Refuse a pending request, telling the person why."""
+    access_request.status.check_transition(AccessRequestStatus.REJECTED)
+    if not reason.strip():
+        raise DomainError("Enter a reason for rejecting the request", "reason")
+    access_request.status = AccessRequestStatus.REJECTED
+    access_request.decided_at = utcnow()
+    access_request.decided_by = by
+    access_request.decision_reason = reason.strip()
+    audit.record(
+        by, "access_request.rejected", access_request,
+        before={"status": "pending"}, after={"status": "rejected"}, reason=reason.strip(),
+    )
+    queue_email(access_request.email, "access_rejected", access_request=access_request)
+
+
+def _recent_failures(column, value: str) -> int:
+    since = utcnow() - timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
+    return db.session.scalar(
+        sa.select(sa.func.count(SignInAttempt.id)).where(
+            column == value,
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.attempted_at >= since,
+        )
+    )
+
+
+def authenticate(email: str, password: str, address: str) -> User:
+    """Check a sign-in, counting failures per account and per address.
+
+    The attempt row is added even when this raises: the caller commits it.
+    """
+    email = email.strip().lower()
+    config = current_app.config
+    if (
+        _recent_failures(SignInAttempt.email, email) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
+        or _recent_failures(SignInAttempt.address, address)
+        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+    ):
+        minutes = config["LOGIN_WINDOW_SECONDS"] // 60
+        raise Throttled(
+            f"Too many failed attempts to sign in. Wait {minutes} minutes and try again, "
+            "or reset your password"
+        )
+    user = find_user_by_email(email)
+    ok = passwords.matches(user.password_hash if user else None, password)
+    ok = ok and user is not None and user.active
+    db.session.add(SignInAttempt(email=email[:254], address=address[:64], succeeded=ok))
+    if not ok:
+        raise InvalidCredentials("Enter a correct email address and password")
+    user.last_signed_in_at = utcnow()
+    return user
+
+
+def sign_out(user: User) -> None:
+    """End every session and remember-me cookie of this user."""
+    user.rotate_session_token()
+
+
+def change_password(user: User, *, current: str, new: str) -> None:
+    """Change a password after checking the current one; ends every other session."""
+    if not passwords.matches(user.password_hash, current):
+        raise DomainError("Your current password is not correct", "current_password")
+    passwords.check_policy(new)
+    user.password_hash = passwords.hash_password(new)
+    user.rotate_session_token()
+    audit.record(user, "user.password_changed", user)
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def request_password_reset(email: str) -> None:
+    """Email a one-time reset link, if an active account has this address."""
+    user = find_user_by_email(email)
+    if user is None or not user.active:
+        return
+    token = secrets.token_urlsafe(32)
+    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    db.session.add(
+        PasswordResetToken(
+            user=user,
+            token_hash=_token_hash(token),
+            expires_at=utcnow() + timedelta(seconds=max_age),
+        )
+    )
+    queue_email(user.email, "password_reset", user=user, token=token, minutes=max_age // 60)
+
+
+def find_reset_token(token: str) -> PasswordResetToken:
+    """The live reset record for a token, or InvalidToken."""
+    record = db.session.scalar(
+        sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
+    )
+    if (
+        record is None
+        or record.used_at is not None
+        or record.expires_at <= utcnow()
+        or not record.user.active
+    ):
+        raise InvalidToken("This link has expired or has already been used")
+    return record
+
+
+def reset_password(token: str, new_password: str) -> User:
+    """Set a new password from a reset link; the link then stops working."""
+    record = find_reset_token(token)
+    passwords.check_policy(new_password)
+    user = record.user
+    user.password_hash = passwords.hash_password(new_password)
+    user.rotate_session_token()
+    now = utcnow()
+    db.session.execute(
+        sa.update(PasswordResetToken)
+        .where(PasswordResetToken.user_id == user.id, PasswordResetToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    audit.record(user, "user.password_reset", user)
+    return user
+
+
+def _is_last_active_coordinator(user: User) -> bool:
+    if user.role != Role.COORDINATOR or not user.active:
+        return False
+    others = db.session.scalar(
+        sa.select(sa.func.count(User.id)).where(
+            User.role == Role.COORDINATOR, User.active.is_(True), User.id != user.id
+        )
+    )
+    return others == 0
+
+
+def update_user(
+    user: User, *, by: User, name: str, job_title: str, role: Role, agency: Agency | None
+) -> None:
+    """Change a person's details, role or agency (coordinators only)."""
+    if not by.is_coordinator:
+        raise NotAllowed("Only a coordinator can change roles and agencies")
+    if role != Role.COORDINATOR and _is_last_active_coordinator(user):
+        raise DomainError("The service needs at least one active coordinator", "role")
+    if role == Role.AGENCY_LEAD and agency is None:
+        raise UnknownAgency("An agency lead must belong to an agency")
+    before = user.snapshot()
+    user.name, user.job_title = name.strip(), job_title.strip()
+    user.role, user.agency = role, agency
+    user.agency_id = agency.id if agency else None
+    old, new = audit.changes(before, user.snapshot())
+    if new:
+        audit.record(by, "user.updated", user, before=old, after=new)
+
+
+def deactivate_user(user: User, *, by: User) -> None:
+    """Stop a person signing in; their sessions end at once."""
+    if not user.active:
+        raise DomainError("This account is already deactivated")
+    if _is_last_active_coordinator(user):
+        raise DomainError("The service needs at least one active coordinator")
+    user.active = False
+    user.rotate_session_token()
+    audit.record(by, "user.deactivated", user, before={"active": True}, after={"active": False})
+
+
+def reactivate_user(user: User, *, by: User) -> None:
+    if user.active:
+        raise DomainError("This account is already active")
+    user.active = True
+    audit.record(by, "user.reactivated", user, before={"active": False}, after={"active": True})

@@ -1,0 +1,209 @@
+"""Coordinators manage people and access requests; agency leads see their staff."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from trainapp.accounts import services
+from trainapp.accounts.access import require, roles
+from trainapp.accounts.forms import ApproveAccessForm, RejectAccessForm, UserForm, UserSearchForm
+from trainapp.accounts.models import (
+    AccessRequest,
+    AccessRequestStatus,
+    Agency,
+    Role,
+    User,
+)
+from trainapp.errors import DomainError
+from trainapp.extensions import db
+from trainapp.forms import ConfirmForm, show_domain_error
+
+bp = Blueprint("users", __name__)
+
+
+def _agency_choices(blank_label: str) -> list[tuple[int, str]]:
+    agencies = db.session.scalars(
+        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
+    )
+    return [(0, blank_label)] + [(a.id, a.name) for a in agencies]
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+def _people_query():
+    return sa.select(User).options(selectinload(User.agency)).order_by(User.name, User.id)
+
+
+@bp.route("/users")
+@roles(Role.COORDINATOR)
+def list_users():
+    form = UserSearchForm(request.args)
+    form.agency.choices = _agency_choices("Any agency")
+    query = _people_query()
+    if form.validate():
+        if form.q.data:
+            pattern = f"%{form.q.data.strip().lower()}%"
+            query = query.where(
+                sa.or_(sa.func.lower(User.name).like(pattern), User.email.like(pattern))
+            )
+        if form.role.data:
+            query = query.where(User.role == Role(form.role.data))
+        if form.agency.data:
+            query = query.where(User.agency_id == form.agency.data)
+    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    return render_template("users/list.html", form=form, page=page)
+
+
+@bp.route("/agency/staff")
+@roles(Role.AGENCY_LEAD)
+def agency_staff():
+    query = _people_query().where(User.agency_id == current_user.agency_id)
+    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    return render_template("users/agency_staff.html", page=page, agency=current_user.agency)
+
+
+@bp.route("/users/<int:user_id>")
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def show_user(user_id: int):
+    person = db.get_or_404(User, user_id)
+    require(current_user.can_manage_staff_of(person.agency_id))
+    return render_template("users/show.html", person=person, form=ConfirmForm())
+
+
+@bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
+@roles(Role.COORDINATOR)
+def edit_user(user_id: int):
+    person = db.get_or_404(User, user_id)
+    form = UserForm(obj=person)
+    form.agency.choices = _agency_choices("No agency")
+    if request.method == "GET":
+        form.role.data = person.role.value
+        form.agency.data = person.agency_id or 0
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency.data) if form.agency.data else None
+        if form.agency.data and agency is None:
+            abort(400)
+        try:
+            services.update_user(
+                person,
+                by=current_user,
+                name=form.name.data,
+                job_title=form.job_title.data or "",
+                role=Role(form.role.data),
+                agency=agency,
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{person.name}'s details have been saved.")
+            return redirect(url_for("users.show_user", user_id=person.id))
+    return render_template("users/edit.html", form=form, person=person)
+
+
+def _set_active(user_id: int, active: bool):
+    person = db.get_or_404(User, user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        if active:
+            services.reactivate_user(person, by=current_user)
+        else:
+            services.deactivate_user(person, by=current_user)
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        state = "reactivated" if active else "deactivated"
+        flash(f"{person.name}'s account has been {state}.")
+    return redirect(url_for("users.show_user", user_id=person.id))
+
+
+@bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
+@roles(Role.COORDINATOR)
+def deactivate_user(user_id: int):
+    return _set_active(user_id, active=False)
+
+
+@bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
+@roles(Role.COORDINATOR)
+def reactivate_user(user_id: int):
+    return _set_active(user_id, active=True)
+
+
+@bp.route("/access-requests")
+@roles(Role.COORDINATOR)
+def list_access_requests():
+    query = (
+        sa.select(AccessRequest)
+        .where(AccessRequest.status == AccessRequestStatus.PENDING)
+        .order_by(AccessRequest.created_at, AccessRequest.id)
+    )
+    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    return render_template("users/access_requests.html", page=page)
+
+
+def _pending_request(request_id: int) -> AccessRequest:
+    access_request = db.get_or_404(AccessRequest, request_id)
+    if access_request.status != AccessRequestStatus.PENDING:
+        abort(404)
+    return access_request
+
+
+@bp.route("/access-requests/<int:request_id>", methods=["GET", "POST"])
+@roles(Role.COORDINATOR)
+def review_access_request(request_id: int):
+    access_request = _pending_request(request_id)
+    form = ApproveAccessForm(prefix="approve")
+    form.agency.choices = _agency_choices("Choose an agency")
+    reject_form = RejectAccessForm(prefix="reject")
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency.data)
+        if agency is None:
+            abort(400)
+        try:
+            person = services.approve_access_request(
+                access_request, by=current_user, agency=agency, role=Role(form.role.data)
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{person.name} now has an account with {agency.name}.")
+            return redirect(url_for("users.list_access_requests"))
+    return render_template(
+        "users/review_access_request.html",
+        access_request=access_request,
+        form=form,
+        reject_form=reject_form,
+    )
+
+
+@bp.route("/access-requests/<int:request_id>/reject", methods=["POST"])
+@roles(Role.COORDINATOR)
+def reject_access_request(request_id: int):
+    access_request = _pending_request(request_id)
+    form = ApproveAccessForm(prefix="approve", formdata=None)
+    form.agency.choices = _agency_choices("Choose an agency")
+    reject_form = RejectAccessForm(prefix="reject")
+    if reject_form.validate_on_submit():
+        try:
+            services.reject_access_request(
+                access_request, by=current_user, reason=reject_form.reason.data
+            )
+        except DomainError as error:
+            show_domain_error(reject_form, error)
+        else:
+            db.session.commit()
+            flash(f"The request from {access_request.name} has been rejected.")
+            return redirect(url_for("users.list_access_requests"))
+    return render_template(
+        "users/review_access_request.html",
+        access_request=access_request,
+        form=form,
+        reject_form=reject_form,
+    ), 400

@@ -1,0 +1,58 @@
+"""One audit trail for every change that matters: who, when, what, old -> new."""
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from trainapp.db import UTCDateTime, utcnow
+from trainapp.extensions import db
+
+
+class AuditEvent(db.Model):
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    action: Mapped[str] = mapped_column(sa.String(80))
+    entity_type: Mapped[str] = mapped_column(sa.String(60))
+    entity_id: Mapped[int | None] = mapped_column(index=True)
+    before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+    __table_args__ = (sa.Index("ix_audit_events_entity", "entity_type", "entity_id"),)
+
+
+def record(
+    actor,
+    action: str,
+    entity,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> AuditEvent:
+    """Add an audit row to the caller's transaction (the caller commits)."""
+    if entity is not None and getattr(entity, "id", None) is None:
+        db.session.flush()
+    event = AuditEvent(
+        actor_id=getattr(actor, "id", None),
+        action=action,
+        entity_type=type(entity).__tablename__ if entity is not None else "system",
+        entity_id=getattr(entity, "id", None),
+        before=before,
+        after=after,
+        reason=reason,
+    )
+    db.session.add(event)
+    return event
+
+
+def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
+    """Only the keys whose values differ, as (old, new)."""
+    changed = [key for key in after if before.get(key) != after.get(key)]
+    return {key: before.get(key) for key in changed}, {key: after.get(key) for key in changed}

@@ -1,0 +1,103 @@
+"""Command-line tasks: ``flask --app trainapp <command>``."""
+
+import sys
+
+import click
+from flask import Flask
+
+from trainapp.errors import DomainError
+from trainapp.extensions import db
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(users_group)
+    app.cli.add_command(outbox_group)
+    app.cli.add_command(jobs_group)
+    app.cli.add_command(demo_data_command)
+
+
+@click.group("users", help="Manage accounts.")
+def users_group():
+    pass
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+@users_group.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="The person's full name.")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["coordinator", "trainer", "agency_lead", "staff"]),
+    help="What the person may do.",
+)
+@click.option("--agency", "agency_name", help="The agency's exact name.")
+@click.option("--job-title", default="", help="The person's job title.")
+def users_add(email, name, role, agency_name, job_title):
+    """Create an account; the password is read from standard input when piped."""
+    from trainapp.accounts import services
+    from trainapp.accounts.models import Role
+
+    try:
+        agency = services.find_agency_by_name(agency_name) if agency_name else None
+        user = services.create_user(
+            email=email,
+            name=name,
+            role=Role(role),
+            agency=agency,
+            password=_read_password(),
+            job_title=job_title,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    click.echo(f"Created {user.role.label.lower()} {user.email}.")
+
+
+@click.group("outbox", help="Deliver queued email.")
+def outbox_group():
+    pass
+
+
+@outbox_group.command("send")
+@click.option("--limit", default=500, show_default=True, help="Most messages to send now.")
+def outbox_send(limit):
+    """Send every message that is due, keeping failures to retry."""
+    from trainapp.notifications.services import send_due_messages
+
+    sent, failed = send_due_messages(limit)
+    click.echo(f"Sent {sent} message(s); {failed} failed and will be retried.")
+
+
+@click.group("jobs", help="Scheduled work, safe to run every few minutes.")
+def jobs_group():
+    pass
+
+
+@jobs_group.command("run")
+def jobs_run():
+    """Run every scheduled job once; running it twice changes nothing more."""
+    from trainapp.jobs import run_all
+
+    for line in run_all():
+        click.echo(line)
+
+
+@click.command("demo-data")
+def demo_data_command():
+    """Create (or complete) a believable partnership and print its logins."""
+    from trainapp.demo import load_demo_data
+
+    logins, password = load_demo_data()
+    db.session.commit()
+    click.echo("Demo data is ready. Sign in at http://127.0.0.1:5000 as any of:")
+    width = max(len(role) for role, _ in logins)
+    for role, email in logins:
+        click.echo(f"  {role.ljust(width)}  {email}")
+    click.echo(f"Every demo account's password is: {password}")

@@ -1,0 +1,1 @@
+"""Pages that belong to no one feature: home, health and errors."""

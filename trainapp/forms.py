@@ -1,0 +1,29 @@
+"""Form pieces shared by every feature."""
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
+from wtforms import SubmitField
+
+
+class ConfirmForm(FlaskForm):
+    """A button and a CSRF token: for actions that need no other input."""
+
+    submit = SubmitField("Confirm", widget=GovSubmitInput())
+
+
+def show_domain_error(form: FlaskForm, error) -> None:
+    """Put a service's refusal beside the field it is about, or at the top of the form."""
+    field = getattr(form, error.field, None) if error.field else None
+    if field is not None:
+        field.errors = [*field.errors, error.message] if field.errors else [error.message]
+    else:
+        form.form_errors.append(error.message)
+
+
+def error_list(form: FlaskForm) -> list[dict]:
+    """Items for the error summary: each field's first error, linked to the field."""
+    items = [{"text": message} for message in form.form_errors]
+    for field in form:
+        if field.errors:
+            items.append({"text": field.errors[0], "href": f"#{field.id}"})
+    return items

@@ -1,0 +1,127 @@
+"""Queue messages in the caller's transaction; deliver them with retries."""
+
+from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+
+from trainapp.db import utcnow
+from trainapp.extensions import db
+from trainapp.notifications.models import OutboxMessage, OutboxStatus
+from trainapp.notifications.transports import configured_transport
+
+
+def queue_email(
+    recipient: str,
+    template: str,
+    *,
+    dedupe_key: str | None = None,
+    calendar: str | None = None,
+    calendar_method: str | None = None,
+    **context,
+) -> OutboxMessage | None:
+    """Render ``templates/email/<template>.txt`` and add it to the outbox.
+
+    The first line of the rendered template is the subject. With a ``dedupe_key``
+    already queued, nothing is added and None is returned.
+    """
+    if dedupe_key is not None:
+        exists = db.session.scalar(
+            sa.select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
+        )
+        if exists is not None:
+            return None
+    rendered = render_template(f"email/{template}.txt", **context)
+    subject, _, body = rendered.strip().partition("\n")
+    message = OutboxMessage(
+        recipient=recipient,
+        subject=subject.strip(),
+        body=body.strip() + "\n",
+        dedupe_key=dedupe_key,
+        calendar=calendar,
+        calendar_method=calendar_method,
+    )
+    db.session.add(message)
+    db.session.flush()
+    return message
+
+
+def build_email(message: OutboxMessage) -> EmailMessage:
+    config = current_app.config
+    email = EmailMessage()
+    email["From"] = f"{config['ORGANISATION_NAME']} <{config['MAIL_FROM']}>"
+    email["To"] = message.recipient
+    email["Subject"] = message.subject
+    email["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].partition("@")[2] or None)
+    email.set_content(message.body)
+    if message.calendar:
+        method = message.calendar_method or "PUBLISH"
+        email.add_attachment(
+            message.calendar.encode("utf-8"),
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": method},
+        )
+    return email
+
+
+SEND_LEASE = timedelta(minutes=10)
+
+
+def _retry_delay(attempts: int) -> timedelta:
+    return timedelta(minutes=min(2**attempts, 240))
+
+
+def _claim_next() -> OutboxMessage | None:
+    """Lease the oldest due message so no other sender takes it while it is sent."""
+    query = (
+        sa.select(OutboxMessage)
+        .where(
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.next_attempt_at <= utcnow(),
+        )
+        .order_by(OutboxMessage.id)
+        .limit(1)
+    )
+    if db.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    message = db.session.scalar(query)
+    if message is None:
+        db.session.rollback()
+        return None
+    # The lease is committed before sending, so a slow mail server holds no lock,
+    # and a sender that dies mid-send leaves the message to be tried again later.
+    message.next_attempt_at = utcnow() + SEND_LEASE
+    message.attempts += 1
+    db.session.commit()
+    return message
+
+
+def send_due_messages(limit: int = 100) -> tuple[int, int]:
+    """Deliver due messages one at a time; returns (sent, failed)."""
+    transport = configured_transport()
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    sent = failed = 0
+    for _ in range(limit):
+        message = _claim_next()
+        if message is None:
+            break
+        try:
+            transport.send(build_email(message), message.id)
+        except Exception as exc:  # noqa: BLE001 - any failure must leave the row to retry
+            failed += 1
+            message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
+            if message.attempts >= max_attempts:
+                message.status = OutboxStatus.FAILED
+            else:
+                message.next_attempt_at = utcnow() + _retry_delay(message.attempts)
+        else:
+            sent += 1
+            message.status = OutboxStatus.SENT
+            message.sent_at = utcnow()
+            message.last_error = None
+        db.session.commit()
+    return sent, failed
