@@ -18,7 +18,8 @@ BACKENDS = ["sqlite", "postgresql"]
 
 
 def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+    # The process id keeps two test runs on one PostgreSQL server out of each other's way.
+    return f"{os.environ.get('PYTEST_XDIST_WORKER', 'main')}_{os.getppid() if 'PYTEST_XDIST_WORKER' in os.environ else os.getpid()}"
 
 
 def postgres_url_for_worker(schema: str) -> str | None:
@@ -36,6 +37,13 @@ def _prepare_postgres_schema(url: str, schema: str) -> None:
     with engine.begin() as connection:
         connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
         connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    engine.dispose()
+
+
+def _drop_postgres_schema(url: str, schema: str) -> None:
+    engine = sa.create_engine(url.split("?options=")[0].split("&options=")[0])
+    with engine.begin() as connection:
+        connection.execute(sa.text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
     engine.dispose()
 
 
@@ -62,6 +70,8 @@ def app(backend, tmp_path_factory):
     with application.app_context():
         _db.drop_all()
         _db.engine.dispose()
+    if backend == "postgresql":
+        _drop_postgres_schema(url, schema)
 
 
 @pytest.fixture
@@ -78,7 +88,10 @@ def db(app):
 
 @pytest.fixture
 def client(app, db):
-    return app.test_client()
+    """A browser whose every request runs in its own app context, as in production."""
+    from tests.factories import fresh_client
+
+    return fresh_client(app)
 
 
 @pytest.fixture

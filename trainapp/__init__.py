@@ -8,8 +8,8 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from trainapp.config import DefaultConfig, from_environment
 from trainapp import extensions
+from trainapp.config import DefaultConfig, from_environment
 from trainapp.db import configure_engine
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent

@@ -3,7 +3,7 @@
 import sys
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 
 from trainapp.errors import DomainError
 from trainapp.extensions import db
@@ -69,10 +69,9 @@ def outbox_group():
 @click.option("--limit", default=500, show_default=True, help="Most messages to send now.")
 def outbox_send(limit):
     """Send every message that is due, keeping failures to retry."""
-    from trainapp.notifications.services import send_due_messages
+    from trainapp.notifications.services import describe_delivery, send_due_messages
 
-    sent, failed = send_due_messages(limit)
-    click.echo(f"Sent {sent} message(s); {failed} failed and will be retried.")
+    click.echo(describe_delivery(*send_due_messages(limit)))
 
 
 @click.group("jobs", help="Scheduled work, safe to run every few minutes.")
@@ -96,7 +95,7 @@ def demo_data_command():
 
     logins, password = load_demo_data()
     db.session.commit()
-    click.echo("Demo data is ready. Sign in at http://127.0.0.1:5000 as any of:")
+    click.echo(f"Demo data is ready. Sign in at {current_app.config['BASE_URL']} as any of:")
     width = max(len(role) for role, _ in logins)
     for role, email in logins:
         click.echo(f"  {role.ljust(width)}  {email}")

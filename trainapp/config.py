@@ -48,7 +48,8 @@ def from_environment(instance_path: Path) -> dict:
     timezone = os.environ.get("TIMEZONE", "Europe/London")
     try:
         ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
+    # OSError: a zone folder's name such as 'Europe' is a directory, not a zone.
+    except (ZoneInfoNotFoundError, ValueError, OSError) as exc:
         raise ConfigError(f"TIMEZONE {timezone!r} is not a known time zone.") from exc
 
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'trainapp.db'}"
@@ -93,7 +94,7 @@ class DefaultConfig:
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * 30
     PERMANENT_SESSION_LIFETIME = 60 * 60 * 12
     WTF_CSRF_TIME_LIMIT = 60 * 60 * 12
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 - a hashing method, not a password
     PASSWORD_RESET_MAX_AGE = 60 * 60
     LOGIN_WINDOW_SECONDS = 15 * 60
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5

@@ -5,12 +5,13 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, url_for
 
 from trainapp.forms import error_list
-from trainapp.timezones import format_date, format_datetime
+from trainapp.timezones import format_date, format_datetime, format_time
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
+    app.add_template_filter(format_time, "time")
     app.add_template_global(error_list)
     app.add_template_global(external_url)
     app.add_template_global(page_url)

@@ -2,7 +2,12 @@
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SubmitField
+from wtforms import SelectChoice, SubmitField
+
+
+def choices(pairs) -> list[SelectChoice]:
+    """Declared choices as WTForms wants them: (value, label) pairs become SelectChoice."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 class ConfirmForm(FlaskForm):

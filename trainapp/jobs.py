@@ -7,7 +7,7 @@ import sqlalchemy as sa
 from trainapp.accounts.models import PasswordResetToken, SignInAttempt
 from trainapp.db import utcnow
 from trainapp.extensions import db
-from trainapp.notifications.services import send_due_messages
+from trainapp.notifications.services import describe_delivery, send_due_messages
 
 
 def forget_old_sign_in_attempts() -> int:
@@ -26,6 +26,5 @@ def run_all() -> list[str]:
     removed = forget_old_sign_in_attempts()
     db.session.commit()
     report.append(f"Removed {removed} expired sign-in record(s).")
-    sent, failed = send_due_messages()
-    report.append(f"Sent {sent} message(s); {failed} failed and will be retried.")
+    report.append(describe_delivery(*send_due_messages()))
     return report

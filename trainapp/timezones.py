@@ -1,6 +1,6 @@
 """One place that turns stored UTC into the partnership's local time for people."""
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -29,3 +29,28 @@ def format_date(value: date | datetime | None) -> str:
     if isinstance(value, datetime):
         value = to_local(value)
     return f"{value.day} {value:%B %Y}"
+
+
+class NonexistentLocalTime(ValueError):
+    """A wall-clock time skipped when the clocks go forward (e.g. 01:30 on the last Sunday of March)."""
+
+
+def local_to_utc(day: date, at: time) -> datetime:
+    """The UTC instant of a local date and time; refuses times the clocks skip."""
+    zone = local_zone()
+    local = datetime.combine(day, at, tzinfo=zone)
+    instant = local.astimezone(UTC)
+    # A skipped time does not survive the round trip back to local time.
+    if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise NonexistentLocalTime(
+            f"{at:%H:%M} on {day.day} {day:%B %Y} does not exist here: the clocks go forward"
+        )
+    return instant
+
+
+def format_time(moment: datetime | None) -> str:
+    """'10:00am' in local time."""
+    if moment is None:
+        return ""
+    local = to_local(moment)
+    return local.strftime("%I:%M").lstrip("0") + local.strftime("%p").lower()

@@ -15,6 +15,7 @@ from wtforms import (
     HiddenField,
     PasswordField,
     RadioField,
+    SelectChoice,
     SelectField,
     StringField,
     SubmitField,
@@ -25,6 +26,9 @@ from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Opt
 from trainapp.accounts.models import AGENCY_KIND_LABELS, ROLE_LABELS
 
 EMAIL_REQUIRED = "Enter your work email address"
+# WTForms 3.3 deprecates (value, label) tuples as declared choices: with warnings as
+# errors they turn every page with one of these forms into a server error.
+ROLE_CHOICES = [SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()]
 
 
 def _email_field(label: str = "Work email address", message: str = EMAIL_REQUIRED):
@@ -131,7 +135,8 @@ class AgencyForm(FlaskForm):
     )
     kind = SelectField(
         "Kind of agency",
-        choices=[("", "Choose a kind")] + [(k.value, v) for k, v in AGENCY_KIND_LABELS.items()],
+        choices=[SelectChoice("", "Choose a kind")]
+        + [SelectChoice(k.value, v) for k, v in AGENCY_KIND_LABELS.items()],
         validators=[DataRequired("Choose the kind of agency")],
         widget=GovSelect(),
     )
@@ -144,7 +149,10 @@ class AgencyForm(FlaskForm):
     )
     is_partner = RadioField(
         "Is this a partner agency?",
-        choices=[("yes", "Yes, a partner agency"), ("no", "No, a non-partner organisation")],
+        choices=[
+            SelectChoice("yes", "Yes, a partner agency"),
+            SelectChoice("no", "No, a non-partner organisation"),
+        ],
         validators=[InputRequired("Say whether this is a partner agency")],
         widget=GovRadioInput(),
     )
@@ -156,9 +164,7 @@ class UserForm(FlaskForm):
     job_title = StringField(
         "Job title", validators=[Optional(), Length(max=200)], widget=GovTextInput()
     )
-    role = SelectField(
-        "Role", choices=[(r.value, label) for r, label in ROLE_LABELS.items()], widget=GovSelect()
-    )
+    role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
     agency = SelectField("Agency", coerce=int, widget=GovSelect())
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
@@ -167,9 +173,7 @@ class ApproveAccessForm(FlaskForm):
     agency = SelectField(
         "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
     )
-    role = SelectField(
-        "Role", choices=[(r.value, label) for r, label in ROLE_LABELS.items()], widget=GovSelect()
-    )
+    role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
     submit = SubmitField("Approve and create account", widget=GovSubmitInput())
 
 
@@ -190,7 +194,7 @@ class UserSearchForm(FlaskForm):
     q = StringField("Name or email", validators=[Optional(), Length(max=200)], widget=GovTextInput())
     role = SelectField(
         "Role",
-        choices=[("", "Any role")] + [(r.value, label) for r, label in ROLE_LABELS.items()],
+        choices=[SelectChoice("", "Any role"), *ROLE_CHOICES],
         validators=[Optional()],
         widget=GovSelect(),
     )

@@ -200,16 +200,18 @@ def account():
 def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
+        # The user itself, not the proxy: the audit row records the entity's type.
+        user = current_user._get_current_object()
         try:
             services.change_password(
-                current_user, current=form.current_password.data, new=form.password.data
+                user, current=form.current_password.data, new=form.password.data
             )
         except DomainError as error:
             show_domain_error(form, error)
         else:
             db.session.commit()
             # Every other session ended with the old token; keep this one going.
-            login_user(current_user._get_current_object())
+            login_user(user)
             flash("Your password has been changed. You have been signed out everywhere else.")
             return redirect(url_for("auth.account"))
     return render_template("accounts/change_password.html", form=form)

@@ -93,6 +93,8 @@ def create_user(
     passwords.check_policy(password)
     if agency is not None and not agency.active:
         raise UnknownAgency("That agency is no longer active")
+    if role == Role.AGENCY_LEAD and agency is None:
+        raise UnknownAgency("An agency lead must belong to an agency")
     user = User(
         email=email,
         name=name.strip(),

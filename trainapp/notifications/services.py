@@ -1,6 +1,7 @@
 """Queue messages in the caller's transaction; deliver them with retries."""
 
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
 
@@ -51,7 +52,8 @@ def queue_email(
 def build_email(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
     email = EmailMessage()
-    email["From"] = f"{config['ORGANISATION_NAME']} <{config['MAIL_FROM']}>"
+    # Address() quotes the name: a comma in it must not split the sender into two addresses.
+    email["From"] = Address(config["ORGANISATION_NAME"], addr_spec=config["MAIL_FROM"])
     email["To"] = message.recipient
     email["Subject"] = message.subject
     email["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].partition("@")[2] or None)
@@ -90,7 +92,8 @@ def _claim_next() -> OutboxMessage | None:
         query = query.with_for_update(skip_locked=True)
     message = db.session.scalar(query)
     if message is None:
-        db.session.rollback()
+        # End the (empty) transaction so SQLite's write lock is not held while idle.
+        db.session.commit()
         return None
     # The lease is committed before sending, so a slow mail server holds no lock,
     # and a sender that dies mid-send leaves the message to be tried again later.
@@ -125,3 +128,8 @@ def send_due_messages(limit: int = 100) -> tuple[int, int]:
             message.last_error = None
         db.session.commit()
     return sent, failed
+
+
+def describe_delivery(sent: int, failed: int) -> str:
+    """One line for a person reading cron mail or a terminal."""
+    return f"Sent {sent} message(s); {failed} could not be sent and stay in the outbox."

@@ -1,0 +1,331 @@
+"""Who may open which page: every route, for a visitor and for each role.
+
+ACCESS is written out by hand on purpose: a new route must be added here, with a
+decision for every role, before the suite passes again.
+"""
+
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import sqlalchemy as sa
+
+from tests.factories import csrf_token, fresh_client, make_access_request, make_agency, make_user, sign_in
+from trainapp.accounts.access import PUBLIC, SIGNED_IN
+from trainapp.accounts.models import Role
+from trainapp.audit import AuditEvent
+
+WHO = ["anonymous", "coordinator", "trainer", "agency_lead", "staff"]
+SIGNED_IN_ROLES = WHO[1:]
+
+OK = 200
+FORBIDDEN = 403
+NOT_FOUND = 404
+NOT_ALLOWED = 405
+SIGN_IN = "sign-in page, coming back afterwards"
+HOME = "/"
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 302 to exactly this path (formatted with the world, like the case's path)."""
+
+    to: str
+
+
+@dataclass
+class Case:
+    endpoint: str
+    method: str
+    path: str  # formatted with the world: "/users/{w.colleague.id}"
+    expected: dict
+    data: dict = field(default_factory=dict)
+    note: str = ""
+
+
+def everyone(outcome):
+    return dict.fromkeys(WHO, outcome)
+
+
+def signed_in_only(outcome_for_signed_in):
+    return {"anonymous": SIGN_IN, **dict.fromkeys(SIGNED_IN_ROLES, outcome_for_signed_in)}
+
+
+def only(allowed_outcome, *roles):
+    """Signed-in people with these roles get allowed_outcome; other roles 403."""
+    expected = {"anonymous": SIGN_IN}
+    for role in SIGNED_IN_ROLES:
+        expected[role] = allowed_outcome if role in roles else FORBIDDEN
+    return expected
+
+
+def anonymous_only(outcome_for_anonymous, outcome_for_signed_in):
+    return {"anonymous": outcome_for_anonymous, **dict.fromkeys(SIGNED_IN_ROLES, outcome_for_signed_in)}
+
+
+# A POST with no data is enough to show whether the door opens: an allowed person
+# gets the form back with its errors (200), everyone else is stopped before it.
+ACCESS = [
+    # core
+    Case("core.home", "GET", "/", everyone(OK)),
+    Case("core.healthz", "GET", "/healthz", everyone(OK)),
+    # signing in and out
+    Case("auth.sign_in", "GET", "/sign-in", anonymous_only(OK, HOME)),
+    Case("auth.sign_in", "POST", "/sign-in", anonymous_only(OK, HOME)),
+    Case("auth.sign_out", "GET", "/sign-out", everyone(NOT_ALLOWED)),
+    Case("auth.sign_out", "POST", "/sign-out", everyone(Redirect("/sign-in"))),
+    # registering
+    Case("auth.register", "GET", "/register", anonymous_only(OK, HOME)),
+    Case("auth.register", "POST", "/register", anonymous_only(OK, HOME)),
+    # Without an email chosen at the first step, the later steps send people back to it.
+    Case("auth.register_details", "GET", "/register/details", everyone(Redirect("/register"))),
+    Case("auth.register_details", "POST", "/register/details", everyone(Redirect("/register"))),
+    Case("auth.request_access", "GET", "/register/request-access", everyone(Redirect("/register"))),
+    Case("auth.request_access", "POST", "/register/request-access", everyone(Redirect("/register"))),
+    Case("auth.access_requested", "GET", "/register/requested", everyone(OK)),
+    # passwords
+    Case("auth.forgot_password", "GET", "/password/forgot", everyone(OK)),
+    Case("auth.forgot_password", "POST", "/password/forgot", everyone(OK)),
+    Case("auth.reset_password", "GET", "/password/reset/not-a-real-token", everyone(NOT_FOUND)),
+    Case("auth.reset_password", "POST", "/password/reset/not-a-real-token", everyone(NOT_FOUND)),
+    Case("auth.account", "GET", "/account", signed_in_only(OK)),
+    Case("auth.change_password", "GET", "/account/password", signed_in_only(OK)),
+    Case("auth.change_password", "POST", "/account/password", signed_in_only(OK)),
+    # people
+    Case("users.list_users", "GET", "/users", only(OK, "coordinator")),
+    Case("users.agency_staff", "GET", "/agency/staff", only(OK, "agency_lead")),
+    Case(
+        "users.show_user", "GET", "/users/{w.colleague.id}", only(OK, "coordinator", "agency_lead"),
+        note="someone in the agency lead's own agency",
+    ),
+    Case(
+        "users.show_user", "GET", "/users/{w.outsider.id}", only(OK, "coordinator"),
+        note="someone in another agency",
+    ),
+    Case(
+        "users.show_user", "GET", "/users/{w.people.coordinator.id}", only(OK, "coordinator"),
+        note="someone in no agency",
+    ),
+    Case(
+        "users.show_user", "GET", "/users/999999", only(NOT_FOUND, "coordinator", "agency_lead"),
+        note="no such person",
+    ),
+    Case("users.edit_user", "GET", "/users/{w.colleague.id}/edit", only(OK, "coordinator")),
+    Case("users.edit_user", "POST", "/users/{w.colleague.id}/edit", only(OK, "coordinator")),
+    Case("users.deactivate_user", "GET", "/users/{w.colleague.id}/deactivate", everyone(NOT_ALLOWED)),
+    Case(
+        "users.deactivate_user", "POST", "/users/{w.colleague.id}/deactivate",
+        only(Redirect("/users/{w.colleague.id}"), "coordinator"),
+    ),
+    Case("users.reactivate_user", "GET", "/users/{w.inactive.id}/reactivate", everyone(NOT_ALLOWED)),
+    Case(
+        "users.reactivate_user", "POST", "/users/{w.inactive.id}/reactivate",
+        only(Redirect("/users/{w.inactive.id}"), "coordinator"),
+    ),
+    # access requests
+    Case("users.list_access_requests", "GET", "/access-requests", only(OK, "coordinator")),
+    Case(
+        "users.review_access_request", "GET", "/access-requests/{w.access_request.id}",
+        only(OK, "coordinator"),
+    ),
+    Case(
+        "users.review_access_request", "POST", "/access-requests/{w.access_request.id}",
+        only(OK, "coordinator"),
+    ),
+    Case(
+        "users.reject_access_request", "GET", "/access-requests/{w.access_request.id}/reject",
+        everyone(NOT_ALLOWED),
+    ),
+    Case(
+        "users.reject_access_request", "POST", "/access-requests/{w.access_request.id}/reject",
+        only(Redirect("/access-requests"), "coordinator"),
+        data={"reject-reason": "We only train partner agency staff."},
+    ),
+    # agencies
+    Case("agencies.list_agencies", "GET", "/agencies", only(OK, "coordinator")),
+    Case("agencies.new_agency", "GET", "/agencies/new", only(OK, "coordinator")),
+    Case("agencies.new_agency", "POST", "/agencies/new", only(OK, "coordinator")),
+    Case("agencies.edit_agency", "GET", "/agencies/{w.other_agency.id}/edit", only(OK, "coordinator")),
+    Case("agencies.edit_agency", "POST", "/agencies/{w.other_agency.id}/edit", only(OK, "coordinator")),
+    Case(
+        "agencies.deactivate_agency", "GET", "/agencies/{w.other_agency.id}/deactivate",
+        everyone(NOT_ALLOWED),
+    ),
+    Case(
+        "agencies.deactivate_agency", "POST", "/agencies/{w.other_agency.id}/deactivate",
+        only(Redirect("/agencies"), "coordinator"),
+    ),
+    Case(
+        "agencies.reactivate_agency", "GET", "/agencies/{w.closed_agency.id}/reactivate",
+        everyone(NOT_ALLOWED),
+    ),
+    Case(
+        "agencies.reactivate_agency", "POST", "/agencies/{w.closed_agency.id}/reactivate",
+        only(Redirect("/agencies"), "coordinator"),
+    ),
+]
+
+
+def _case_id(case: Case, who: str) -> str:
+    return f"{case.method} {case.path} as {who}" + (f", {case.note}" if case.note else "")
+
+
+MATRIX = [pytest.param(case, who, id=_case_id(case, who)) for case in ACCESS for who in WHO]
+
+
+@pytest.fixture
+def client(app, db):
+    return fresh_client(app)
+
+
+@pytest.fixture
+def world(db):
+    home_agency = make_agency("Home Agency")
+    other_agency = make_agency("Other Agency")
+    closed_agency = make_agency("Closed Agency", active=False)
+    people = SimpleNamespace(
+        coordinator=make_user(Role.COORDINATOR, name="Cora Ordinator"),
+        trainer=make_user(Role.TRAINER, agency=home_agency),
+        agency_lead=make_user(Role.AGENCY_LEAD, agency=home_agency),
+        staff=make_user(Role.STAFF, agency=home_agency),
+    )
+    access_request = make_access_request(name="Sam Someone")
+    world = SimpleNamespace(
+        home_agency=home_agency,
+        other_agency=other_agency,
+        closed_agency=closed_agency,
+        people=people,
+        colleague=make_user(Role.STAFF, agency=home_agency, name="Colin Colleague"),
+        outsider=make_user(Role.STAFF, agency=other_agency, name="Olive Outsider"),
+        inactive=make_user(Role.STAFF, agency=home_agency, active=False),
+        access_request=access_request,
+    )
+    db.session.commit()
+    return world
+
+
+def _audit_rows(db) -> int:
+    return db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
+
+
+@pytest.mark.parametrize(("case", "who"), MATRIX)
+def test_access(app, db, client, world, case, who):
+    if who != "anonymous":
+        assert sign_in(client, getattr(world.people, who)).location == "/"
+    path = case.path.format(w=world)
+    data = dict(case.data)
+    if case.method == "POST":
+        # A real token, as a browser would hold: the refusals below are about who is
+        # asking, not about a missing token.
+        data["csrf_token"] = csrf_token(client.get("/sign-in" if who == "anonymous" else "/"))
+    audit_before = _audit_rows(db)
+
+    response = client.open(path, method=case.method, data=data)
+
+    expected = case.expected[who]
+    if expected == SIGN_IN:
+        assert response.status_code == 302
+        location = urlsplit(response.location)
+        assert location.path == "/sign-in"
+        if case.method == "GET":
+            assert parse_qs(location.query)["next"] == [path]
+    elif isinstance(expected, Redirect):
+        assert response.status_code == 302
+        assert response.location == expected.to.format(w=world)
+    elif expected == HOME:
+        assert response.status_code == 302
+        assert response.location == "/"
+    else:
+        assert response.status_code == expected
+    if expected in (SIGN_IN, FORBIDDEN, NOT_ALLOWED, NOT_FOUND):
+        db.session.expire_all()
+        assert _audit_rows(db) == audit_before, "a refused request changed something"
+
+
+def test_every_route_is_in_the_access_table(app):
+    covered = {(case.endpoint, case.method) for case in ACCESS}
+    missing = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint == "static":
+            continue
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            if (rule.endpoint, method) not in covered:
+                missing.append(f"{method} {rule.rule} ({rule.endpoint})")
+        if "GET" not in rule.methods and (rule.endpoint, "GET") not in covered:
+            missing.append(f"GET {rule.rule} ({rule.endpoint}): a POST-only route should refuse GET")
+    assert not missing, "routes with no access decision in tests/core/test_access.py: " + ", ".join(missing)
+
+
+def test_the_access_table_names_only_real_routes(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert {case.endpoint for case in ACCESS} <= endpoints
+
+
+def test_every_case_decides_for_everyone():
+    for case in ACCESS:
+        assert set(case.expected) == set(WHO), f"{case.method} {case.path} misses someone"
+
+
+def test_every_view_declares_an_access_rule(app):
+    undeclared = [
+        endpoint
+        for endpoint, view in app.view_functions.items()
+        if endpoint != "static" and not hasattr(view, "access_rule")
+    ]
+    assert undeclared == []
+
+
+def test_declared_access_rules_agree_with_the_table(app):
+    """A view's decorator and the table must tell the same story about who gets in."""
+    for endpoint, view in app.view_functions.items():
+        if endpoint == "static":
+            continue
+        rule = view.access_rule
+        for case in (c for c in ACCESS if c.endpoint == endpoint):
+            if rule == PUBLIC:
+                assert case.expected["anonymous"] != SIGN_IN, endpoint
+            else:
+                assert case.expected["anonymous"] in (SIGN_IN, NOT_ALLOWED), endpoint
+            if isinstance(rule, frozenset):
+                # A role outside the rule is always refused; one inside it may still be
+                # refused for a particular object (an agency lead and another agency's staff).
+                for role in SIGNED_IN_ROLES:
+                    if Role(role) not in rule:
+                        assert case.expected[role] in (FORBIDDEN, NOT_ALLOWED), (endpoint, role)
+                assert any(case.expected[r] != FORBIDDEN for r in SIGNED_IN_ROLES), endpoint
+            elif rule == SIGNED_IN:
+                assert FORBIDDEN not in [case.expected[r] for r in SIGNED_IN_ROLES], endpoint
+
+
+def test_an_agency_lead_sees_only_their_own_agencys_people(client, db, world):
+    lead = world.people.agency_lead
+    sign_in(client, lead)
+
+    assert client.get(f"/users/{world.colleague.id}").status_code == 200
+    assert client.get(f"/users/{lead.id}").status_code == 200
+    refused = client.get(f"/users/{world.outsider.id}")
+    assert refused.status_code == 403
+    assert "Olive Outsider" not in refused.get_data(as_text=True)
+    assert client.get(f"/users/{world.people.coordinator.id}").status_code == 403
+
+
+def test_a_lead_moved_to_another_agency_loses_sight_of_the_old_one(client, db, world):
+    lead = world.people.agency_lead
+    sign_in(client, lead)
+    assert client.get(f"/users/{world.colleague.id}").status_code == 200
+
+    lead.agency = world.other_agency
+    db.session.commit()
+
+    assert client.get(f"/users/{world.colleague.id}").status_code == 403
+    assert client.get(f"/users/{world.outsider.id}").status_code == 200
+
+
+def test_a_post_without_a_csrf_token_is_refused_before_the_role_check(client, db, world):
+    """With CSRF on (the real setting), a forged cross-site POST changes nothing."""
+    sign_in(client, world.people.coordinator)
+    response = client.post(f"/users/{world.colleague.id}/deactivate")
+    assert response.status_code == 400
+    db.session.expire_all()
+    assert world.colleague.active is True
