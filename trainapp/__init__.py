@@ -94,6 +94,9 @@ def _init_templates(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from trainapp.accounts import agency_routes, user_routes
     from trainapp.accounts import routes as account_routes
+    from trainapp.bookings import routes as booking_routes
+    from trainapp.catalogue import admin_routes as catalogue_admin_routes
+    from trainapp.catalogue import routes as catalogue_routes
     from trainapp.core import routes as core_routes
     from trainapp.core.error_pages import register_error_pages
 
@@ -101,4 +104,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(user_routes.bp)
     app.register_blueprint(agency_routes.bp)
+    app.register_blueprint(catalogue_routes.bp)
+    app.register_blueprint(catalogue_admin_routes.bp)
+    app.register_blueprint(booking_routes.bp)
     register_error_pages(app)

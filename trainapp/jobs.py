@@ -22,9 +22,21 @@ def forget_old_sign_in_attempts() -> int:
 
 def run_all() -> list[str]:
     """Run each job in its own transaction and report what it did."""
+    from trainapp.bookings.reminders import queue_reminders
+    from trainapp.bookings.services import expire_requests, release_due_reservations
+
     report = []
     removed = forget_old_sign_in_attempts()
     db.session.commit()
     report.append(f"Removed {removed} expired sign-in record(s).")
+    released = release_due_reservations(utcnow())
+    db.session.commit()
+    report.append(f"Released {released} agency reservation(s).")
+    expired = expire_requests(utcnow())
+    db.session.commit()
+    report.append(f"Expired {expired} booking request(s) nobody decided.")
+    queued = queue_reminders(utcnow())
+    db.session.commit()
+    report.append(f"Queued {queued} reminder(s) and joining link(s).")
     report.append(describe_delivery(*send_due_messages()))
     return report

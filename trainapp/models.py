@@ -9,4 +9,13 @@ from trainapp.accounts.models import (  # noqa: F401
     User,
 )
 from trainapp.audit import AuditEvent  # noqa: F401
+from trainapp.bookings.models import AgencyReservation, Booking  # noqa: F401
+from trainapp.catalogue.models import (  # noqa: F401
+    Course,
+    Programme,
+    SessionSeries,
+    TrainingSession,
+    Venue,
+    session_trainers,
+)
 from trainapp.notifications.models import OutboxMessage  # noqa: F401

@@ -5,16 +5,29 @@ decision for every role, before the suite passes again.
 """
 
 from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import sqlalchemy as sa
 
-from tests.factories import csrf_token, fresh_client, make_access_request, make_agency, make_user, sign_in
+from tests.factories import (
+    csrf_token,
+    fresh_client,
+    make_access_request,
+    make_agency,
+    make_course,
+    make_session,
+    make_user,
+    make_venue,
+    sign_in,
+)
 from trainapp.accounts.access import PUBLIC, SIGNED_IN
 from trainapp.accounts.models import Role
 from trainapp.audit import AuditEvent
+from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
+from trainapp.catalogue.models import SessionSeries
 
 WHO = ["anonymous", "coordinator", "trainer", "agency_lead", "staff"]
 SIGNED_IN_ROLES = WHO[1:]
@@ -23,6 +36,7 @@ OK = 200
 FORBIDDEN = 403
 NOT_FOUND = 404
 NOT_ALLOWED = 405
+BAD_REQUEST = 400
 SIGN_IN = "sign-in page, coming back afterwards"
 HOME = "/"
 
@@ -164,6 +178,95 @@ ACCESS = [
         "agencies.reactivate_agency", "POST", "/agencies/{w.closed_agency.id}/reactivate",
         only(Redirect("/agencies"), "coordinator"),
     ),
+    # finding training
+    Case("catalogue.browse", "GET", "/sessions", signed_in_only(OK)),
+    Case("catalogue.show_session", "GET", "/sessions/{w.session.id}", signed_in_only(OK)),
+    Case(
+        "catalogue.show_session", "GET", "/sessions/{w.draft_session.id}",
+        {"anonymous": SIGN_IN, "coordinator": OK, "trainer": OK, "agency_lead": NOT_FOUND, "staff": NOT_FOUND},
+        note="a session of a draft course, delivered by the trainer",
+    ),
+    Case("catalogue.show_course", "GET", "/courses/{w.course.id}", signed_in_only(OK)),
+    Case(
+        "catalogue.show_course", "GET", "/courses/{w.draft_course.id}",
+        {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND,
+         "staff": NOT_FOUND},
+        note="a draft course",
+    ),
+    Case("catalogue.my_sessions", "GET", "/my-sessions", only(OK, "coordinator", "trainer")),
+    # building the catalogue
+    Case("catalogue_admin.list_programmes", "GET", "/programmes", only(OK, "coordinator")),
+    Case("catalogue_admin.new_programme", "GET", "/programmes/new", only(OK, "coordinator")),
+    Case("catalogue_admin.new_programme", "POST", "/programmes/new", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_programme", "GET", "/programmes/{w.programme.id}/edit", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_programme", "POST", "/programmes/{w.programme.id}/edit", only(OK, "coordinator"),
+         data={"name": ""}),
+    Case("catalogue_admin.list_venues", "GET", "/venues", only(OK, "coordinator")),
+    Case("catalogue_admin.new_venue", "GET", "/venues/new", only(OK, "coordinator")),
+    Case("catalogue_admin.new_venue", "POST", "/venues/new", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_venue", "GET", "/venues/{w.venue.id}/edit", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_venue", "POST", "/venues/{w.venue.id}/edit", only(OK, "coordinator"),
+         data={"name": ""}),
+    Case("catalogue_admin.list_courses", "GET", "/courses", only(OK, "coordinator")),
+    Case("catalogue_admin.new_course", "GET", "/courses/new", only(OK, "coordinator")),
+    Case("catalogue_admin.new_course", "POST", "/courses/new", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_course", "GET", "/courses/{w.course.id}/edit", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_course", "POST", "/courses/{w.course.id}/edit", only(OK, "coordinator"),
+         data={"title": ""}),
+    Case("catalogue_admin.new_session", "GET", "/sessions/new", only(OK, "coordinator")),
+    Case("catalogue_admin.new_session", "POST", "/sessions/new", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_session", "GET", "/sessions/{w.session.id}/edit", only(OK, "coordinator")),
+    Case("catalogue_admin.edit_session", "POST", "/sessions/{w.session.id}/edit", only(OK, "coordinator")),
+    Case("catalogue_admin.cancel_session", "GET", "/sessions/{w.session.id}/cancel", only(OK, "coordinator")),
+    Case("catalogue_admin.cancel_session", "POST", "/sessions/{w.session.id}/cancel", only(OK, "coordinator")),
+    Case("catalogue_admin.new_series", "GET", "/series/new", only(OK, "coordinator")),
+    Case("catalogue_admin.new_series", "POST", "/series/new", only(OK, "coordinator")),
+    Case("catalogue_admin.show_series", "GET", "/series/{w.series.id}", only(OK, "coordinator")),
+    Case("catalogue_admin.cancel_series", "GET", "/series/{w.series.id}/cancel", everyone(NOT_ALLOWED)),
+    Case("catalogue_admin.cancel_series", "POST", "/series/{w.series.id}/cancel", only(BAD_REQUEST, "coordinator")),
+    # booking
+    Case("bookings.book", "GET", "/sessions/{w.session.id}/book", signed_in_only(OK)),
+    Case("bookings.book", "POST", "/sessions/{w.session.id}/book", signed_in_only(Redirect("/sessions/{w.session.id}"))),
+    Case("bookings.book", "GET", "/sessions/{w.draft_session.id}/book",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": OK, "agency_lead": NOT_FOUND, "staff": NOT_FOUND},
+         note="a session of a draft course"),
+    Case("bookings.book_for_others", "GET", "/sessions/{w.session.id}/book-for",
+         only(OK, "coordinator", "agency_lead")),
+    Case("bookings.book_for_others", "POST", "/sessions/{w.session.id}/book-for",
+         only(OK, "coordinator", "agency_lead")),
+    Case("bookings.my_bookings", "GET", "/my-bookings", signed_in_only(OK)),
+    Case("bookings.cancel", "GET", "/bookings/{w.staff_booking.id}/cancel",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": OK, "staff": OK},
+         note="the staff member's own booking, in the lead's agency"),
+    Case("bookings.cancel", "POST", "/bookings/{w.staff_booking.id}/cancel",
+         {"anonymous": SIGN_IN, "coordinator": Redirect("/sessions/{w.session.id}/bookings"), "trainer": NOT_FOUND,
+          "agency_lead": Redirect("/agency/bookings"), "staff": Redirect("/my-bookings")}),
+    Case("bookings.cancel", "GET", "/bookings/{w.outsider_booking.id}/cancel",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND,
+          "staff": NOT_FOUND}, note="someone in another agency"),
+    Case("bookings.transfer", "GET", "/bookings/{w.staff_booking.id}/transfer",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": OK, "staff": OK}),
+    Case("bookings.transfer", "POST", "/bookings/{w.staff_booking.id}/transfer",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": OK, "staff": OK}),
+    Case("bookings.session_bookings", "GET", "/sessions/{w.session.id}/bookings",
+         only(OK, "coordinator", "trainer"), note="the trainer delivers this session"),
+    Case("bookings.move", "GET", "/bookings/{w.staff_booking.id}/move", everyone(NOT_ALLOWED)),
+    Case("bookings.move", "POST", "/bookings/{w.staff_booking.id}/move",
+         only(Redirect("/sessions/{w.session.id}/bookings"), "coordinator")),
+    Case("bookings.approvals", "GET", "/approvals", only(OK, "coordinator", "agency_lead")),
+    Case("bookings.approve", "GET", "/bookings/{w.request.id}/approve", everyone(NOT_ALLOWED)),
+    Case("bookings.approve", "POST", "/bookings/{w.request.id}/approve",
+         only(Redirect("/approvals"), "coordinator", "agency_lead")),
+    Case("bookings.decline", "GET", "/bookings/{w.request.id}/decline", only(OK, "coordinator", "agency_lead")),
+    Case("bookings.decline", "POST", "/bookings/{w.request.id}/decline", only(OK, "coordinator", "agency_lead")),
+    Case("bookings.decline", "GET", "/bookings/{w.outsider_booking.id}/decline", only(OK, "coordinator"),
+         note="a booking in another agency"),
+    Case("bookings.agency_bookings", "GET", "/agency/bookings", only(OK, "agency_lead")),
+    Case("bookings.reservations", "GET", "/sessions/{w.session.id}/reservations", only(OK, "coordinator")),
+    Case("bookings.reservations", "POST", "/sessions/{w.session.id}/reservations", only(OK, "coordinator")),
+    Case("bookings.release", "GET", "/reservations/{w.reservation.id}/release", everyone(NOT_ALLOWED)),
+    Case("bookings.release", "POST", "/reservations/{w.reservation.id}/release",
+         only(Redirect("/sessions/{w.session.id}/reservations"), "coordinator")),
 ]
 
 
@@ -191,6 +294,12 @@ def world(db):
         staff=make_user(Role.STAFF, agency=home_agency),
     )
     access_request = make_access_request(name="Sam Someone")
+    course = make_course()
+    draft_course = make_course(status="draft")
+    session = make_session(course=course, trainers=[people.trainer])
+    series = SessionSeries(course=course, weekday=0, starts_at_local=time(10), ends_at_local=time(12),
+                           first_on=date(2030, 1, 7), last_on=date(2030, 1, 14), sessions=[session])
+    db.session.add(series)
     world = SimpleNamespace(
         home_agency=home_agency,
         other_agency=other_agency,
@@ -200,7 +309,26 @@ def world(db):
         outsider=make_user(Role.STAFF, agency=other_agency, name="Olive Outsider"),
         inactive=make_user(Role.STAFF, agency=home_agency, active=False),
         access_request=access_request,
+        course=course,
+        draft_course=draft_course,
+        programme=course.programme,
+        venue=make_venue(),
+        session=session,
+        draft_session=make_session(course=draft_course, trainers=[people.trainer]),
+        series=series,
+        staff_booking=Booking(session=session, user=people.staff, agency_id=home_agency.id,
+                              status=BookingStatus.CONFIRMED),
+        request=Booking(session=make_session(course=make_course(requires_approval=True)),
+                        user=make_user(Role.STAFF, agency=home_agency), agency_id=home_agency.id,
+                        status=BookingStatus.AWAITING_APPROVAL),
+        reservation=AgencyReservation(session=session, agency=other_agency, places=1,
+                                      release_at=session.starts_at - timedelta(days=1)),
     )
+    world.outsider_booking = Booking(session=session, user=world.outsider, agency_id=other_agency.id,
+                                     status=BookingStatus.CONFIRMED)
+    db.session.add_all([world.staff_booking, world.request, world.reservation, world.outsider_booking])
+    session.places_taken = 2
+    world.request.session.places_taken = 1
     db.session.commit()
     return world
 

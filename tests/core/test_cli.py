@@ -159,6 +159,9 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
     assert first.exit_code == 0, first.output
     assert first.output.splitlines() == [
         "Removed 2 expired sign-in record(s).",
+        "Released 0 agency reservation(s).",
+        "Expired 0 booking request(s) nobody decided.",
+        "Queued 0 reminder(s) and joining link(s).",
         "Sent 1 message(s); 0 could not be sent and stay in the outbox.",
     ]
     assert db.session.scalars(sa.select(SignInAttempt.attempted_at)).all() == [just_now]
@@ -168,5 +171,8 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
     second = cli("jobs", "run")
     assert second.output.splitlines() == [
         "Removed 0 expired sign-in record(s).",
+        "Released 0 agency reservation(s).",
+        "Expired 0 booking request(s) nobody decided.",
+        "Queued 0 reminder(s) and joining link(s).",
         "Sent 0 message(s); 0 could not be sent and stay in the outbox.",
     ]

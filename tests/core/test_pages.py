@@ -60,9 +60,9 @@ def test_a_coordinator_is_pointed_at_waiting_requests_people_and_agencies(client
 @pytest.mark.parametrize(
     ("role", "expected", "absent"),
     [
-        (Role.TRAINER, "The sessions you deliver will be listed here", "Manage people"),
+        (Role.TRAINER, "See the sessions you deliver", "Manage people"),
         (Role.AGENCY_LEAD, "See Home Agency's staff", "Manage people"),
-        (Role.STAFF, "Sessions you can book will be listed here", "staff</a>"),
+        (Role.STAFF, "Find training</a>: domestic abuse", "staff</a>"),
     ],
 )
 def test_each_role_sees_what_it_can_do_next(client, db, role, expected, absent):

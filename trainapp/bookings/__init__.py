@@ -1,0 +1,1 @@
+"""Bookings: places, waiting lists, agency reservations, approval, cancellation and transfer."""

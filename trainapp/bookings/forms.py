@@ -1,0 +1,103 @@
+"""Forms for booking, cancelling, transferring, approving and holding places."""
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from trainapp.catalogue.forms import GovDateField
+
+
+class BookForm(FlaskForm):
+    submit = SubmitField("Confirm booking", widget=GovSubmitInput())
+
+
+class BookForOthersForm(FlaskForm):
+    people = SelectMultipleField(
+        "Who to book",
+        coerce=int,
+        widget=GovCheckboxesInput(),
+        validators=[DataRequired("Choose at least one person")],
+    )
+    submit = SubmitField("Book places", widget=GovSubmitInput())
+
+
+class ChooseAgencyForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    agency = SelectField("Agency", coerce=int, validators=[Optional()], widget=GovSelect())
+    show = SubmitField("Show staff", widget=GovSubmitInput())
+
+
+class CancelBookingForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason (optional)", validators=[Optional(), Length(max=1000)], widget=GovTextArea()
+    )
+    submit = SubmitField("Cancel the booking", widget=GovSubmitInput())
+
+
+class TransferForm(FlaskForm):
+    colleague = RadioField(
+        "Colleague to send instead",
+        coerce=int,
+        validate_choice=False,
+        validators=[InputRequired("Choose the colleague who will go instead")],
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Transfer the place", widget=GovSubmitInput())
+
+
+class DecisionForm(FlaskForm):
+    submit = SubmitField("Approve", widget=GovSubmitInput())
+
+
+class DeclineForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason",
+        description="The person will be told this.",
+        validators=[DataRequired("Enter a reason: the person will be told it"), Length(max=1000)],
+        widget=GovTextArea(),
+    )
+    submit = SubmitField("Decline the request", widget=GovSubmitInput())
+
+
+class MoveForm(FlaskForm):
+    position = IntegerField(
+        "New position",
+        validators=[InputRequired("Enter the new position"), NumberRange(min=1, message="Enter 1 or more")],
+        widget=GovTextInput(),
+    )
+    reason = TextAreaField(
+        "Reason",
+        validators=[DataRequired("Enter a reason for moving this person"), Length(max=1000)],
+        widget=GovTextArea(),
+    )
+    submit = SubmitField("Move", widget=GovSubmitInput())
+
+
+class ReservationForm(FlaskForm):
+    agency = SelectField(
+        "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
+    )
+    places = IntegerField(
+        "Places to hold",
+        validators=[
+            InputRequired("Enter how many places to hold"),
+            NumberRange(min=1, max=500, message="Enter 1 to 500"),
+        ],
+        widget=GovTextInput(),
+    )
+    release_on = GovDateField(
+        "Release unused places on",
+        description="Leave empty to release them when the cancellation notice starts.",
+        validators=[Optional()],
+    )
+    submit = SubmitField("Hold places", widget=GovSubmitInput())

@@ -1,0 +1,145 @@
+"""A person's place (or hope of one) on a session, and places held back for agencies."""
+
+import enum
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from trainapp.accounts.models import Agency, User
+from trainapp.catalogue.models import TrainingSession
+from trainapp.db import UTCDateTime, enum_type, utcnow
+from trainapp.errors import InvalidTransition
+from trainapp.extensions import db
+
+
+class BookingStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    AWAITING_APPROVAL = "awaiting_approval"
+    WAITING = "waiting"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+    EXPIRED = "expired"
+
+    @property
+    def label(self) -> str:
+        return BOOKING_STATUS_LABELS[self]
+
+    @property
+    def holds_place(self) -> bool:
+        return self in HOLDING
+
+    @property
+    def is_live(self) -> bool:
+        """Booked, awaiting approval or waiting: the person still expects to go."""
+        return self in LIVE
+
+    def check_transition(self, target: "BookingStatus") -> None:
+        if target not in BOOKING_TRANSITIONS[self]:
+            raise InvalidTransition(
+                f"A booking that is {self.label.lower()} cannot become {target.label.lower()}"
+            )
+
+
+BOOKING_STATUS_LABELS = {
+    BookingStatus.CONFIRMED: "Booked",
+    BookingStatus.AWAITING_APPROVAL: "Awaiting approval",
+    BookingStatus.WAITING: "On the waiting list",
+    BookingStatus.CANCELLED: "Cancelled",
+    BookingStatus.DECLINED: "Declined",
+    BookingStatus.EXPIRED: "Request expired",
+}
+HOLDING = frozenset({BookingStatus.CONFIRMED, BookingStatus.AWAITING_APPROVAL})
+LIVE = HOLDING | {BookingStatus.WAITING}
+_ENDED = frozenset({BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.EXPIRED})
+
+# Written once: every status change in the services goes through check_transition.
+BOOKING_TRANSITIONS = {
+    BookingStatus.WAITING: {
+        BookingStatus.CONFIRMED,
+        BookingStatus.AWAITING_APPROVAL,
+        BookingStatus.CANCELLED,
+    },
+    BookingStatus.AWAITING_APPROVAL: {
+        BookingStatus.CONFIRMED,
+        BookingStatus.DECLINED,
+        BookingStatus.EXPIRED,
+        BookingStatus.CANCELLED,
+    },
+    BookingStatus.CONFIRMED: {BookingStatus.CANCELLED},
+    # Booking again after an ended booking reuses the person's row for that session.
+    **{ended: set(LIVE) for ended in _ENDED},
+}
+
+
+class Booking(db.Model):
+    __tablename__ = "bookings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The person's agency when they booked: reports and charges follow it, not later moves.
+    agency_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True
+    )
+    booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    status: Mapped[BookingStatus] = mapped_column(enum_type(BookingStatus), index=True)
+    # Set when the place taken is one held back for this agency.
+    reserved_for_agency_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agencies.id", ondelete="SET NULL")
+    )
+    queue_position: Mapped[int | None] = mapped_column()
+    approval_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    is_late_cancellation: Mapped[bool] = mapped_column(default=False)
+    transferred_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    session: Mapped[TrainingSession] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    agency: Mapped[Agency | None] = relationship(foreign_keys=[agency_id])
+    booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
+    updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
+    transferred_to: Mapped[User | None] = relationship(foreign_keys=[transferred_to_id])
+
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "user_id"),
+        sa.Index("ix_bookings_session_status", "session_id", "status"),
+    )
+
+    def can_be_seen_by(self, user: User) -> bool:
+        return user.id == self.user_id or user.can_manage_staff_of(self.agency_id)
+
+    def can_be_cancelled_by(self, user: User, now: datetime) -> bool:
+        return self.status.is_live and self.session.starts_at > now and self.can_be_seen_by(user)
+
+    def snapshot(self) -> dict:
+        return {"status": str(self.status), "queue_position": self.queue_position}
+
+
+class AgencyReservation(db.Model):
+    """Places on a session only one agency's staff may take, until a release date."""
+
+    __tablename__ = "agency_reservations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id", ondelete="CASCADE"))
+    places: Mapped[int] = mapped_column()
+    release_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    session: Mapped[TrainingSession] = relationship()
+    agency: Mapped[Agency] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("session_id", "agency_id"),
+        sa.CheckConstraint("places >= 1", name="places_positive"),
+    )
+
+    def is_held(self, now: datetime) -> bool:
+        return self.released_at is None and self.release_at > now

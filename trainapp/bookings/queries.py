@@ -1,0 +1,132 @@
+"""Read-only queries behind booking pages, each a fixed number of SQL statements."""
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from trainapp.accounts.models import Role, User
+from trainapp.bookings.capacity import Availability, availability
+from trainapp.bookings.models import HOLDING, AgencyReservation, Booking, BookingStatus
+from trainapp.bookings.rules import last_day_to_cancel
+from trainapp.catalogue.models import Course, TrainingSession
+from trainapp.extensions import db
+
+
+@dataclass
+class SessionPanel:
+    """What the session page shows one person about booking it."""
+
+    availability: Availability
+    booking: Booking | None
+    reserved_left_for_me: int
+    last_day_to_cancel: date
+
+
+def session_panel(session: TrainingSession, user: User, now: datetime) -> SessionPanel:
+    avail = availability(session, now)
+    booking = db.session.scalar(
+        sa.select(Booking).where(Booking.session_id == session.id, Booking.user_id == user.id)
+    )
+    return SessionPanel(avail, booking, avail.reserved_left(user.agency_id), last_day_to_cancel(session))
+
+
+def _with_session():
+    return (
+        joinedload(Booking.session).joinedload(TrainingSession.course).joinedload(Course.programme),
+        joinedload(Booking.session).joinedload(TrainingSession.venue),
+    )
+
+
+def my_bookings_query(user: User, tab: str, now: datetime):
+    query = (
+        sa.select(Booking).join(Booking.session).options(*_with_session()).where(Booking.user_id == user.id)
+    )
+    if tab == "waiting":
+        return query.where(Booking.status == BookingStatus.WAITING).order_by(TrainingSession.starts_at)
+    if tab == "past":
+        return query.where(Booking.status.in_(HOLDING), TrainingSession.ends_at <= now).order_by(
+            TrainingSession.starts_at.desc()
+        )
+    if tab == "cancelled":
+        return query.where(
+            Booking.status.in_([BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.EXPIRED])
+        ).order_by(Booking.updated_at.desc())
+    return query.where(Booking.status.in_(HOLDING), TrainingSession.ends_at > now).order_by(
+        TrainingSession.starts_at
+    )
+
+
+def session_bookings(session: TrainingSession) -> dict[str, list[Booking]]:
+    """Everyone with a booking on a session, grouped as the coordinator reads them."""
+    bookings = (
+        db.session.scalars(
+            sa.select(Booking)
+            .where(Booking.session_id == session.id)
+            .options(
+                joinedload(Booking.user).joinedload(User.agency),
+                joinedload(Booking.booked_by),
+                joinedload(Booking.updated_by),
+                joinedload(Booking.transferred_to),
+            )
+            .order_by(Booking.queue_position, Booking.created_at, Booking.id)
+        )
+        .unique()
+        .all()
+    )
+    groups = {"confirmed": [], "awaiting": [], "waiting": [], "ended": []}
+    for booking in bookings:
+        if booking.status == BookingStatus.CONFIRMED:
+            groups["confirmed"].append(booking)
+        elif booking.status == BookingStatus.AWAITING_APPROVAL:
+            groups["awaiting"].append(booking)
+        elif booking.status == BookingStatus.WAITING:
+            groups["waiting"].append(booking)
+        else:
+            groups["ended"].append(booking)
+    return groups
+
+
+def approvals_query(user: User):
+    query = (
+        sa.select(Booking)
+        .join(Booking.session)
+        .options(*_with_session(), joinedload(Booking.user))
+        .where(Booking.status == BookingStatus.AWAITING_APPROVAL)
+        .order_by(Booking.approval_due_at, Booking.id)
+    )
+    if not user.is_coordinator:
+        query = query.where(Booking.agency_id == user.agency_id)
+    return query
+
+
+def agency_bookings_query(agency_id: int, now: datetime):
+    return (
+        sa.select(Booking)
+        .join(Booking.session)
+        .options(*_with_session(), joinedload(Booking.user))
+        .where(Booking.agency_id == agency_id, TrainingSession.ends_at > now)
+        .order_by(TrainingSession.starts_at, Booking.id)
+    )
+
+
+def bookable_staff(agency_id: int) -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.agency_id == agency_id, User.active.is_(True), User.role != Role.COORDINATOR)
+            .order_by(User.name)
+        )
+    )
+
+
+def reservations(session: TrainingSession) -> list[AgencyReservation]:
+    return list(
+        db.session.scalars(
+            sa.select(AgencyReservation)
+            .where(AgencyReservation.session_id == session.id)
+            .options(joinedload(AgencyReservation.agency))
+            .order_by(AgencyReservation.id)
+        )
+    )

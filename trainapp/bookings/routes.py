@@ -1,0 +1,373 @@
+"""Booking pages: book, join the waiting list, cancel, transfer, approve, hold places."""
+
+from datetime import time
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from trainapp.accounts.access import require, roles, signed_in
+from trainapp.accounts.models import Agency, Role
+from trainapp.bookings import queries, rules, services
+from trainapp.bookings.forms import (
+    BookForm,
+    BookForOthersForm,
+    CancelBookingForm,
+    ChooseAgencyForm,
+    DecisionForm,
+    DeclineForm,
+    MoveForm,
+    ReservationForm,
+    TransferForm,
+)
+from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
+from trainapp.catalogue.models import TrainingSession
+from trainapp.catalogue.routes import visible_session
+from trainapp.db import utcnow
+from trainapp.errors import DomainError, NotAllowed
+from trainapp.extensions import db
+from trainapp.forms import show_domain_error
+from trainapp.timezones import local_to_utc, to_local
+from trainapp.workdays import working_days_before
+
+bp = Blueprint("bookings", __name__)
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+def _session_page(session_id: int):
+    return redirect(url_for("catalogue.show_session", session_id=session_id))
+
+
+def _visible_booking(booking_id: int) -> Booking:
+    """A booking the current person may see: their own, their agency's staff's, or any for coordinators."""
+    booking = db.get_or_404(Booking, booking_id)
+    if not booking.can_be_seen_by(current_user):
+        abort(404)
+    return booking
+
+
+@bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@signed_in
+def book(session_id: int):
+    session = visible_session(session_id)
+    now = utcnow()
+    form = BookForm()
+    if form.validate_on_submit():
+        try:
+            booking = services.book_place(session.id, current_user, by=current_user, now=now)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(_outcome(booking, "You"))
+        return _session_page(session.id)
+    panel = queries.session_panel(session, current_user, now)
+    problem = None
+    try:
+        rules.check_can_book(session, current_user, now)
+    except DomainError as error:
+        problem = error.message
+    overlaps = rules.overlapping_bookings(current_user, session)
+    return render_template(
+        "bookings/book.html", session=session, form=form, panel=panel, problem=problem, overlaps=overlaps
+    )
+
+
+def _outcome(booking: Booking, who: str) -> str:
+    have = "have" if who == "You" else "has"
+    are = "are" if who == "You" else "is"
+    if booking.status == BookingStatus.CONFIRMED:
+        return f"{who} {have} a place on {booking.session.course.title}."
+    if booking.status == BookingStatus.AWAITING_APPROVAL:
+        return f"A place is held for {who.lower() if who == 'You' else who}: it needs the agency lead's approval."
+    return (
+        f"The session is full. {who} {are} number {services.waiting_position(booking)} on the waiting list; "
+        "a place that comes free is given automatically."
+    )
+
+
+@bp.route("/sessions/<int:session_id>/book-for", methods=["GET", "POST"])
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def book_for_others(session_id: int):
+    session = visible_session(session_id)
+    chooser = ChooseAgencyForm(request.args)
+    if current_user.is_coordinator:
+        agencies = db.session.scalars(
+            sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
+        ).all()
+        chooser.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+        agency_id = chooser.agency.data if chooser.validate() else None
+    else:
+        agency_id = current_user.agency_id
+    staff = queries.bookable_staff(agency_id) if agency_id else []
+    form = BookForOthersForm()
+    form.people.choices = [(p.id, f"{p.name}, {p.job_title}" if p.job_title else p.name) for p in staff]
+    if form.validate_on_submit():
+        chosen = {p.id: p for p in staff}
+        learners = [chosen[i] for i in form.people.data if i in chosen]
+        if len(learners) != len(form.people.data):
+            abort(400)
+        result = services.book_group(session.id, learners, by=current_user)
+        db.session.commit()
+        for booking in result.booked:
+            flash(_outcome(booking, booking.user.name))
+        for learner, message in result.refused:
+            flash(f"{learner.name}: {message}", "error")
+        return redirect(
+            url_for("bookings.session_bookings", session_id=session.id)
+            if current_user.is_coordinator
+            else url_for("bookings.agency_bookings")
+        )
+    return render_template(
+        "bookings/book_for.html",
+        session=session,
+        form=form,
+        chooser=chooser,
+        agency_id=agency_id,
+        staff=staff,
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
+@signed_in
+def cancel(booking_id: int):
+    booking = _visible_booking(booking_id)
+    form = CancelBookingForm()
+    now = utcnow()
+    if form.validate_on_submit():
+        try:
+            services.cancel_booking(booking.id, by=current_user, reason=form.reason.data or "", now=now)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(
+                "The booking has been cancelled."
+                + (
+                    " It was after the notice period, so it is recorded as a late cancellation."
+                    if booking.is_late_cancellation
+                    else ""
+                )
+            )
+        return redirect(
+            url_for("bookings.my_bookings")
+            if booking.user_id == current_user.id
+            else _back_for_manager(booking)
+        )
+    late = booking.status.holds_place and rules.is_late(booking.session, now)
+    return render_template(
+        "bookings/cancel.html",
+        booking=booking,
+        form=form,
+        late=late,
+        last_day=rules.last_day_to_cancel(booking.session),
+    )
+
+
+def _back_for_manager(booking: Booking) -> str:
+    if current_user.is_coordinator:
+        return url_for("bookings.session_bookings", session_id=booking.session_id)
+    return url_for("bookings.agency_bookings")
+
+
+@bp.route("/bookings/<int:booking_id>/transfer", methods=["GET", "POST"])
+@signed_in
+def transfer(booking_id: int):
+    booking = _visible_booking(booking_id)
+    colleagues = (
+        [p for p in queries.bookable_staff(booking.agency_id) if p.id != booking.user_id]
+        if booking.agency_id
+        else []
+    )
+    form = TransferForm()
+    form.colleague.choices = [(p.id, p.name) for p in colleagues]
+    if form.validate_on_submit():
+        colleague = next((p for p in colleagues if p.id == form.colleague.data), None)
+        if colleague is None:
+            abort(400)
+        try:
+            services.transfer_booking(booking.id, colleague, by=current_user)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"The place now belongs to {colleague.name}. We have emailed you both.")
+            return redirect(
+                url_for("bookings.my_bookings")
+                if booking.user_id == current_user.id
+                else _back_for_manager(booking)
+            )
+    return render_template("bookings/transfer.html", booking=booking, form=form, colleagues=colleagues)
+
+
+@bp.route("/my-bookings")
+@signed_in
+def my_bookings():
+    tab = request.args.get("tab", "upcoming")
+    if tab not in {"upcoming", "waiting", "past", "cancelled"}:
+        abort(400)
+    page = db.paginate(
+        queries.my_bookings_query(current_user, tab, utcnow()),
+        page=_page(),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("bookings/my_bookings.html", page=page, tab=tab)
+
+
+@bp.route("/sessions/<int:session_id>/bookings")
+@roles(Role.COORDINATOR, Role.TRAINER)
+def session_bookings(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    require(current_user.is_coordinator or current_user in session.trainers)
+    return render_template(
+        "bookings/session_bookings.html",
+        session=session,
+        groups=queries.session_bookings(session),
+        move_form=MoveForm(),
+        panel=queries.session_panel(session, current_user, utcnow()),
+    )
+
+
+@bp.route("/bookings/<int:booking_id>/move", methods=["POST"])
+@roles(Role.COORDINATOR)
+def move(booking_id: int):
+    booking = db.get_or_404(Booking, booking_id)
+    form = MoveForm()
+    if form.validate_on_submit():
+        try:
+            services.move_on_waiting_list(
+                booking.id, by=current_user, position=form.position.data, reason=form.reason.data
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{booking.user.name} is now number {form.position.data} on the waiting list.")
+    else:
+        flash(next(iter(form.errors.values()))[0], "error")
+    return redirect(url_for("bookings.session_bookings", session_id=booking.session_id))
+
+
+@bp.route("/approvals")
+@roles(Role.AGENCY_LEAD, Role.COORDINATOR)
+def approvals():
+    page = db.paginate(
+        queries.approvals_query(current_user), page=_page(), per_page=current_app.config["PAGE_SIZE"]
+    )
+    return render_template("bookings/approvals.html", page=page, form=DecisionForm())
+
+
+def _decidable(booking_id: int) -> Booking:
+    booking = db.get_or_404(Booking, booking_id)
+    require(current_user.is_coordinator or booking.agency_id == current_user.agency_id)
+    return booking
+
+
+@bp.route("/bookings/<int:booking_id>/approve", methods=["POST"])
+@roles(Role.AGENCY_LEAD, Role.COORDINATOR)
+def approve(booking_id: int):
+    booking = _decidable(booking_id)
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    try:
+        services.approve_booking(booking.id, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"{booking.user.name}'s place is approved.")
+    return redirect(url_for("bookings.approvals"))
+
+
+@bp.route("/bookings/<int:booking_id>/decline", methods=["GET", "POST"])
+@roles(Role.AGENCY_LEAD, Role.COORDINATOR)
+def decline(booking_id: int):
+    booking = _decidable(booking_id)
+    form = DeclineForm()
+    if form.validate_on_submit():
+        try:
+            services.decline_booking(booking.id, by=current_user, reason=form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{booking.user.name}'s request has been declined and they have been told why.")
+            return redirect(url_for("bookings.approvals"))
+    return render_template("bookings/decline.html", booking=booking, form=form)
+
+
+@bp.route("/agency/bookings")
+@roles(Role.AGENCY_LEAD)
+def agency_bookings():
+    page = db.paginate(
+        queries.agency_bookings_query(current_user.agency_id, utcnow()),
+        page=_page(),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("bookings/agency_bookings.html", page=page)
+
+
+@bp.route("/sessions/<int:session_id>/reservations", methods=["GET", "POST"])
+@roles(Role.COORDINATOR)
+def reservations(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    form = ReservationForm()
+    agencies = db.session.scalars(
+        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
+    ).all()
+    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    if form.validate_on_submit():
+        agency = next((a for a in agencies if a.id == form.agency.data), None)
+        if agency is None:
+            abort(400)
+        if form.release_on.data:
+            release_at = local_to_utc(form.release_on.data, time(0))
+        else:
+            notice_starts = working_days_before(
+                to_local(session.starts_at).date(), session.course.cancellation_notice_days
+            )
+            release_at = local_to_utc(notice_starts, time(0))
+        try:
+            services.reserve_places(
+                session.id, agency, places=form.places.data, release_at=release_at, by=current_user
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{form.places.data} places are held for {agency.name}.")
+            return redirect(url_for("bookings.reservations", session_id=session.id))
+    return render_template(
+        "bookings/reservations.html",
+        session=session,
+        form=form,
+        reservations=queries.reservations(session),
+        now=utcnow(),
+    )
+
+
+@bp.route("/reservations/<int:reservation_id>/release", methods=["POST"])
+@roles(Role.COORDINATOR)
+def release(reservation_id: int):
+    reservation = db.get_or_404(AgencyReservation, reservation_id)
+    if not DecisionForm().validate_on_submit():
+        abort(400)
+    try:
+        promoted = services.release_reservation(reservation.id, by=current_user)
+    except (DomainError, NotAllowed) as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"The held places are now open to everyone. {len(promoted)} people came off the waiting list.")
+    return redirect(url_for("bookings.reservations", session_id=reservation.session_id))

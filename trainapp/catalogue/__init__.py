@@ -1,0 +1,1 @@
+"""Programmes, courses, venues, dated sessions and weekly series."""

@@ -1,0 +1,427 @@
+"""Coordinators build the catalogue: programmes, venues, courses, sessions and series."""
+
+from datetime import date, datetime, time, timedelta
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from trainapp.accounts.access import roles
+from trainapp.accounts.models import Role, User
+from trainapp.bookings import services as bookings
+from trainapp.catalogue import queries, services
+from trainapp.catalogue.forms import (
+    CancelSeriesForm,
+    CancelSessionForm,
+    CourseForm,
+    ProgrammeForm,
+    SeriesForm,
+    SessionForm,
+    VenueForm,
+)
+from trainapp.catalogue.models import (
+    Course,
+    CourseStatus,
+    DeliveryMode,
+    Programme,
+    SessionSeries,
+    TrainingSession,
+    Venue,
+)
+from trainapp.errors import DomainError
+from trainapp.extensions import db
+from trainapp.forms import show_domain_error
+from trainapp.timezones import NonexistentLocalTime, local_to_utc, to_local
+
+bp = Blueprint("catalogue_admin", __name__)
+
+COORDINATOR = roles(Role.COORDINATOR)
+
+
+def _page() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+# Programmes --------------------------------------------------------------------------
+
+
+@bp.route("/programmes")
+@COORDINATOR
+def list_programmes():
+    page = db.paginate(
+        sa.select(Programme).order_by(Programme.name), page=_page(), per_page=current_app.config["PAGE_SIZE"]
+    )
+    counts = dict(
+        db.session.execute(
+            sa.select(Course.programme_id, sa.func.count(Course.id))
+            .where(Course.programme_id.in_([p.id for p in page.items]))
+            .group_by(Course.programme_id)
+        ).all()
+    )
+    return render_template("catalogue/programmes.html", page=page, counts=counts)
+
+
+def _programme_form(programme: Programme | None):
+    form = ProgrammeForm(obj=programme)
+    if form.validate_on_submit():
+        try:
+            saved = services.save_programme(
+                programme, by=current_user, name=form.name.data, description=form.description.data or ""
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{saved.name} has been saved.")
+            return redirect(url_for("catalogue_admin.list_programmes"))
+    return render_template("catalogue/programme_form.html", form=form, programme=programme)
+
+
+@bp.route("/programmes/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_programme():
+    return _programme_form(None)
+
+
+@bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
+@COORDINATOR
+def edit_programme(programme_id: int):
+    return _programme_form(db.get_or_404(Programme, programme_id))
+
+
+# Venues ------------------------------------------------------------------------------
+
+
+@bp.route("/venues")
+@COORDINATOR
+def list_venues():
+    page = db.paginate(
+        sa.select(Venue).order_by(Venue.active.desc(), Venue.name),
+        page=_page(),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("catalogue/venues.html", page=page)
+
+
+def _venue_form(venue: Venue | None):
+    form = VenueForm(obj=venue)
+    if venue is None and request.method == "GET":
+        form.active.data = True
+    if form.validate_on_submit():
+        try:
+            saved = services.save_venue(
+                venue,
+                by=current_user,
+                name=form.name.data,
+                address=form.address.data,
+                active=bool(form.active.data),
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{saved.name} has been saved.")
+            return redirect(url_for("catalogue_admin.list_venues"))
+    return render_template("catalogue/venue_form.html", form=form, venue=venue)
+
+
+@bp.route("/venues/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_venue():
+    return _venue_form(None)
+
+
+@bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
+@COORDINATOR
+def edit_venue(venue_id: int):
+    return _venue_form(db.get_or_404(Venue, venue_id))
+
+
+# Courses -----------------------------------------------------------------------------
+
+
+@bp.route("/courses")
+@COORDINATOR
+def list_courses():
+    query = (
+        sa.select(Course)
+        .join(Course.programme)
+        .options(sa.orm.contains_eager(Course.programme))
+        .order_by(Programme.name, Course.level.nulls_first(), Course.title)
+    )
+    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    return render_template("catalogue/courses.html", page=page)
+
+
+def _course_form(course: Course | None):
+    form = CourseForm(obj=course)
+    form.programme.choices = [(0, "Choose a programme")] + [(p.id, p.name) for p in queries.programmes()]
+    form.prerequisite.choices = [(0, "None")] + [
+        (c.id, c.title) for c in queries.courses(include_drafts=True) if course is None or c.id != course.id
+    ]
+    if request.method == "GET" and course is not None:
+        form.programme.data = course.programme_id
+        form.level.data = str(course.level) if course.level else ""
+        form.duration_hours.data = round(course.duration_minutes / 60, 2)
+        form.prerequisite.data = course.prerequisite_id or 0
+        form.eligible_kinds.data = list(course.eligible_kinds)
+        form.status.data = course.status.value
+    if form.validate_on_submit():
+        programme = db.session.get(Programme, form.programme.data)
+        prerequisite = db.session.get(Course, form.prerequisite.data) if form.prerequisite.data else None
+        if programme is None or (form.prerequisite.data and prerequisite is None):
+            abort(400)
+        details = services.CourseDetails(
+            programme=programme,
+            title=form.title.data,
+            level=int(form.level.data) if form.level.data else None,
+            summary=form.summary.data,
+            audience=form.audience.data or "",
+            duration_minutes=int(form.duration_hours.data * 60),
+            cpd_hours=form.cpd_hours.data,
+            refresher_months=form.refresher_months.data,
+            prerequisite=prerequisite,
+            eligible_kinds=list(form.eligible_kinds.data or []),
+            requires_approval=bool(form.requires_approval.data),
+            default_capacity=form.default_capacity.data,
+            cancellation_notice_days=form.cancellation_notice_days.data,
+            status=CourseStatus(form.status.data),
+        )
+        try:
+            saved = services.save_course(course, details, by=current_user)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{saved.title} has been saved.")
+            return redirect(url_for("catalogue.show_course", course_id=saved.id))
+    return render_template("catalogue/course_form.html", form=form, course=course)
+
+
+@bp.route("/courses/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_course():
+    return _course_form(None)
+
+
+@bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
+@COORDINATOR
+def edit_course(course_id: int):
+    return _course_form(db.get_or_404(Course, course_id))
+
+
+# Sessions ----------------------------------------------------------------------------
+
+
+def _fill_session_choices(form) -> None:
+    form.course.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in queries.courses(True)]
+    form.venue.choices = [(0, "No venue (online)")] + [(v.id, v.name) for v in queries.venues()]
+    form.trainers.choices = [(t.id, f"{t.name} ({t.role.label.lower()})") for t in queries.trainers()]
+
+
+def _chosen(model, ids: list[int]) -> list:
+    found = list(db.session.scalars(sa.select(model).where(model.id.in_(ids)))) if ids else []
+    if len(found) != len(set(ids)):
+        abort(400)
+    return found
+
+
+def _template_details(form) -> services.SessionDetails:
+    venue = db.session.get(Venue, form.venue.data) if form.venue.data else None
+    if form.venue.data and venue is None:
+        abort(400)
+    return services.SessionDetails(
+        starts_at=datetime.min,
+        ends_at=datetime.min,
+        delivery_mode=DeliveryMode(form.delivery_mode.data),
+        venue=venue,
+        joining_link=(form.joining_link.data or "").strip(),
+        capacity=form.capacity.data,
+        trainers=_chosen(User, form.trainers.data or []),
+        notes=form.notes.data or "",
+    )
+
+
+def _local(day: date, at: time, field: str) -> datetime:
+    try:
+        return local_to_utc(day, at)
+    except NonexistentLocalTime as error:
+        raise DomainError(str(error), field) from error
+
+
+def _session_details(form: SessionForm) -> services.SessionDetails:
+    details = _template_details(form)
+    details.starts_at = _local(form.day.data, form.start_time.time, "start_time")
+    details.ends_at = _local(form.end_day.data or form.day.data, form.end_time.time, "end_time")
+    if form.booking_opens_on.data:
+        details.booking_opens_at = _local(form.booking_opens_on.data, time(0), "booking_opens_on")
+    if form.booking_closes_on.data:
+        end_of_day = _local(form.booking_closes_on.data + timedelta(days=1), time(0), "booking_closes_on")
+        details.booking_closes_at = min(end_of_day, details.starts_at)
+    return details
+
+
+def _fill_from_session(form: SessionForm, session: TrainingSession) -> None:
+    starts, ends = to_local(session.starts_at), to_local(session.ends_at)
+    form.course.data = session.course_id
+    form.day.data = starts.date()
+    form.start_time.data = f"{starts:%H:%M}"
+    form.end_time.data = f"{ends:%H:%M}"
+    form.end_day.data = ends.date() if ends.date() != starts.date() else None
+    form.delivery_mode.data = session.delivery_mode.value
+    form.venue.data = session.venue_id or 0
+    form.joining_link.data = session.joining_link
+    form.capacity.data = session.capacity
+    form.trainers.data = [t.id for t in session.trainers]
+    form.notes.data = session.notes
+    if session.booking_opens_at:
+        form.booking_opens_on.data = to_local(session.booking_opens_at).date()
+    if session.booking_closes_at:
+        form.booking_closes_on.data = to_local(session.booking_closes_at).date()
+
+
+def _session_form(session: TrainingSession | None):
+    form = SessionForm()
+    _fill_session_choices(form)
+    if request.method == "GET":
+        if session is not None:
+            _fill_from_session(form, session)
+        else:
+            course = db.session.get(Course, request.args.get("course_id", 0, type=int))
+            if course is not None:
+                form.course.data = course.id
+                form.capacity.data = course.default_capacity
+    clashes = []
+    if form.validate_on_submit():
+        course = session.course if session is not None else db.session.get(Course, form.course.data)
+        if course is None:
+            abort(400)
+        try:
+            details = _session_details(form)
+            if session is None:
+                session = services.create_session(
+                    course, details, by=current_user, confirm_clashes=form.confirm_clashes.data
+                )
+            else:
+                bookings.change_session(
+                    session.id, details, by=current_user, confirm_clashes=form.confirm_clashes.data
+                )
+        except services.ClashFound as found:
+            clashes = found.clashes
+            form.form_errors.append(found.message)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The session has been saved.")
+            return redirect(url_for("catalogue.show_session", session_id=session.id))
+    return render_template("catalogue/session_form.html", form=form, session=session, clashes=clashes)
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_session():
+    return _session_form(None)
+
+
+@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
+@COORDINATOR
+def edit_session(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    if session.is_cancelled:
+        flash("A cancelled session cannot be changed.", "error")
+        return redirect(url_for("catalogue.show_session", session_id=session.id))
+    return _session_form(session)
+
+
+@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
+@COORDINATOR
+def cancel_session(session_id: int):
+    session = db.get_or_404(TrainingSession, session_id)
+    form = CancelSessionForm()
+    if form.validate_on_submit():
+        try:
+            bookings.cancel_session(session.id, by=current_user, reason=form.reason.data)
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The session has been cancelled.")
+            return redirect(url_for("catalogue.show_session", session_id=session.id))
+    return render_template("catalogue/session_cancel.html", form=form, session=session)
+
+
+# Weekly series -----------------------------------------------------------------------
+
+
+@bp.route("/series/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_series():
+    form = SeriesForm()
+    _fill_session_choices(form)
+    form.skip.choices = []
+    plan, clashes = None, []
+    if request.method == "GET":
+        course = db.session.get(Course, request.args.get("course_id", 0, type=int))
+        if course is not None:
+            form.course.data = course.id
+            form.capacity.data = course.default_capacity
+    if form.validate_on_submit():
+        course = db.session.get(Course, form.course.data)
+        if course is None:
+            abort(400)
+        try:
+            skip = {date.fromisoformat(value) for value in form.skip.data or []}
+        except ValueError:
+            abort(400)
+        try:
+            plan = services.plan_series(form.weekday.data, form.first_on.data, form.last_on.data)
+            form.skip.choices = [(d.isoformat(), f"{d:%A} {d.day} {d:%B %Y}") for d in plan.dates]
+            if form.submit.data:
+                details = services.SeriesDetails(
+                    weekday=form.weekday.data,
+                    start_time=form.start_time.time,
+                    end_time=form.end_time.time,
+                    first_on=form.first_on.data,
+                    last_on=form.last_on.data,
+                    skip=skip,
+                    template=_template_details(form),
+                )
+                series = services.create_series(
+                    course, details, by=current_user, confirm_clashes=form.confirm_clashes.data
+                )
+                db.session.commit()
+                flash(f"{len(series.sessions)} sessions of {course.title} have been created.")
+                return redirect(url_for("catalogue_admin.show_series", series_id=series.id))
+        except services.ClashFound as found:
+            clashes = found.clashes
+            form.form_errors.append(found.message)
+        except DomainError as error:
+            show_domain_error(form, error)
+    return render_template("catalogue/series_form.html", form=form, plan=plan, clashes=clashes)
+
+
+@bp.route("/series/<int:series_id>")
+@COORDINATOR
+def show_series(series_id: int):
+    series = db.get_or_404(SessionSeries, series_id)
+    return render_template("catalogue/series.html", series=series, form=CancelSeriesForm())
+
+
+@bp.route("/series/<int:series_id>/cancel", methods=["POST"])
+@COORDINATOR
+def cancel_series(series_id: int):
+    series = db.get_or_404(SessionSeries, series_id)
+    form = CancelSeriesForm()
+    if form.validate_on_submit():
+        try:
+            cancelled = services.cancel_series_from(
+                series, by=current_user, from_on=form.from_on.data, reason=form.reason.data
+            )
+        except DomainError as error:
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{len(cancelled)} sessions have been cancelled.")
+            return redirect(url_for("catalogue_admin.show_series", series_id=series.id))
+    return render_template("catalogue/series.html", series=series, form=form), 400

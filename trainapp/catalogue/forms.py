@@ -1,0 +1,343 @@
+"""Forms for programmes, courses, venues, sessions and series; local times in, UTC out."""
+
+import re
+from datetime import date, time
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from govuk_frontend_wtf.wtforms_widgets import (
+    GovCheckboxesInput,
+    GovCheckboxInput,
+    GovDateInput,
+    GovRadioInput,
+    GovSelect,
+    GovSubmitInput,
+    GovTextArea,
+    GovTextInput,
+)
+from wtforms import (
+    BooleanField,
+    DateField,
+    DecimalField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.utils import unset_value
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+    ValidationError,
+)
+
+from trainapp.accounts.models import AGENCY_KIND_LABELS
+from trainapp.catalogue.models import MAX_CAPACITY, CourseStatus, DeliveryMode
+from trainapp.forms import choices
+
+WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
+_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
+
+
+def parse_time(text: str) -> time:
+    """Accept '10:00', '10.00', '14:30', '10am', '2:30pm'."""
+    match = _TIME.match(text or "")
+    if not match:
+        raise ValueError(text)
+    hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
+    if suffix:
+        if not 1 <= hour <= 12:
+            raise ValueError(text)
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    return time(hour, minute)
+
+
+class TimeText(StringField):
+    """A time of day typed as text, so every phone and browser shows the same field."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.time = None
+        if self.data:
+            try:
+                self.time = parse_time(self.data)
+            except ValueError:
+                self.time = None
+
+    def pre_validate(self, form):
+        if self.data and self.time is None:
+            raise ValidationError(f"Enter {self.label.text.lower()} as a time, like 10:00 or 14:30")
+
+
+class GovDateField(DateField):
+    """Three boxes (day, month, year); a date that does not exist gets a clear message."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        # The widget shows exactly three boxes: anything else sent is shown as empty boxes.
+        if self.raw_data is not None and len(self.raw_data) != 3:
+            self.raw_data = None
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not any(v.strip() for v in valuelist):
+            self.data = None
+            self.raw_data = valuelist
+            return
+        try:
+            day, month, year = (int(v) for v in valuelist)
+            self.data = date(year, month, day)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"{self.label.text} must be a real date, like 27 3 2027") from None
+
+    def pre_validate(self, form):
+        # Stop here, or DataRequired would replace "must be a real date" with "Enter the date".
+        if self.process_errors:
+            raise StopValidation()
+
+
+def _yes_no(label: str):
+    return BooleanField(label, widget=GovCheckboxInput())
+
+
+class ProgrammeForm(FlaskForm):
+    name = StringField(
+        "Programme name",
+        validators=[DataRequired("Enter the programme's name"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    description = TextAreaField(
+        "Description", validators=[Optional(), Length(max=4000)], widget=GovTextArea()
+    )
+    submit = SubmitField("Save programme", widget=GovSubmitInput())
+
+
+class VenueForm(FlaskForm):
+    name = StringField(
+        "Venue name",
+        validators=[DataRequired("Enter the venue's name"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    address = TextAreaField(
+        "Address",
+        validators=[DataRequired("Enter the venue's address"), Length(max=1000)],
+        widget=GovTextArea(),
+    )
+    active = _yes_no("Available for new sessions")
+    submit = SubmitField("Save venue", widget=GovSubmitInput())
+
+
+class CourseForm(FlaskForm):
+    programme = SelectField(
+        "Programme", coerce=int, validators=[DataRequired("Choose a programme")], widget=GovSelect()
+    )
+    title = StringField(
+        "Course title",
+        validators=[DataRequired("Enter the course title"), Length(max=200)],
+        widget=GovTextInput(),
+    )
+    level = SelectField(
+        "Level",
+        choices=choices([("", "No level")] + [(str(n), f"Level {n}") for n in range(1, 5)]),
+        validators=[Optional()],
+        widget=GovSelect(),
+    )
+    summary = TextAreaField(
+        "Summary", validators=[DataRequired("Enter a summary"), Length(max=4000)], widget=GovTextArea()
+    )
+    audience = TextAreaField("Who it is for", validators=[Optional(), Length(max=2000)], widget=GovTextArea())
+    duration_hours = DecimalField(
+        "Duration in hours",
+        places=2,
+        validators=[
+            InputRequired("Enter the duration in hours, like 3 or 1.5"),
+            NumberRange(min=Decimal("0.25"), max=24, message="Duration must be between 0.25 and 24 hours"),
+        ],
+        widget=GovTextInput(),
+    )
+    cpd_hours = DecimalField(
+        "CPD hours",
+        places=1,
+        validators=[
+            InputRequired("Enter the CPD hours, or 0"),
+            NumberRange(min=0, max=100, message="CPD hours must be between 0 and 100"),
+        ],
+        widget=GovTextInput(),
+    )
+    refresher_months = IntegerField(
+        "Refresher period in months",
+        description="Leave empty if the course does not need refreshing.",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=240, message="Refresher period must be 1 to 240 months"),
+        ],
+        widget=GovTextInput(),
+    )
+    prerequisite = SelectField("Course that must be completed first", coerce=int, widget=GovSelect())
+    eligible_kinds = SelectMultipleField(
+        "Kinds of agency that may book",
+        description="Tick none to open the course to every agency.",
+        choices=choices((k.value, label) for k, label in AGENCY_KIND_LABELS.items()),
+        widget=GovCheckboxesInput(),
+    )
+    requires_approval = _yes_no("An agency lead must approve each booking")
+    default_capacity = IntegerField(
+        "Places per session",
+        default=20,
+        validators=[
+            InputRequired("Enter the number of places"),
+            NumberRange(min=1, max=MAX_CAPACITY, message=f"Places must be between 1 and {MAX_CAPACITY}"),
+        ],
+        widget=GovTextInput(),
+    )
+    cancellation_notice_days = IntegerField(
+        "Cancellation notice in working days",
+        default=5,
+        description="Cancelling later than this counts as a late cancellation.",
+        validators=[
+            InputRequired("Enter the notice in working days, or 0"),
+            NumberRange(min=0, max=60, message="Notice must be between 0 and 60 working days"),
+        ],
+        widget=GovTextInput(),
+    )
+    status = RadioField(
+        "Status",
+        choices=choices(
+            [
+                (CourseStatus.DRAFT.value, "Draft: only coordinators see it"),
+                (CourseStatus.PUBLISHED.value, "Published: staff can find and book it"),
+            ]
+        ),
+        default=CourseStatus.DRAFT.value,
+        widget=GovRadioInput(),
+    )
+    submit = SubmitField("Save course", widget=GovSubmitInput())
+
+
+class _SessionFields(FlaskForm):
+    delivery_mode = RadioField(
+        "How it is delivered",
+        choices=choices((m.value, m.label) for m in DeliveryMode),
+        validators=[InputRequired("Choose how the session is delivered")],
+        widget=GovRadioInput(),
+    )
+    venue = SelectField("Venue", coerce=int, widget=GovSelect())
+    joining_link = StringField(
+        "Joining link",
+        description="For online and hybrid sessions, starting https://",
+        validators=[Optional(), Length(max=500)],
+        widget=GovTextInput(),
+    )
+    capacity = IntegerField(
+        "Places",
+        validators=[
+            InputRequired("Enter the number of places"),
+            NumberRange(min=1, max=MAX_CAPACITY, message=f"Places must be between 1 and {MAX_CAPACITY}"),
+        ],
+        widget=GovTextInput(),
+    )
+    trainers = SelectMultipleField(
+        "Trainers",
+        coerce=int,
+        widget=GovCheckboxesInput(),
+        validators=[DataRequired("Choose at least one trainer")],
+        # A trainer chosen may have left (or the id been altered) since the page was shown.
+        invalid_choice_message="Choose each trainer from the list of active trainers",
+    )
+    notes = TextAreaField(
+        "Notes for attendees", validators=[Optional(), Length(max=4000)], widget=GovTextArea()
+    )
+    confirm_clashes = BooleanField("Save anyway, despite the clashes", widget=GovCheckboxInput())
+
+
+class SessionForm(_SessionFields):
+    course = SelectField(
+        "Course", coerce=int, validators=[DataRequired("Choose a course")], widget=GovSelect()
+    )
+    day = GovDateField("Date", validators=[DataRequired("Enter the date of the session")])
+    start_time = TimeText(
+        "Start time", validators=[DataRequired("Enter the start time")], widget=GovTextInput()
+    )
+    end_time = TimeText("End time", validators=[DataRequired("Enter the end time")], widget=GovTextInput())
+    end_day = GovDateField(
+        "End date",
+        description="Only for a session that ends on a later day, such as an overnight session.",
+        validators=[Optional()],
+    )
+    booking_opens_on = GovDateField(
+        "Booking opens", description="Leave empty to open booking now.", validators=[Optional()]
+    )
+    booking_closes_on = GovDateField(
+        "Booking closes", description="Leave empty to close booking at the start.", validators=[Optional()]
+    )
+    submit = SubmitField("Save session", widget=GovSubmitInput())
+
+
+class SeriesForm(_SessionFields):
+    course = SessionForm.course
+    weekday = RadioField(
+        "Day of the week",
+        coerce=int,
+        choices=choices(enumerate(WEEKDAYS)),
+        validators=[InputRequired("Choose the day of the week")],
+        widget=GovRadioInput(),
+    )
+    start_time = SessionForm.start_time
+    end_time = SessionForm.end_time
+    first_on = GovDateField("First date", validators=[DataRequired("Enter the first date")])
+    last_on = GovDateField("Last date", validators=[DataRequired("Enter the last date")])
+    skip = SelectMultipleField("Dates to leave out", widget=GovCheckboxesInput(), validate_choice=False)
+    check = SubmitField("Check the dates", widget=GovSubmitInput())
+    submit = SubmitField("Create the sessions", widget=GovSubmitInput())
+
+
+class CancelSessionForm(FlaskForm):
+    reason = TextAreaField(
+        "Reason for cancelling",
+        description="Everyone booked or waiting will be told this.",
+        validators=[DataRequired("Enter a reason for cancelling"), Length(max=2000)],
+        widget=GovTextArea(),
+    )
+    submit = SubmitField("Cancel the session", widget=GovSubmitInput())
+
+
+class CancelSeriesForm(FlaskForm):
+    from_on = GovDateField(
+        "Cancel sessions on or after", validators=[DataRequired("Enter the date to cancel from")]
+    )
+    reason = CancelSessionForm.reason
+    submit = SubmitField("Cancel these sessions", widget=GovSubmitInput())
+
+
+class BrowseForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    programme = SelectField("Programme", coerce=int, validators=[Optional()], widget=GovSelect())
+    course = SelectField("Course", coerce=int, validators=[Optional()], widget=GovSelect())
+    month = SelectField("Month", validators=[Optional()], widget=GovSelect())
+    mode = SelectField(
+        "Delivery",
+        choices=choices([("", "Any")] + [(m.value, m.label) for m in DeliveryMode]),
+        validators=[Optional()],
+        widget=GovSelect(),
+    )
+    places = BooleanField("Only sessions with places left", widget=GovCheckboxInput())
+    when = SelectField(
+        "Sessions",
+        choices=choices([("upcoming", "Upcoming"), ("past", "Past"), ("all", "All")]),
+        default="upcoming",
+        validators=[Optional()],
+        widget=GovSelect(),
+    )
+    submit = SubmitField("Filter", widget=GovSubmitInput())

@@ -1,0 +1,130 @@
+"""Read-only queries behind the catalogue pages: fixed query counts, whatever the rows."""
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
+
+from trainapp.accounts.models import Role, User
+from trainapp.catalogue.models import (
+    Course,
+    CourseStatus,
+    DeliveryMode,
+    Programme,
+    SessionStatus,
+    TrainingSession,
+    Venue,
+)
+from trainapp.extensions import db
+from trainapp.timezones import local_to_utc, to_local
+
+
+@dataclass
+class BrowseFilters:
+    programme_id: int | None = None
+    course_id: int | None = None
+    month: date | None = None
+    mode: DeliveryMode | None = None
+    places_only: bool = False
+    when: str = "upcoming"
+
+
+def sessions_query(filters: BrowseFilters, *, now: datetime, include_drafts: bool):
+    """Sessions soonest first (latest first for past ones), with their course, venue and trainers."""
+    query = (
+        sa.select(TrainingSession)
+        .join(TrainingSession.course)
+        .options(
+            contains_eager(TrainingSession.course).joinedload(Course.programme),
+            joinedload(TrainingSession.venue),
+            selectinload(TrainingSession.trainers),
+        )
+    )
+    if not include_drafts:
+        query = query.where(Course.status == CourseStatus.PUBLISHED)
+    if filters.when == "past":
+        query = query.where(TrainingSession.ends_at <= now).order_by(TrainingSession.starts_at.desc())
+    elif filters.when == "all":
+        query = query.order_by(TrainingSession.starts_at)
+    else:
+        query = query.where(TrainingSession.ends_at > now).order_by(TrainingSession.starts_at)
+        if not include_drafts:
+            query = query.where(TrainingSession.status == SessionStatus.SCHEDULED)
+    if filters.programme_id:
+        query = query.where(Course.programme_id == filters.programme_id)
+    if filters.course_id:
+        query = query.where(TrainingSession.course_id == filters.course_id)
+    if filters.month:
+        start = local_to_utc(filters.month, datetime.min.time())
+        following = (filters.month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        query = query.where(
+            TrainingSession.starts_at >= start,
+            TrainingSession.starts_at < local_to_utc(following, datetime.min.time()),
+        )
+    if filters.mode:
+        query = query.where(TrainingSession.delivery_mode == filters.mode)
+    if filters.places_only:
+        query = query.where(TrainingSession.places_taken < TrainingSession.capacity)
+    return query.order_by(TrainingSession.id)
+
+
+def trainer_sessions_query(trainer: User, *, now: datetime, past: bool):
+    query = (
+        sa.select(TrainingSession)
+        .where(TrainingSession.trainers.any(User.id == trainer.id))
+        .options(
+            joinedload(TrainingSession.course).joinedload(Course.programme),
+            joinedload(TrainingSession.venue),
+            selectinload(TrainingSession.trainers),
+        )
+    )
+    if past:
+        return query.where(TrainingSession.ends_at <= now).order_by(TrainingSession.starts_at.desc())
+    return query.where(TrainingSession.ends_at > now).order_by(TrainingSession.starts_at)
+
+
+def month_choices(now: datetime) -> list[tuple[str, str]]:
+    """The twelve months behind and the eighteen ahead, as (YYYY-MM, 'November 2027')."""
+    local = to_local(now).date().replace(day=1)
+    months = []
+    year, month = local.year, local.month - 12
+    for _ in range(30):
+        while month < 1:
+            month += 12
+            year -= 1
+        while month > 12:
+            month -= 12
+            year += 1
+        first = date(year, month, 1)
+        months.append((f"{first:%Y-%m}", f"{first:%B %Y}"))
+        month += 1
+    return months
+
+
+def programmes() -> list[Programme]:
+    return list(db.session.scalars(sa.select(Programme).order_by(Programme.name)))
+
+
+def courses(include_drafts: bool) -> list[Course]:
+    query = sa.select(Course).order_by(Course.title)
+    if not include_drafts:
+        query = query.where(Course.status == CourseStatus.PUBLISHED)
+    return list(db.session.scalars(query))
+
+
+def trainers() -> list[User]:
+    return list(
+        db.session.scalars(
+            sa.select(User)
+            .where(User.role.in_([Role.TRAINER, Role.COORDINATOR]), User.active.is_(True))
+            .order_by(User.role.desc(), User.name)
+        )
+    )
+
+
+def venues(include_inactive: bool = False) -> list[Venue]:
+    query = sa.select(Venue).order_by(Venue.name)
+    if not include_inactive:
+        query = query.where(Venue.active.is_(True))
+    return list(db.session.scalars(query))

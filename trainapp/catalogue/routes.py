@@ -1,0 +1,98 @@
+"""Finding training: the session list, a session's page, a course's page, a trainer's sessions."""
+
+from datetime import date
+
+from flask import Blueprint, abort, current_app, render_template, request
+from flask_login import current_user
+
+from trainapp.accounts.access import roles, signed_in
+from trainapp.accounts.models import Role
+from trainapp.catalogue import queries
+from trainapp.catalogue.forms import BrowseForm
+from trainapp.catalogue.models import Course, DeliveryMode, TrainingSession
+from trainapp.db import utcnow
+from trainapp.extensions import db
+
+bp = Blueprint("catalogue", __name__)
+
+
+def _filters(form: BrowseForm, may_see_past: bool) -> queries.BrowseFilters:
+    month = None
+    if form.month.data:
+        year, _, number = form.month.data.partition("-")
+        month = date(int(year), int(number), 1)
+    return queries.BrowseFilters(
+        programme_id=form.programme.data or None,
+        course_id=form.course.data or None,
+        month=month,
+        mode=DeliveryMode(form.mode.data) if form.mode.data else None,
+        places_only=bool(form.places.data),
+        when=(form.when.data or "upcoming") if may_see_past else "upcoming",
+    )
+
+
+@bp.route("/sessions")
+@signed_in
+def browse():
+    coordinator = current_user.is_coordinator
+    now = utcnow()
+    form = BrowseForm(request.args)
+    form.programme.choices = [(0, "All programmes")] + [(p.id, p.name) for p in queries.programmes()]
+    form.course.choices = [(0, "All courses")] + [(c.id, c.title) for c in queries.courses(coordinator)]
+    form.month.choices = [("", "Any month")] + queries.month_choices(now)
+    if request.args and not form.validate():
+        return render_template("catalogue/browse.html", form=form, page=None, coordinator=coordinator), 400
+    query = queries.sessions_query(_filters(form, coordinator), now=now, include_drafts=coordinator)
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
+    )
+    return render_template("catalogue/browse.html", form=form, page=page, coordinator=coordinator, now=now)
+
+
+def visible_session(session_id: int) -> TrainingSession:
+    """A session this person may see: drafts only for coordinators and the session's trainers."""
+    session = db.get_or_404(TrainingSession, session_id)
+    if not session.course.is_published and not (
+        current_user.is_coordinator or current_user in session.trainers
+    ):
+        abort(404)
+    return session
+
+
+@bp.route("/sessions/<int:session_id>")
+@signed_in
+def show_session(session_id: int):
+    from trainapp.bookings.queries import session_panel
+
+    session = visible_session(session_id)
+    now = utcnow()
+    return render_template(
+        "catalogue/session.html", session=session, now=now, panel=session_panel(session, current_user, now)
+    )
+
+
+@bp.route("/courses/<int:course_id>")
+@signed_in
+def show_course(course_id: int):
+    course = db.get_or_404(Course, course_id)
+    if not course.is_published and not current_user.is_coordinator:
+        abort(404)
+    now = utcnow()
+    filters = queries.BrowseFilters(course_id=course.id)
+    upcoming = db.session.scalars(
+        queries.sessions_query(filters, now=now, include_drafts=current_user.is_coordinator).limit(20)
+    ).all()
+    return render_template("catalogue/course.html", course=course, upcoming=upcoming)
+
+
+@bp.route("/my-sessions")
+@roles(Role.TRAINER, Role.COORDINATOR)
+def my_sessions():
+    now = utcnow()
+    past = request.args.get("when") == "past"
+    page = db.paginate(
+        queries.trainer_sessions_query(current_user, now=now, past=past),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template("catalogue/my_sessions.html", page=page, past=past)

@@ -1,0 +1,90 @@
+"""Demo bookings: full sessions with waiting lists, approval requests, places held for an agency."""
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from trainapp.accounts.models import Agency, Role, User
+from trainapp.bookings import services
+from trainapp.bookings.models import Booking, BookingStatus
+from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
+from trainapp.db import utcnow
+from trainapp.errors import DomainError
+from trainapp.extensions import db
+
+
+def _staff() -> list[User]:
+    return list(db.session.scalars(sa.select(User).where(User.role == Role.STAFF).order_by(User.id)))
+
+
+def _past_attendance(session: TrainingSession, people: list[User]) -> None:
+    """Bookings on sessions that have happened, written directly: nobody can book the past."""
+    for person in people[: session.capacity]:
+        db.session.add(
+            Booking(
+                session=session,
+                user=person,
+                agency_id=person.agency_id,
+                booked_by=person,
+                status=BookingStatus.CONFIRMED,
+                created_at=session.starts_at - timedelta(days=14),
+                updated_at=session.starts_at - timedelta(days=14),
+            )
+        )
+        session.places_taken += 1
+
+
+def load(coordinator: User) -> None:
+    """Only into a calendar with no bookings yet."""
+    if db.session.scalar(sa.select(sa.func.count(Booking.id))):
+        return
+    now = utcnow()
+    staff = _staff()
+    sessions = list(
+        db.session.scalars(
+            sa.select(TrainingSession)
+            .join(TrainingSession.course)
+            .where(TrainingSession.status == SessionStatus.SCHEDULED)
+            .order_by(TrainingSession.starts_at)
+        )
+    )
+    for index, session in enumerate(sessions):
+        # A different slice of people for each session, so records vary.
+        offset = (index * 7) % len(staff)
+        crowd = staff[offset:] + staff[:offset]
+        if session.ends_at <= now:
+            _past_attendance(session, crowd[: max(session.capacity - 3, 1)])
+            continue
+        title = session.course.title
+        if title.startswith("Up2U Practitioner"):
+            wanted = session.capacity + 3  # full, with a waiting list
+        elif title.startswith("DASH"):
+            wanted = 4  # approval course: some requests wait for the police lead
+        else:
+            wanted = session.capacity // 2
+        booked = 0
+        for person in crowd:
+            if booked >= wanted:
+                break
+            try:
+                with db.session.begin_nested():
+                    services.book_place(session.id, person, by=person, now=now)
+                booked += 1
+            except DomainError:
+                continue  # not eligible (prerequisite, agency kind): try the next person
+    awareness = db.session.scalars(
+        sa.select(TrainingSession)
+        .join(TrainingSession.course)
+        .where(Course.title == "Domestic Abuse Awareness", TrainingSession.starts_at > now)
+        .order_by(TrainingSession.starts_at)
+    ).first()
+    police = db.session.scalar(sa.select(Agency).where(Agency.name == "Wessex Police"))
+    if awareness is not None and police is not None:
+        release_at = min(awareness.starts_at - timedelta(days=3), now + timedelta(days=4))
+        try:
+            with db.session.begin_nested():
+                services.reserve_places(
+                    awareness.id, police, places=4, release_at=release_at, by=coordinator, now=now
+                )
+        except DomainError:
+            pass
