@@ -1,5 +1,6 @@
 """trainapp: training scheduling and booking for multi-agency partnerships."""
 
+import logging
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -29,6 +30,7 @@ def create_app(config: dict | None = None) -> Flask:
         hops = app.config["PROXY_HOPS"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    _keep_secrets_out_of_logs()
     _init_extensions(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -37,6 +39,26 @@ def create_app(config: dict | None = None) -> Flask:
 
     register_commands(app)
     return app
+
+
+class _RedactSecrets(logging.Filter):
+    """Calendar links carry a secret in their path: no log line may show it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from trainapp.calendars.links import redact
+
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, ()
+        return True
+
+
+def _keep_secrets_out_of_logs() -> None:
+    for name in ("werkzeug", "gunicorn.access", "gunicorn.error", "trainapp"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSecrets) for f in logger.filters):
+            logger.addFilter(_RedactSecrets())
 
 
 def _init_extensions(app: Flask) -> None:
@@ -94,11 +116,14 @@ def _init_templates(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from trainapp.accounts import agency_routes, user_routes
     from trainapp.accounts import routes as account_routes
+    from trainapp.attendance import routes as attendance_routes
     from trainapp.bookings import routes as booking_routes
+    from trainapp.calendars import routes as calendar_routes
     from trainapp.catalogue import admin_routes as catalogue_admin_routes
     from trainapp.catalogue import routes as catalogue_routes
     from trainapp.core import routes as core_routes
     from trainapp.core.error_pages import register_error_pages
+    from trainapp.funding import routes as funding_routes
 
     app.register_blueprint(core_routes.bp)
     app.register_blueprint(account_routes.bp)
@@ -107,4 +132,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalogue_routes.bp)
     app.register_blueprint(catalogue_admin_routes.bp)
     app.register_blueprint(booking_routes.bp)
+    app.register_blueprint(attendance_routes.bp)
+    app.register_blueprint(calendar_routes.bp)
+    app.register_blueprint(funding_routes.bp)
     register_error_pages(app)

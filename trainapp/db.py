@@ -4,7 +4,7 @@ import enum
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from flask import has_request_context, request
+from flask import current_app, has_request_context, request
 from sqlalchemy.orm import DeclarativeBase
 
 NAMING_CONVENTION = {
@@ -78,7 +78,18 @@ def configure_engine(engine: sa.Engine) -> None:
         # A write transaction must hold the write lock from its first read, or two
         # writers can both read "one place left" and both book it. Reads of a GET
         # never write, so they may share the database.
-        if has_request_context() and request.method in {"GET", "HEAD", "OPTIONS"}:
+        if has_request_context() and request.method in {"GET", "HEAD", "OPTIONS"} and not _view_writes():
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def writes_on_get(view):
+    """Mark a GET view that may write (say, a first-time link), so SQLite takes the write lock first."""
+    view.writes_on_get = True
+    return view
+
+
+def _view_writes() -> bool:
+    view = current_app.view_functions.get(request.endpoint or "")
+    return bool(getattr(view, "writes_on_get", False))

@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, request, url_for
 
 from trainapp.forms import error_list
+from trainapp.money import format_money
 from trainapp.timezones import format_date, format_datetime, format_time
 
 
@@ -12,6 +13,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "time")
+    app.add_template_filter(format_money, "money")
     app.add_template_global(error_list)
     app.add_template_global(external_url)
     app.add_template_global(page_url)

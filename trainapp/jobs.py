@@ -22,6 +22,7 @@ def forget_old_sign_in_attempts() -> int:
 
 def run_all() -> list[str]:
     """Run each job in its own transaction and report what it did."""
+    from trainapp.attendance.services import queue_follow_ups
     from trainapp.bookings.reminders import queue_reminders
     from trainapp.bookings.services import expire_requests, release_due_reservations
 
@@ -38,5 +39,8 @@ def run_all() -> list[str]:
     queued = queue_reminders(utcnow())
     db.session.commit()
     report.append(f"Queued {queued} reminder(s) and joining link(s).")
+    follow_ups = queue_follow_ups(utcnow())
+    db.session.commit()
+    report.append(f"Queued {follow_ups} evaluation follow-up(s).")
     report.append(describe_delivery(*send_due_messages()))
     return report

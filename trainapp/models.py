@@ -8,8 +8,10 @@ from trainapp.accounts.models import (  # noqa: F401
     SignInAttempt,
     User,
 )
+from trainapp.attendance.models import Certificate, Evaluation, RegisterSubmission  # noqa: F401
 from trainapp.audit import AuditEvent  # noqa: F401
 from trainapp.bookings.models import AgencyReservation, Booking  # noqa: F401
+from trainapp.calendars.models import CalendarLink  # noqa: F401
 from trainapp.catalogue.models import (  # noqa: F401
     Course,
     Programme,
@@ -17,5 +19,13 @@ from trainapp.catalogue.models import (  # noqa: F401
     TrainingSession,
     Venue,
     session_trainers,
+)
+from trainapp.funding.models import (  # noqa: F401
+    Allocation,
+    Charge,
+    ChargeExemption,
+    ChargingPolicy,
+    CostLine,
+    Grant,
 )
 from trainapp.notifications.models import OutboxMessage  # noqa: F401

@@ -8,7 +8,7 @@ from trainapp.accounts.models import AgencyKind, Role
 from trainapp.audit import AuditEvent
 from trainapp.bookings import reminders, rules, services
 from trainapp.bookings.capacity import availability
-from trainapp.bookings.models import Booking, BookingStatus
+from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import DeliveryMode, SessionStatus
 from trainapp.errors import DomainError, InvalidTransition, NotAllowed
 from trainapp.notifications.models import OutboxMessage
@@ -162,8 +162,15 @@ def test_a_prerequisite_must_have_been_completed(db, agency):
     with pytest.raises(rules.NotEligible, match="Awareness must be completed"):
         book(later, person)
     earlier = make_session(course=level1, starts_at=NOW - timedelta(days=30))
-    db.session.add(Booking(session=earlier, user=person, agency_id=agency.id, status=BookingStatus.CONFIRMED))
+    record = Booking(session=earlier, user=person, agency_id=agency.id, status=BookingStatus.CONFIRMED)
+    db.session.add(record)
     db.session.flush()
+    with pytest.raises(rules.NotEligible):  # booked, but the register does not say attended
+        book(later, person)
+    record.attendance = AttendanceStatus.PARTIAL
+    with pytest.raises(rules.NotEligible):  # partial attendance counts only where the course allows it
+        book(later, person)
+    level1.partial_counts_as_completed = True
     assert book(later, person).status == BookingStatus.CONFIRMED
 
 

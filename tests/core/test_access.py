@@ -26,7 +26,20 @@ from tests.factories import (
 from trainapp.accounts.access import PUBLIC, SIGNED_IN
 from trainapp.accounts.models import Role
 from trainapp.audit import AuditEvent
-from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
+from trainapp.attendance.models import Certificate
+from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingStatus
+from trainapp.calendars.links import token_for
+from trainapp.db import utcnow
+from trainapp.funding.models import (
+    Allocation,
+    Charge,
+    ChargeReason,
+    CostCategory,
+    CostLine,
+    CostState,
+    Grant,
+    GrantStatus,
+)
 from trainapp.catalogue.models import SessionSeries
 
 WHO = ["anonymous", "coordinator", "trainer", "agency_lead", "staff"]
@@ -267,6 +280,89 @@ ACCESS = [
     Case("bookings.release", "GET", "/reservations/{w.reservation.id}/release", everyone(NOT_ALLOWED)),
     Case("bookings.release", "POST", "/reservations/{w.reservation.id}/release",
          only(Redirect("/sessions/{w.session.id}/reservations"), "coordinator")),
+    # registers and records
+    Case("attendance.register", "GET", "/sessions/{w.past_session.id}/register",
+         only(OK, "coordinator", "trainer"), note="a session the trainer delivered"),
+    Case("attendance.register", "POST", "/sessions/{w.past_session.id}/register",
+         only(Redirect("/sessions/{w.past_session.id}/register"), "coordinator", "trainer")),
+    Case("attendance.register", "GET", "/sessions/{w.session.id}/register",
+         only(OK, "coordinator", "trainer"), note="not started yet: shown, not editable"),
+    Case("attendance.register", "GET", "/sessions/{w.other_trainers_session.id}/register",
+         only(OK, "coordinator"), note="someone else's session"),
+    Case("attendance.everyone_attended", "GET", "/sessions/{w.past_session.id}/register/everyone-attended",
+         everyone(NOT_ALLOWED)),
+    Case("attendance.everyone_attended", "POST", "/sessions/{w.past_session.id}/register/everyone-attended",
+         only(Redirect("/sessions/{w.past_session.id}/register"), "coordinator", "trainer")),
+    Case("attendance.walk_in", "GET", "/sessions/{w.past_session.id}/register/walk-in",
+         only(OK, "coordinator", "trainer")),
+    Case("attendance.walk_in", "POST", "/sessions/{w.past_session.id}/register/walk-in",
+         only(OK, "coordinator", "trainer")),
+    Case("attendance.my_training", "GET", "/my-training", signed_in_only(OK)),
+    Case("attendance.person_training", "GET", "/people/{w.people.staff.id}/training",
+         only(OK, "coordinator", "agency_lead")),
+    Case("attendance.person_training", "GET", "/people/{w.outsider.id}/training", only(OK, "coordinator"),
+         note="someone in another agency"),
+    Case("attendance.refreshers", "GET", "/refreshers", only(OK, "coordinator", "agency_lead")),
+    Case("attendance.evaluation", "GET", "/bookings/{w.attended.id}/evaluation",
+         {"anonymous": SIGN_IN, "coordinator": NOT_FOUND, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND,
+          "staff": OK}, note="only the learner answers"),
+    Case("attendance.evaluation", "POST", "/bookings/{w.attended.id}/evaluation",
+         {"anonymous": SIGN_IN, "coordinator": NOT_FOUND, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND,
+          "staff": OK}),
+    Case("attendance.issue_certificate", "GET", "/bookings/{w.attended.id}/certificate/issue", everyone(NOT_ALLOWED)),
+    Case("attendance.issue_certificate", "POST", "/bookings/{w.attended.id}/certificate/issue",
+         {"anonymous": SIGN_IN, "coordinator": NOT_FOUND, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND,
+          "staff": Redirect("/bookings/{w.attended.id}/certificate")}),
+    Case("attendance.certificate", "GET", "/bookings/{w.attended.id}/certificate",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": OK, "staff": OK}),
+    Case("attendance.certificate_download", "GET", "/bookings/{w.attended.id}/certificate.pdf",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": OK, "staff": OK}),
+    Case("attendance.verify", "GET", "/certificates/verify", everyone(OK)),
+    # calendars: feeds are opened by calendar programs with a secret link, never a sign-in
+    Case("calendars.personal_feed", "GET", "/calendars/{w.staff_token}/personal.ics", everyone(OK)),
+    Case("calendars.personal_feed", "POST", "/calendars/{w.staff_token}/personal.ics", everyone(NOT_ALLOWED)),
+    Case("calendars.personal_feed", "GET", "/calendars/" + "0" * 64 + "/personal.ics", everyone(NOT_FOUND),
+         note="an unknown link"),
+    Case("calendars.trainer_feed", "GET", "/calendars/{w.trainer_token}/trainer.ics", everyone(OK)),
+    Case("calendars.trainer_feed", "GET", "/calendars/{w.staff_token}/trainer.ics", everyone(NOT_FOUND),
+         note="a staff member's link has no trainer feed"),
+    Case("calendars.public_feed", "GET", "/calendars/public.ics", everyone(OK)),
+    Case("calendars.public_feed", "POST", "/calendars/public.ics", everyone(NOT_ALLOWED)),
+    Case("calendars.session_download", "GET", "/sessions/{w.session.id}/calendar.ics", signed_in_only(OK)),
+    Case("calendars.session_download", "GET", "/sessions/{w.draft_session.id}/calendar.ics",
+         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": OK, "agency_lead": NOT_FOUND, "staff": NOT_FOUND},
+         note="a session of a draft course"),
+    Case("calendars.help_page", "GET", "/calendar", signed_in_only(OK)),
+    Case("calendars.new_link", "GET", "/calendar/new-link", everyone(NOT_ALLOWED)),
+    Case("calendars.new_link", "POST", "/calendar/new-link", signed_in_only(Redirect("/calendar"))),
+    # money: coordinators; agency leads see their own agency's charges; nobody else sees money
+    Case("funding.overview", "GET", "/funding", only(OK, "coordinator")),
+    Case("funding.new_grant", "GET", "/grants/new", only(OK, "coordinator")),
+    Case("funding.new_grant", "POST", "/grants/new", only(OK, "coordinator")),
+    Case("funding.show_grant", "GET", "/grants/{w.grant.id}", only(OK, "coordinator")),
+    Case("funding.edit_grant", "GET", "/grants/{w.grant.id}/edit", only(OK, "coordinator")),
+    Case("funding.edit_grant", "POST", "/grants/{w.grant.id}/edit", only(OK, "coordinator")),
+    Case("funding.new_allocation", "GET", "/grants/{w.grant.id}/allocations/new", only(OK, "coordinator")),
+    Case("funding.new_allocation", "POST", "/grants/{w.grant.id}/allocations/new", only(OK, "coordinator")),
+    Case("funding.edit_allocation", "GET", "/allocations/{w.allocation.id}/edit", only(OK, "coordinator")),
+    Case("funding.edit_allocation", "POST", "/allocations/{w.allocation.id}/edit", only(OK, "coordinator")),
+    Case("funding.new_cost", "GET", "/costs/new?session_id={w.past_session.id}", only(OK, "coordinator")),
+    Case("funding.new_cost", "POST", "/costs/new?session_id={w.past_session.id}", only(OK, "coordinator")),
+    Case("funding.mark_paid", "GET", "/costs/{w.cost.id}/paid", everyone(NOT_ALLOWED)),
+    Case("funding.mark_paid", "POST", "/costs/{w.cost.id}/paid",
+         only(Redirect("/grants/{w.grant.id}"), "coordinator")),
+    Case("funding.charging", "GET", "/charging", only(OK, "coordinator")),
+    Case("funding.charging", "POST", "/charging", only(OK, "coordinator")),
+    Case("funding.exemption", "GET", "/charging/exemptions", everyone(NOT_ALLOWED)),
+    Case("funding.exemption", "POST", "/charging/exemptions", only(Redirect("/charging"), "coordinator")),
+    Case("funding.list_charges", "GET", "/charges", only(OK, "coordinator", "agency_lead")),
+    Case("funding.waive", "GET", "/charges/{w.charge.id}/waive", only(OK, "coordinator")),
+    Case("funding.waive", "POST", "/charges/{w.charge.id}/waive", only(OK, "coordinator")),
+    Case("funding.statement", "GET", "/charges/statement", only(OK, "coordinator", "agency_lead")),
+    Case("funding.statement_csv", "GET", "/charges/statement.csv?agency={w.home_agency.id}&month=2030-01",
+         only(OK, "coordinator", "agency_lead")),
+    Case("funding.statement_csv", "GET", "/charges/statement.csv?agency={w.other_agency.id}&month=2030-01",
+         only(OK, "coordinator"), note="another agency's statement"),
 ]
 
 
@@ -324,6 +420,23 @@ def world(db):
         reservation=AgencyReservation(session=session, agency=other_agency, places=1,
                                       release_at=session.starts_at - timedelta(days=1)),
     )
+    world.past_session = make_session(course=course, trainers=[people.trainer],
+                                      starts_at=(utcnow() - timedelta(days=2)).replace(microsecond=0))
+    world.other_trainers_session = make_session(course=course,
+                                                 starts_at=(utcnow() - timedelta(days=3)).replace(microsecond=0))
+    world.attended = Booking(session=world.past_session, user=people.staff, agency_id=home_agency.id,
+                             status=BookingStatus.CONFIRMED, attendance=AttendanceStatus.ATTENDED)
+    db.session.add_all([world.attended, Certificate(booking=world.attended, number="ABCDE-FGHJK")])
+    world.grant = Grant(name="Test grant", funder="Funder", amount_pence=100_00, starts_on=date(2020, 1, 1),
+                        ends_on=date(2040, 1, 1), status=GrantStatus.AWARDED)
+    world.allocation = Allocation(grant=world.grant, programme=course.programme, amount_pence=50_00)
+    world.cost = CostLine(allocation=world.allocation, session=world.past_session, category=CostCategory.VENUE,
+                          amount_pence=10_00, state=CostState.COMMITTED, incurred_on=date(2030, 1, 1))
+    world.charge = Charge(booking=world.attended, agency_id=home_agency.id, reason=ChargeReason.NO_SHOW,
+                          amount_pence=50_00)
+    db.session.add_all([world.grant, world.allocation, world.cost, world.charge])
+    world.staff_token = token_for(people.staff)
+    world.trainer_token = token_for(people.trainer)
     world.outsider_booking = Booking(session=session, user=world.outsider, agency_id=other_agency.id,
                                      status=BookingStatus.CONFIRMED)
     db.session.add_all([world.staff_booking, world.request, world.reservation, world.outsider_booking])

@@ -162,6 +162,7 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
         "Released 0 agency reservation(s).",
         "Expired 0 booking request(s) nobody decided.",
         "Queued 0 reminder(s) and joining link(s).",
+        "Queued 0 evaluation follow-up(s).",
         "Sent 1 message(s); 0 could not be sent and stay in the outbox.",
     ]
     assert db.session.scalars(sa.select(SignInAttempt.attempted_at)).all() == [just_now]
@@ -174,5 +175,6 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
         "Released 0 agency reservation(s).",
         "Expired 0 booking request(s) nobody decided.",
         "Queued 0 reminder(s) and joining link(s).",
+        "Queued 0 evaluation follow-up(s).",
         "Sent 0 message(s); 0 could not be sent and stay in the outbox.",
     ]

@@ -268,13 +268,13 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def request_password_reset(email: str) -> None:
-    """Email a one-time reset link, if an active account has this address."""
+def request_password_reset(email: str, *, template: str = "password_reset", max_age: int | None = None) -> None:
+    """Email a one-time link to set a password, if an active account has this address."""
     user = find_user_by_email(email)
     if user is None or not user.active:
         return
     token = secrets.token_urlsafe(32)
-    max_age = current_app.config["PASSWORD_RESET_MAX_AGE"]
+    max_age = max_age or current_app.config["PASSWORD_RESET_MAX_AGE"]
     db.session.add(
         PasswordResetToken(
             user=user,
@@ -282,7 +282,7 @@ def request_password_reset(email: str) -> None:
             expires_at=utcnow() + timedelta(seconds=max_age),
         )
     )
-    queue_email(user.email, "password_reset", user=user, token=token, minutes=max_age // 60)
+    queue_email(user.email, template, user=user, token=token, minutes=max_age // 60)
 
 
 def find_reset_token(token: str) -> PasswordResetToken:

@@ -78,7 +78,12 @@ def availability(session: TrainingSession, now: datetime | None = None) -> Avail
     counts = dict(
         db.session.execute(
             sa.select(Booking.reserved_for_agency_id, sa.func.count(Booking.id))
-            .where(Booking.session_id == session.id, Booking.status.in_(HOLDING))
+            # A walk-in came without a place, so takes none (places_taken leaves them out too).
+            .where(
+                Booking.session_id == session.id,
+                Booking.status.in_(HOLDING),
+                Booking.is_walk_in.is_(False),
+            )
             .group_by(Booking.reserved_for_agency_id)
         ).all()
     )

@@ -23,6 +23,8 @@ class BookForOthersForm(FlaskForm):
     people = SelectMultipleField(
         "Who to book",
         coerce=int,
+        # Someone not offered is a forged request, which the view refuses with 400.
+        validate_choice=False,
         widget=GovCheckboxesInput(),
         validators=[DataRequired("Choose at least one person")],
     )

@@ -1,16 +1,29 @@
-"""Emails about bookings, queued in the outbox within the change that causes them."""
+"""Emails about bookings, queued in the outbox within the change that causes them.
+
+Messages that add a session to someone's diary, move it or take it away carry an
+iCalendar REQUEST or CANCEL with the session's one UID, so mail programs offer to
+add, update or remove it.
+"""
 
 from trainapp.bookings.models import Booking
+from trainapp.calendars.events import invitation_for
 from trainapp.catalogue.models import TrainingSession
 from trainapp.notifications.services import queue_email
 
+ADD, REMOVE = "REQUEST", "CANCEL"
 
-def _send(booking: Booking, template: str, **extra) -> None:
-    queue_email(booking.user.email, template, booking=booking, session=booking.session, **extra)
+
+def _send(booking: Booking, template: str, invite: str | None = None, **extra) -> None:
+    calendar = None
+    if invite is not None:
+        calendar = invitation_for(booking.session, name=booking.user.name, email=booking.user.email,
+                                  cancel=invite == REMOVE)
+    queue_email(booking.user.email, template, booking=booking, session=booking.session, calendar=calendar,
+                calendar_method=invite, **extra)
 
 
 def booked(booking: Booking) -> None:
-    _send(booking, "booking_confirmed")
+    _send(booking, "booking_confirmed", ADD)
 
 
 def awaiting_approval(booking: Booking, leads: list) -> None:
@@ -24,11 +37,11 @@ def waiting(booking: Booking, position: int) -> None:
 
 
 def promoted(booking: Booking) -> None:
-    _send(booking, "booking_promoted")
+    _send(booking, "booking_promoted", ADD if booking.status.value == "confirmed" else None)
 
 
 def approved(booking: Booking) -> None:
-    _send(booking, "booking_approved")
+    _send(booking, "booking_approved", ADD)
 
 
 def declined(booking: Booking) -> None:
@@ -40,34 +53,33 @@ def expired(booking: Booking) -> None:
 
 
 def cancelled(booking: Booking, *, was_waiting: bool) -> None:
-    _send(booking, "booking_cancelled", was_waiting=was_waiting)
+    _send(booking, "booking_cancelled", None if was_waiting else REMOVE, was_waiting=was_waiting)
 
 
 def transferred(old: Booking, new: Booking) -> None:
-    _send(old, "booking_transferred_away", colleague=new.user)
-    _send(new, "booking_transferred_to_you", colleague=old.user)
+    _send(old, "booking_transferred_away", REMOVE, colleague=new.user)
+    _send(new, "booking_transferred_to_you", ADD, colleague=old.user)
 
 
 def session_changed(session: TrainingSession, bookings: list[Booking], *, cancelled: bool) -> None:
+    """Everyone booked or waiting; only people with a place get a diary update."""
     template = "session_cancelled" if cancelled else "session_changed"
     for booking in bookings:
-        _send(booking, template)
+        if cancelled:
+            _send(booking, template, REMOVE if booking.status.holds_place else None)
+        else:
+            _send(booking, template, ADD if booking.status.value == "confirmed" else None)
 
 
 def reminder(booking: Booking, working_days: int, dedupe_key: str):
     """Returns None when this reminder was queued before."""
     return queue_email(
-        booking.user.email,
-        "booking_reminder",
-        booking=booking,
-        session=booking.session,
-        working_days=working_days,
-        dedupe_key=dedupe_key,
+        booking.user.email, "booking_reminder", booking=booking, session=booking.session,
+        working_days=working_days, dedupe_key=dedupe_key,
     )
 
 
 def joining_link(booking: Booking, dedupe_key: str):
     """Returns None when this link was queued before."""
-    return queue_email(
-        booking.user.email, "joining_link", booking=booking, session=booking.session, dedupe_key=dedupe_key
-    )
+    return queue_email(booking.user.email, "joining_link", booking=booking, session=booking.session,
+                       dedupe_key=dedupe_key)

@@ -72,6 +72,38 @@ BOOKING_TRANSITIONS = {
 }
 
 
+class AttendanceStatus(enum.StrEnum):
+    """What the register says happened. It lives on the booking, so every feature above
+    bookings (prerequisites, certificates, charges, reports) reads one column."""
+
+    ATTENDED = "attended"
+    PARTIAL = "partial"
+    TURNED_AWAY = "turned_away"
+    NO_SHOW = "no_show"
+    UNABLE = "unable"
+
+    @property
+    def label(self) -> str:
+        return ATTENDANCE_LABELS[self]
+
+    @property
+    def was_there(self) -> bool:
+        return self in {AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL}
+
+    @property
+    def tells_the_agency(self) -> bool:
+        return self in {AttendanceStatus.NO_SHOW, AttendanceStatus.TURNED_AWAY}
+
+
+ATTENDANCE_LABELS = {
+    AttendanceStatus.ATTENDED: "Attended",
+    AttendanceStatus.PARTIAL: "Partially attended",
+    AttendanceStatus.TURNED_AWAY: "Late and turned away",
+    AttendanceStatus.NO_SHOW: "No-show",
+    AttendanceStatus.UNABLE: "Unable to attend (gave notice)",
+}
+
+
 class Booking(db.Model):
     __tablename__ = "bookings"
 
@@ -93,6 +125,12 @@ class Booking(db.Model):
     is_late_cancellation: Mapped[bool] = mapped_column(default=False)
     transferred_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # The register: marked by the trainer on the day. Walk-ins come without a place.
+    attendance: Mapped[AttendanceStatus | None] = mapped_column(enum_type(AttendanceStatus))
+    minutes_missed: Mapped[int | None] = mapped_column()
+    is_walk_in: Mapped[bool] = mapped_column(default=False)
+    attendance_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attendance_marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
@@ -103,10 +141,12 @@ class Booking(db.Model):
     booked_by: Mapped[User | None] = relationship(foreign_keys=[booked_by_id])
     updated_by: Mapped[User | None] = relationship(foreign_keys=[updated_by_id])
     transferred_to: Mapped[User | None] = relationship(foreign_keys=[transferred_to_id])
+    attendance_marked_by: Mapped[User | None] = relationship(foreign_keys=[attendance_marked_by_id])
 
     __table_args__ = (
         sa.UniqueConstraint("session_id", "user_id"),
         sa.Index("ix_bookings_session_status", "session_id", "status"),
+        sa.CheckConstraint("minutes_missed IS NULL OR minutes_missed > 0", name="minutes_missed_positive"),
     )
 
     def can_be_seen_by(self, user: User) -> bool:
@@ -117,6 +157,12 @@ class Booking(db.Model):
 
     def snapshot(self) -> dict:
         return {"status": str(self.status), "queue_position": self.queue_position}
+
+    def attendance_snapshot(self) -> dict:
+        return {
+            "attendance": str(self.attendance) if self.attendance else None,
+            "minutes_missed": self.minutes_missed,
+        }
 
 
 class AgencyReservation(db.Model):

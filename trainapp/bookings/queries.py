@@ -41,7 +41,10 @@ def _with_session():
 
 def my_bookings_query(user: User, tab: str, now: datetime):
     query = (
-        sa.select(Booking).join(Booking.session).options(*_with_session()).where(Booking.user_id == user.id)
+        sa.select(Booking)
+        .join(Booking.session)
+        .options(*_with_session(), joinedload(Booking.transferred_to))
+        .where(Booking.user_id == user.id)
     )
     if tab == "waiting":
         return query.where(Booking.status == BookingStatus.WAITING).order_by(TrainingSession.starts_at)
@@ -66,6 +69,8 @@ def session_bookings(session: TrainingSession) -> dict[str, list[Booking]]:
             .where(Booking.session_id == session.id)
             .options(
                 joinedload(Booking.user).joinedload(User.agency),
+                # The agency booked from: it differs from the person's own after a move.
+                joinedload(Booking.agency),
                 joinedload(Booking.booked_by),
                 joinedload(Booking.updated_by),
                 joinedload(Booking.transferred_to),
@@ -105,7 +110,7 @@ def agency_bookings_query(agency_id: int, now: datetime):
     return (
         sa.select(Booking)
         .join(Booking.session)
-        .options(*_with_session(), joinedload(Booking.user))
+        .options(*_with_session(), joinedload(Booking.user), joinedload(Booking.transferred_to))
         .where(Booking.agency_id == agency_id, TrainingSession.ends_at > now)
         .order_by(TrainingSession.starts_at, Booking.id)
     )

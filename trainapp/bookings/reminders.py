@@ -50,10 +50,12 @@ def queue_reminders(now: datetime) -> int:
     for booking in bookings:
         session = booking.session
         working_days = _due_reminder(session, today)
-        if working_days is not None:
-            if messages.reminder(booking, working_days, f"reminder-{working_days}:{booking.id}"):
-                queued += 1
-        if session.delivery_mode != DeliveryMode.IN_PERSON and session.starts_at - now <= JOINING_LINK_NOTICE:
-            if messages.joining_link(booking, f"joining-link:{booking.id}:{session.sequence}"):
-                queued += 1
+        if working_days is not None and messages.reminder(
+            booking, working_days, f"reminder-{working_days}:{booking.id}"
+        ):
+            queued += 1
+        online = session.delivery_mode != DeliveryMode.IN_PERSON
+        link_due = online and session.starts_at - now <= JOINING_LINK_NOTICE
+        if link_due and messages.joining_link(booking, f"joining-link:{booking.id}:{session.sequence}"):
+            queued += 1
     return queued

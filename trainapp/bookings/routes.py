@@ -83,7 +83,8 @@ def _outcome(booking: Booking, who: str) -> str:
     if booking.status == BookingStatus.CONFIRMED:
         return f"{who} {have} a place on {booking.session.course.title}."
     if booking.status == BookingStatus.AWAITING_APPROVAL:
-        return f"A place is held for {who.lower() if who == 'You' else who}: it needs the agency lead's approval."
+        holder = "you" if who == "You" else who
+        return f"A place is held for {holder}: it needs the agency lead's approval."
     return (
         f"The session is full. {who} {are} number {services.waiting_position(booking)} on the waiting list; "
         "a place that comes free is given automatically."

@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from trainapp.accounts.models import User
-from trainapp.bookings.models import LIVE, Booking, BookingStatus
+from trainapp.bookings.models import LIVE, AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
@@ -33,8 +33,15 @@ def require_can_book_for(actor: User, learner: User) -> None:
         raise NotAllowed(f"You cannot book for {learner.name}: they are not in your agency")
 
 
+def completed_marks(course: Course) -> list[AttendanceStatus]:
+    """The register marks that count as having done a course."""
+    if course.partial_counts_as_completed:
+        return [AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]
+    return [AttendanceStatus.ATTENDED]
+
+
 def prerequisite_met(learner: User, course: Course, now: datetime) -> bool:
-    """Completed means held a confirmed place on a session of that course that has ended."""
+    """Completed means marked attended (or partly, where the course allows it) on a session of it."""
     return (
         db.session.scalar(
             sa.select(Booking.id)
@@ -42,6 +49,7 @@ def prerequisite_met(learner: User, course: Course, now: datetime) -> bool:
             .where(
                 Booking.user_id == learner.id,
                 Booking.status == BookingStatus.CONFIRMED,
+                Booking.attendance.in_(completed_marks(course)),
                 TrainingSession.course_id == course.id,
                 TrainingSession.status != SessionStatus.CANCELLED,
                 TrainingSession.ends_at <= now,
@@ -69,9 +77,8 @@ def check_can_book(session: TrainingSession, learner: User, now: datetime) -> No
         raise NotEligible(f"{learner.name}'s account is deactivated")
     kind = learner.agency.kind if learner.agency else None
     if not course.is_open_to(kind):
-        raise NotEligible(
-            f"{course.title} is only for staff of these kinds of agency: {', '.join(course.eligible_kind_labels)}"
-        )
+        kinds = ", ".join(course.eligible_kind_labels)
+        raise NotEligible(f"{course.title} is only for staff of these kinds of agency: {kinds}")
     if course.prerequisite and not prerequisite_met(learner, course.prerequisite, now):
         raise NotEligible(f"{course.prerequisite.title} must be completed before {course.title}")
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from trainapp import audit
+from trainapp import audit, signals
 from trainapp.accounts.models import Agency, Role, User
 from trainapp.bookings import messages
 from trainapp.bookings.capacity import (
@@ -172,6 +172,7 @@ def cancel_booking(booking_id: int, *, by: User, reason: str = "", now: datetime
         reason=booking.reason,
     )
     messages.cancelled(booking, was_waiting=not held)
+    signals.booking_cancelled.send(booking, by=by)
     if held:
         promote_from_waiting_list(session, now)
     return booking

@@ -186,6 +186,8 @@ def _course_form(course: Course | None):
             default_capacity=form.default_capacity.data,
             cancellation_notice_days=form.cancellation_notice_days.data,
             status=CourseStatus(form.status.data),
+            certificate_needs_evaluation=bool(form.certificate_needs_evaluation.data),
+            partial_counts_as_completed=bool(form.partial_counts_as_completed.data),
         )
         try:
             saved = services.save_course(course, details, by=current_user)

@@ -191,6 +191,8 @@ class CourseForm(FlaskForm):
         widget=GovCheckboxesInput(),
     )
     requires_approval = _yes_no("An agency lead must approve each booking")
+    certificate_needs_evaluation = _yes_no("Learners give feedback before they get a certificate")
+    partial_counts_as_completed = _yes_no("Partial attendance counts as having done the course")
     default_capacity = IntegerField(
         "Places per session",
         default=20,

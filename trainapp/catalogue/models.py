@@ -49,6 +49,9 @@ class Course(db.Model):
     # Empty means every kind of agency may book.
     eligible_kinds: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     requires_approval: Mapped[bool] = mapped_column(default=False)
+    certificate_needs_evaluation: Mapped[bool] = mapped_column(default=False)
+    # Whether partial attendance counts as having done the course, for what requires it.
+    partial_counts_as_completed: Mapped[bool] = mapped_column(default=False)
     default_capacity: Mapped[int] = mapped_column(default=20)
     cancellation_notice_days: Mapped[int] = mapped_column(default=5)
     status: Mapped[CourseStatus] = mapped_column(enum_type(CourseStatus), default=CourseStatus.DRAFT)

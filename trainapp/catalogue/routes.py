@@ -95,4 +95,4 @@ def my_sessions():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("catalogue/my_sessions.html", page=page, past=past)
+    return render_template("catalogue/my_sessions.html", page=page, past=past, now=now)

@@ -127,6 +127,8 @@ class CourseDetails:
     default_capacity: int
     cancellation_notice_days: int
     status: CourseStatus = CourseStatus.DRAFT
+    certificate_needs_evaluation: bool = False
+    partial_counts_as_completed: bool = False
 
 
 def _check_course(details: CourseDetails, course: Course | None) -> None:
@@ -201,6 +203,8 @@ def _course_snapshot(course: Course) -> dict:
         "default_capacity": course.default_capacity,
         "cancellation_notice_days": course.cancellation_notice_days,
         "status": str(course.status) if course.status else None,
+        "certificate_needs_evaluation": course.certificate_needs_evaluation,
+        "partial_counts_as_completed": course.partial_counts_as_completed,
     }
 
 

@@ -4,6 +4,7 @@ from flask import Flask, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from trainapp.calendars.links import redact
 from trainapp.extensions import db
 
 MESSAGES = {
@@ -49,6 +50,6 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
-        app.logger.exception("Unhandled error on %s %s", request.method, request.path)
+        app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
         db.session.rollback()
         return _render(500)

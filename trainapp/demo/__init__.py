@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 
 from trainapp.accounts.models import User
-from trainapp.demo import accounts, bookings, catalogue
+from trainapp.demo import accounts, attendance, bookings, catalogue, funding
 from trainapp.extensions import db
 
 DEMO_PASSWORD = accounts.DEMO_PASSWORD
@@ -25,5 +25,8 @@ def load_demo_data() -> tuple[list[tuple[str, str]], str]:
     logins = accounts.load()
     coordinator = _user(accounts.NAMED_PEOPLE[0][1])
     catalogue.load(coordinator, {key: _user(email) for key, email in TRAINERS.items()})
-    bookings.load(coordinator)
+    if bookings.load_past():
+        attendance.load()
+        bookings.load_upcoming(coordinator)
+    funding.load(coordinator)
     return logins, DEMO_PASSWORD

@@ -27,29 +27,99 @@ AGENCIES = [
 
 # (name, email, role, agency, job title)
 NAMED_PEOPLE = [
-    ("Priya Shah", "coordinator@council.example.org", Role.COORDINATOR,
-     "Bourne and Harbour Council", "Community Safety Partnership Training Lead"),
-    ("Tom Okafor", "trainer.okafor@council.example.org", Role.TRAINER,
-     "Bourne and Harbour Council", "Domestic Abuse Trainer"),
-    ("Helen Marsh", "trainer.marsh@safeharbour.example.org", Role.TRAINER,
-     "Safe Harbour Domestic Abuse Service", "Up2U Practitioner and Trainer"),
-    ("Gareth Lloyd", "trainer.lloyd@nhs.example.net", Role.TRAINER,
-     "Harbourside Community Health NHS Trust", "Safeguarding Trainer"),
-    ("Aisha Rahman", "trainer.rahman@brightfutures.example.org", Role.TRAINER,
-     "Bright Futures Women's Aid", "Healthy Relationships Facilitator"),
-    ("Mark Fielding", "lead@wessex.police.example.org", Role.AGENCY_LEAD,
-     "Wessex Police", "Learning and Development Manager"),
-    ("Sophie Turner", "lead@safeharbour.example.org", Role.AGENCY_LEAD,
-     "Safe Harbour Domestic Abuse Service", "Service Manager"),
+    (
+        "Priya Shah",
+        "coordinator@council.example.org",
+        Role.COORDINATOR,
+        "Bourne and Harbour Council",
+        "Community Safety Partnership Training Lead",
+    ),
+    (
+        "Tom Okafor",
+        "trainer.okafor@council.example.org",
+        Role.TRAINER,
+        "Bourne and Harbour Council",
+        "Domestic Abuse Trainer",
+    ),
+    (
+        "Helen Marsh",
+        "trainer.marsh@safeharbour.example.org",
+        Role.TRAINER,
+        "Safe Harbour Domestic Abuse Service",
+        "Up2U Practitioner and Trainer",
+    ),
+    (
+        "Gareth Lloyd",
+        "trainer.lloyd@nhs.example.net",
+        Role.TRAINER,
+        "Harbourside Community Health NHS Trust",
+        "Safeguarding Trainer",
+    ),
+    (
+        "Aisha Rahman",
+        "trainer.rahman@brightfutures.example.org",
+        Role.TRAINER,
+        "Bright Futures Women's Aid",
+        "Healthy Relationships Facilitator",
+    ),
+    (
+        "Mark Fielding",
+        "lead@wessex.police.example.org",
+        Role.AGENCY_LEAD,
+        "Wessex Police",
+        "Learning and Development Manager",
+    ),
+    (
+        "Sophie Turner",
+        "lead@safeharbour.example.org",
+        Role.AGENCY_LEAD,
+        "Safe Harbour Domestic Abuse Service",
+        "Service Manager",
+    ),
 ]
 
 FIRST_NAMES = [
-    "Amelia", "Ben", "Chloe", "Daniel", "Ella", "Faisal", "Grace", "Harry", "Isla", "Jack",
-    "Kavita", "Liam", "Megan", "Nathan", "Olivia", "Patrick", "Rosie", "Samuel", "Tara", "Usman",
+    "Amelia",
+    "Ben",
+    "Chloe",
+    "Daniel",
+    "Ella",
+    "Faisal",
+    "Grace",
+    "Harry",
+    "Isla",
+    "Jack",
+    "Kavita",
+    "Liam",
+    "Megan",
+    "Nathan",
+    "Olivia",
+    "Patrick",
+    "Rosie",
+    "Samuel",
+    "Tara",
+    "Usman",
 ]
 LAST_NAMES = [
-    "Adams", "Bennett", "Clarke", "Davies", "Evans", "Fraser", "Green", "Hughes", "Iqbal",
-    "Jones", "Khan", "Lewis", "Morgan", "Nolan", "Owen", "Patel", "Quinn", "Roberts", "Smith",
+    "Adams",
+    "Bennett",
+    "Clarke",
+    "Davies",
+    "Evans",
+    "Fraser",
+    "Green",
+    "Hughes",
+    "Iqbal",
+    "Jones",
+    "Khan",
+    "Lewis",
+    "Morgan",
+    "Nolan",
+    "Owen",
+    "Patel",
+    "Quinn",
+    "Roberts",
+    "Smith",
 ]
 JOB_TITLES = {
     AgencyKind.POLICE: ["Police Constable", "Detective Constable", "Domestic Abuse Officer"],
@@ -70,7 +140,9 @@ def _agencies() -> dict[str, Agency]:
     for name, kind, domains, partner in AGENCIES:
         if name not in existing:
             agency = Agency(
-                name=name, kind=kind, is_partner=partner,
+                name=name,
+                kind=kind,
+                is_partner=partner,
                 domains=[AgencyDomain(domain=d) for d in domains],
             )
             db.session.add(agency)
@@ -105,8 +177,12 @@ def load() -> list[tuple[str, str]]:
         password_hash = password_hash or hash_password(DEMO_PASSWORD)
         db.session.add(
             User(
-                email=email, name=name, role=role, agency=agencies[agency_name],
-                job_title=job_title, password_hash=password_hash,
+                email=email,
+                name=name,
+                role=role,
+                agency=agencies[agency_name],
+                job_title=job_title,
+                password_hash=password_hash,
             )
         )
     db.session.flush()

@@ -34,27 +34,41 @@ def _past_attendance(session: TrainingSession, people: list[User]) -> None:
         session.places_taken += 1
 
 
-def load(coordinator: User) -> None:
-    """Only into a calendar with no bookings yet."""
-    if db.session.scalar(sa.select(sa.func.count(Booking.id))):
-        return
+def _sessions(past: bool) -> list[TrainingSession]:
     now = utcnow()
-    staff = _staff()
-    sessions = list(
+    when = TrainingSession.ends_at <= now if past else TrainingSession.ends_at > now
+    return list(
         db.session.scalars(
             sa.select(TrainingSession)
-            .join(TrainingSession.course)
-            .where(TrainingSession.status == SessionStatus.SCHEDULED)
+            .where(TrainingSession.status == SessionStatus.SCHEDULED, when)
             .order_by(TrainingSession.starts_at)
         )
     )
-    for index, session in enumerate(sessions):
-        # A different slice of people for each session, so records vary.
-        offset = (index * 7) % len(staff)
-        crowd = staff[offset:] + staff[:offset]
-        if session.ends_at <= now:
-            _past_attendance(session, crowd[: max(session.capacity - 3, 1)])
-            continue
+
+
+def _crowd(staff: list[User], index: int) -> list[User]:
+    # A different slice of people for each session, so records vary.
+    offset = (index * 7) % len(staff)
+    return staff[offset:] + staff[:offset]
+
+
+def load_past() -> bool:
+    """Places on sessions that have happened; False when bookings exist already."""
+    if db.session.scalar(sa.select(sa.func.count(Booking.id))):
+        return False
+    staff = _staff()
+    for index, session in enumerate(_sessions(past=True)):
+        _past_attendance(session, _crowd(staff, index)[: max(session.capacity - 3, 1)])
+    db.session.flush()
+    return True
+
+
+def load_upcoming(coordinator: User) -> None:
+    """Bookings through the real rules, so prerequisites and approval apply."""
+    now = utcnow()
+    staff = _staff()
+    for index, session in enumerate(_sessions(past=False)):
+        crowd = _crowd(staff, index)
         title = session.course.title
         if title.startswith("Up2U Practitioner"):
             wanted = session.capacity + 3  # full, with a waiting list

@@ -65,7 +65,8 @@ def build_email(message: OutboxMessage) -> EmailMessage:
             maintype="text",
             subtype="calendar",
             filename="invite.ics",
-            params={"method": method},
+            # iCalendar is UTF-8; without the charset, MIME's default (US-ASCII) garbles "Zoë".
+            params={"method": method, "charset": "utf-8"},
         )
     return email
 

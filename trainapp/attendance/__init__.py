@@ -1,0 +1,1 @@
+"""Registers on the day, learner records, evaluations and certificates."""

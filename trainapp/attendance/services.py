@@ -1,0 +1,511 @@
+"""Rules for registers, evaluations, certificates and learner records."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from trainapp import audit, signals
+from trainapp.accounts import services as accounts
+from trainapp.accounts.models import Agency, Role, User
+from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
+from trainapp.bookings.capacity import lock_session
+from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.services import agency_leads
+from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
+from trainapp.db import utcnow
+from trainapp.errors import DomainError, NotAllowed
+from trainapp.extensions import db
+from trainapp.notifications.services import queue_email
+from trainapp.timezones import to_local
+
+TRAINER_EDIT_WINDOW = timedelta(days=7)
+FOLLOW_UP_AFTER = timedelta(weeks=8)
+WALK_IN_LINK_AGE = 14 * 24 * 60 * 60
+CERTIFICATE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+
+
+# Registers ------------------------------------------------------------------------------
+
+
+@dataclass
+class RegisterAccess:
+    can_view: bool
+    can_edit: bool
+    needs_reason: bool
+    message: str
+
+
+def register_access(session: TrainingSession, user: User, now: datetime) -> RegisterAccess:
+    """Who may mark this register now: its trainers until 7 days after the end, then coordinators."""
+    delivers = user in session.trainers
+    if not (user.is_coordinator or delivers):
+        return RegisterAccess(
+            False, False, False, "Only the session's trainers and coordinators take its register"
+        )
+    if session.status == SessionStatus.CANCELLED:
+        return RegisterAccess(True, False, False, "This session was cancelled: it has no register")
+    if now < session.starts_at:
+        return RegisterAccess(True, False, False, "The register opens when the session starts")
+    locked = now > session.ends_at + TRAINER_EDIT_WINDOW
+    if not locked:
+        return RegisterAccess(True, True, False, "")
+    if user.is_coordinator:
+        return RegisterAccess(True, True, True, "The register is locked: a correction needs a reason")
+    return RegisterAccess(True, False, False, "The register is locked. Ask a coordinator to correct it")
+
+
+def _require_edit(session: TrainingSession, user: User, now: datetime, reason: str | None) -> str | None:
+    access = register_access(session, user, now)
+    if not access.can_view:
+        raise NotAllowed(access.message)
+    if not access.can_edit:
+        raise DomainError(access.message)
+    if access.needs_reason and not (reason or "").strip():
+        raise DomainError("Enter a reason for correcting a locked register", "reason")
+    return (reason or "").strip() or None
+
+
+def register_rows(session: TrainingSession) -> list[Booking]:
+    """Everyone expected or present: confirmed places and walk-ins, by name."""
+    return list(
+        db.session.scalars(
+            sa.select(Booking)
+            .join(Booking.user)
+            .where(Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED)
+            .options(joinedload(Booking.user).joinedload(User.agency), joinedload(Booking.agency))
+            .order_by(User.name, Booking.id)
+        )
+    )
+
+
+@dataclass
+class Mark:
+    status: AttendanceStatus | None
+    minutes_missed: int | None = None
+
+
+def _apply_mark(booking: Booking, mark: Mark, *, by: User, now: datetime, reason: str | None) -> None:
+    session = booking.session
+    if mark.status == AttendanceStatus.PARTIAL:
+        length = int((session.ends_at - session.starts_at).total_seconds() // 60)
+        if not mark.minutes_missed or not 0 < mark.minutes_missed < length:
+            raise DomainError(
+                f"For {booking.user.name}, enter the minutes missed: between 1 and {length - 1}",
+                f"minutes-{booking.id}",
+            )
+    minutes = mark.minutes_missed if mark.status == AttendanceStatus.PARTIAL else None
+    if booking.attendance == mark.status and booking.minutes_missed == minutes:
+        return
+    before = booking.attendance_snapshot()
+    booking.attendance, booking.minutes_missed = mark.status, minutes
+    booking.attendance_marked_at, booking.attendance_marked_by = now, by
+    audit.record(
+        by, "attendance.marked", booking, before=before, after=booking.attendance_snapshot(), reason=reason
+    )
+    if mark.status != AttendanceStatus.ATTENDED:
+        _withdraw_certificate(booking, by=by, reason=reason)
+    signals.attendance_marked.send(booking, by=by)
+    if mark.status is not None and mark.status.tells_the_agency:
+        for lead in agency_leads(booking.agency_id):
+            queue_email(
+                lead.email,
+                "attendance_missed",
+                booking=booking,
+                session=session,
+                lead=lead,
+                dedupe_key=f"missed:{booking.id}:{mark.status}",
+            )
+
+
+def _withdraw_certificate(booking: Booking, *, by: User, reason: str | None) -> None:
+    """A corrected register can take full attendance away, and the certificate with it."""
+    certificate = db.session.scalar(sa.select(Certificate).where(Certificate.booking_id == booking.id))
+    if certificate is not None:
+        audit.record(
+            by, "certificate.withdrawn", certificate, before={"number": certificate.number}, reason=reason
+        )
+        db.session.delete(certificate)
+
+
+def mark_register(
+    session_id: int,
+    marks: dict[int, Mark],
+    *,
+    by: User,
+    now: datetime | None = None,
+    reason: str | None = None,
+) -> int:
+    """Record marks for bookings on this session's register; returns how many changed."""
+    now = now or utcnow()
+    session = lock_session(session_id)
+    reason = _require_edit(session, by, now, reason)
+    rows = {booking.id: booking for booking in register_rows(session)}
+    unknown = set(marks) - set(rows)
+    if unknown:
+        raise DomainError("Someone in the register is not booked on this session")
+    changed = 0
+    for booking_id, mark in marks.items():
+        booking = rows[booking_id]
+        before = (booking.attendance, booking.minutes_missed)
+        _apply_mark(booking, mark, by=by, now=now, reason=reason)
+        changed += before != (booking.attendance, booking.minutes_missed)
+    return changed
+
+
+def mark_everyone_attended(
+    session_id: int, *, by: User, now: datetime | None = None, reason: str | None = None
+) -> int:
+    """Everyone on the register attended; the trainer then changes the exceptions."""
+    now = now or utcnow()
+    session = lock_session(session_id)
+    return mark_register(
+        session.id,
+        {b.id: Mark(AttendanceStatus.ATTENDED) for b in register_rows(session)},
+        by=by,
+        now=now,
+        reason=reason,
+    )
+
+
+def submit_register(
+    session_id: int, *, by: User, now: datetime | None = None, reason: str | None = None
+) -> None:
+    """Finish the register: everyone must be marked; the session is then delivered."""
+    now = now or utcnow()
+    session = lock_session(session_id)
+    reason = _require_edit(session, by, now, reason)
+    unmarked = [b.user.name for b in register_rows(session) if b.attendance is None]
+    if unmarked:
+        raise DomainError(f"Mark everyone before submitting. Not marked: {', '.join(unmarked)}")
+    submission = db.session.scalar(
+        sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id)
+    )
+    if submission is None:
+        db.session.add(RegisterSubmission(session=session, submitted_at=now, submitted_by=by))
+    else:
+        submission.submitted_at, submission.submitted_by = now, by
+    if session.status == SessionStatus.SCHEDULED:
+        session.status.check_transition(SessionStatus.DELIVERED)
+        session.status = SessionStatus.DELIVERED
+    audit.record(by, "register.submitted", session, after={"status": "delivered"}, reason=reason)
+
+
+def add_walk_in(
+    session_id: int,
+    *,
+    by: User,
+    person: User | None = None,
+    name: str = "",
+    email: str = "",
+    agency: Agency | None = None,
+    now: datetime | None = None,
+    reason: str | None = None,
+) -> Booking:
+    """Someone who came without a place: marked attended, and counted as a walk-in, not a place."""
+    now = now or utcnow()
+    session = lock_session(session_id)
+    reason = _require_edit(session, by, now, reason)
+    if person is None:
+        person = _new_walk_in_person(name=name, email=email, agency=agency, by=by)
+    booking = db.session.scalar(
+        sa.select(Booking).where(Booking.session_id == session.id, Booking.user_id == person.id)
+    )
+    if booking is not None and booking.status.is_live:
+        raise DomainError(f"{person.name} is already on this session's list", "email")
+    if booking is None:
+        booking = Booking(session=session, user=person, status=BookingStatus.CONFIRMED)
+        db.session.add(booking)
+        before = None
+    else:
+        before = booking.snapshot()
+        booking.status = BookingStatus.CONFIRMED
+    booking.agency_id = person.agency_id
+    booking.booked_by = by
+    booking.is_walk_in = True
+    booking.reserved_for_agency_id = None
+    booking.attendance = AttendanceStatus.ATTENDED
+    booking.attendance_marked_at, booking.attendance_marked_by = now, by
+    booking.created_at = booking.updated_at = now
+    db.session.flush()
+    audit.record(
+        by,
+        "attendance.walk_in",
+        booking,
+        before=before,
+        after={**booking.snapshot(), **booking.attendance_snapshot()},
+        reason=reason,
+    )
+    return booking
+
+
+def _new_walk_in_person(*, name: str, email: str, agency: Agency | None, by: User) -> User:
+    if not name.strip():
+        raise DomainError("Enter the walk-in's full name", "name")
+    if agency is None:
+        raise DomainError("Choose the walk-in's agency", "agency")
+    email = accounts.normalise_email(email)
+    existing = accounts.find_user_by_email(email)
+    if existing is not None:
+        return existing
+    person = User(
+        email=email,
+        name=name.strip(),
+        role=Role.STAFF,
+        agency=agency,
+        password_hash="!" + secrets.token_hex(16),
+    )  # no password yet: they choose one
+    db.session.add(person)
+    db.session.flush()
+    audit.record(by, "user.created", person, after=person.snapshot(), reason="walk-in at a session")
+    accounts.request_password_reset(email, template="walk_in_account", max_age=WALK_IN_LINK_AGE)
+    return person
+
+
+# Evaluations -----------------------------------------------------------------------------
+
+
+def submit_evaluation(
+    booking: Booking,
+    kind: EvaluationKind,
+    *,
+    by: User,
+    before: int,
+    after: int,
+    comments: str,
+    now: datetime | None = None,
+) -> Evaluation:
+    """A learner's confidence before and after (1 to 5), once straight after and once 8 weeks on."""
+    now = now or utcnow()
+    if by.id != booking.user_id:
+        raise NotAllowed("Only the learner can give their own evaluation")
+    if booking.attendance is None or not booking.attendance.was_there:
+        raise DomainError("You can evaluate a course you attended")
+    if kind == EvaluationKind.FOLLOW_UP and now < booking.session.ends_at + FOLLOW_UP_AFTER:
+        raise DomainError("The follow-up opens eight weeks after the course")
+    for value, field in ((before, "confidence_before"), (after, "confidence_after")):
+        if value not in range(1, 6):
+            raise DomainError("Choose a score from 1 to 5", field)
+    if db.session.scalar(
+        sa.select(Evaluation.id).where(Evaluation.booking_id == booking.id, Evaluation.kind == kind)
+    ):
+        raise DomainError("You have already given this evaluation. Thank you")
+    evaluation = Evaluation(
+        booking=booking,
+        kind=kind,
+        confidence_before=before,
+        confidence_after=after,
+        comments=comments.strip(),
+        submitted_at=now,
+    )
+    db.session.add(evaluation)
+    db.session.flush()
+    return evaluation
+
+
+def queue_follow_ups(now: datetime) -> int:
+    """Ask for the 8-week follow-up once per attended booking. Safe to run again."""
+    window_start = now - FOLLOW_UP_AFTER - timedelta(days=14)
+    bookings = db.session.scalars(
+        sa.select(Booking)
+        .join(Booking.session)
+        .options(joinedload(Booking.user), joinedload(Booking.session).joinedload(TrainingSession.course))
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.attendance.in_([AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]),
+            TrainingSession.ends_at <= now - FOLLOW_UP_AFTER,
+            TrainingSession.ends_at > window_start,
+        )
+    ).all()
+    queued = 0
+    for booking in bookings:
+        if queue_email(
+            booking.user.email,
+            "evaluation_follow_up",
+            booking=booking,
+            session=booking.session,
+            dedupe_key=f"follow-up:{booking.id}",
+        ):
+            queued += 1
+    return queued
+
+
+# Certificates ----------------------------------------------------------------------------
+
+
+def certificate_problem(booking: Booking, now: datetime) -> str | None:
+    """Why there is no certificate yet, or None when one can be issued."""
+    if booking.attendance != AttendanceStatus.ATTENDED or booking.status != BookingStatus.CONFIRMED:
+        return "Certificates are given for full attendance only"
+    if booking.session.ends_at > now:
+        return "The certificate is ready when the session has ended"
+    if booking.session.course.certificate_needs_evaluation and not db.session.scalar(
+        sa.select(Evaluation.id).where(
+            Evaluation.booking_id == booking.id, Evaluation.kind == EvaluationKind.AFTER
+        )
+    ):
+        return "Fill in the short evaluation first, then download your certificate"
+    return None
+
+
+def issue_certificate(booking: Booking, now: datetime | None = None) -> Certificate:
+    """The booking's certificate, issued the first time it is asked for."""
+    now = now or utcnow()
+    existing = db.session.scalar(sa.select(Certificate).where(Certificate.booking_id == booking.id))
+    if existing is not None:
+        return existing
+    problem = certificate_problem(booking, now)
+    if problem:
+        raise DomainError(problem)
+    code = "".join(secrets.choice(CERTIFICATE_ALPHABET) for _ in range(10))
+    certificate = Certificate(booking=booking, number=f"{code[:5]}-{code[5:]}", issued_at=now)
+    db.session.add(certificate)
+    db.session.flush()
+    audit.record(
+        None,
+        "certificate.issued",
+        certificate,
+        after={"booking_id": booking.id, "number": certificate.number},
+    )
+    return certificate
+
+
+def find_certificate(number: str) -> Certificate | None:
+    cleaned = number.strip().upper().replace(" ", "")
+    if len(cleaned) == 10:
+        cleaned = f"{cleaned[:5]}-{cleaned[5:]}"
+    return db.session.scalar(
+        sa.select(Certificate)
+        .where(Certificate.number == cleaned)
+        .options(
+            joinedload(Certificate.booking).joinedload(Booking.user),
+            joinedload(Certificate.booking).joinedload(Booking.session).joinedload(TrainingSession.course),
+        )
+    )
+
+
+# Learner records -------------------------------------------------------------------------
+
+
+@dataclass
+class Refresher:
+    course: Course
+    attended_on: date
+    due_on: date
+    state: str  # "in date", "due soon", "overdue"
+
+
+@dataclass
+class LearnerRecord:
+    history: list[Booking]
+    cpd_hours: Decimal
+    refreshers: list[Refresher]
+    certificates: dict[int, Certificate]
+
+
+DUE_SOON = timedelta(days=90)
+
+
+def add_months(day: date, months: int) -> date:
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise ValueError(day)
+
+
+def learner_record(person: User, now: datetime) -> LearnerRecord:
+    """Training history, CPD hours and refresher dates for one person."""
+    history = list(
+        db.session.scalars(
+            sa.select(Booking)
+            .join(Booking.session)
+            .where(
+                Booking.user_id == person.id,
+                Booking.status == BookingStatus.CONFIRMED,
+                TrainingSession.ends_at <= now,
+            )
+            .options(joinedload(Booking.session).joinedload(TrainingSession.course))
+            .order_by(TrainingSession.starts_at.desc())
+        )
+    )
+    cpd = sum(
+        (b.session.course.cpd_hours for b in history if b.attendance == AttendanceStatus.ATTENDED),
+        Decimal("0"),
+    )
+    latest: dict[int, Booking] = {}
+    for booking in history:
+        course = booking.session.course
+        if course.refresher_months and booking.attendance in (
+            AttendanceStatus.ATTENDED,
+            AttendanceStatus.PARTIAL,
+        ):
+            latest.setdefault(course.id, booking)
+    today = to_local(now).date()
+    refreshers = []
+    for booking in latest.values():
+        course = booking.session.course
+        attended_on = to_local(booking.session.starts_at).date()
+        due_on = add_months(attended_on, course.refresher_months)
+        state = "overdue" if due_on < today else ("due soon" if due_on <= today + DUE_SOON else "in date")
+        refreshers.append(Refresher(course, attended_on, due_on, state))
+    refreshers.sort(key=lambda r: r.due_on)
+    certificates = {
+        c.booking_id: c
+        for c in db.session.scalars(
+            sa.select(Certificate).where(Certificate.booking_id.in_([b.id for b in history]))
+        )
+    }
+    return LearnerRecord(history, cpd, refreshers, certificates)
+
+
+@dataclass
+class StaffRefresher:
+    person: User
+    course: Course
+    attended_on: date
+    due_on: date
+    state: str
+
+
+def agency_refreshers(agency_id: int | None, now: datetime) -> list[StaffRefresher]:
+    """Refreshers due within 90 days or overdue, for an agency's staff (or everyone), in one query."""
+    last_attended = (
+        sa.select(
+            Booking.user_id, TrainingSession.course_id, sa.func.max(TrainingSession.starts_at).label("last")
+        )
+        .join(Booking.session)
+        .join(TrainingSession.course)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.attendance.in_([AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]),
+            Course.refresher_months.is_not(None),
+            TrainingSession.ends_at <= now,
+        )
+        .group_by(Booking.user_id, TrainingSession.course_id)
+        .subquery()
+    )
+    query = (
+        sa.select(User, Course, last_attended.c.last)
+        .join(last_attended, last_attended.c.user_id == User.id)
+        .join(Course, Course.id == last_attended.c.course_id)
+        .where(User.active.is_(True))
+    )
+    if agency_id is not None:
+        query = query.where(User.agency_id == agency_id)
+    today = to_local(now).date()
+    rows = []
+    for person, course, last in db.session.execute(query):
+        attended_on = to_local(last if last.tzinfo else last.replace(tzinfo=UTC)).date()
+        due_on = add_months(attended_on, course.refresher_months)
+        if due_on <= today + DUE_SOON:
+            state = "overdue" if due_on < today else "due soon"
+            rows.append(StaffRefresher(person, course, attended_on, due_on, state))
+    rows.sort(key=lambda r: (r.due_on, r.person.name))
+    return rows

@@ -1,0 +1,1 @@
+"""Calendar feeds, single-session downloads and email invitations (iCalendar)."""

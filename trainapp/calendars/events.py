@@ -1,0 +1,41 @@
+"""Sessions as calendar events in this deployment: its host for UIDs, its links, its zone."""
+
+from urllib.parse import urlsplit
+
+from flask import current_app
+from icalendar import Event
+
+from trainapp.calendars import ical
+from trainapp.catalogue.models import TrainingSession
+from trainapp.db import utcnow
+from trainapp.filters import external_url
+
+
+def uid_host() -> str:
+    return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
+
+
+def event_for(session: TrainingSession, options: ical.EventOptions = ical.EventOptions()) -> Event:
+    return ical.session_event(
+        session,
+        host=uid_host(),
+        page_url=external_url("catalogue.show_session", session_id=session.id),
+        options=options,
+        timezone=current_app.config["TIMEZONE"],
+    )
+
+
+def invitation_for(session: TrainingSession, *, name: str, email: str, cancel: bool) -> str:
+    """A REQUEST (add or update) or CANCEL (remove) for the person's own calendar."""
+    config = current_app.config
+    event = event_for(session, ical.EventOptions(joining_link=not cancel))
+    return ical.invitation(
+        event,
+        method="CANCEL" if cancel else "REQUEST",
+        organiser=config["MAIL_FROM"],
+        organiser_name=config["ORGANISATION_NAME"],
+        attendee=email,
+        attendee_name=name,
+        timezone=config["TIMEZONE"],
+        stamp=utcnow(),
+    ).decode("utf-8")

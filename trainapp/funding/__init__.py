@@ -1,0 +1,1 @@
+"""Grants, allocations, costs, non-attendance charges and spend against budget."""

@@ -1,0 +1,234 @@
+"""Spend against budget, computed in SQL: per grant and per programme."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+
+from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
+from trainapp.catalogue.models import Course, Programme, SessionStatus, TrainingSession
+from trainapp.extensions import db
+from trainapp.funding.models import Allocation, Charge, ChargeStatus, CostLine, CostState, Grant
+
+
+@dataclass
+class GrantFigures:
+    grant: Grant
+    allocated: int
+    committed: int
+    paid: int
+    today: date
+
+    @property
+    def spent(self) -> int:
+        return self.committed + self.paid
+
+    @property
+    def remaining(self) -> int:
+        return self.grant.amount_pence - self.spent
+
+    @property
+    def unallocated(self) -> int:
+        return self.grant.amount_pence - self.allocated
+
+    @property
+    def window_share(self) -> float:
+        """How much of the delivery window has gone, 0 to 1."""
+        total = (self.grant.ends_on - self.grant.starts_on).days + 1
+        gone = (min(self.today, self.grant.ends_on) - self.grant.starts_on).days + 1
+        return min(max(gone / total, 0.0), 1.0)
+
+    @property
+    def spend_share(self) -> float:
+        return self.spent / self.grant.amount_pence if self.grant.amount_pence else 0.0
+
+    @property
+    def forecast(self) -> int | None:
+        """Spend at the end of the window if money keeps going out at the rate so far."""
+        if self.window_share <= 0:
+            return None
+        return round(self.spent / self.window_share)
+
+    @property
+    def is_overspent(self) -> bool:
+        return self.spent > self.grant.amount_pence
+
+
+def grant_figures(today: date, grant_id: int | None = None) -> list[GrantFigures]:
+    """Allocated, committed and paid per grant, in two queries whatever the number of grants."""
+    allocated = (
+        sa.select(Allocation.grant_id, sa.func.sum(Allocation.amount_pence).label("allocated"))
+        .group_by(Allocation.grant_id)
+        .subquery()
+    )
+    costs = (
+        sa.select(
+            Allocation.grant_id,
+            sa.func.sum(
+                sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence), else_=0)
+            ).label("c"),
+            sa.func.sum(sa.case((CostLine.state == CostState.PAID, CostLine.amount_pence), else_=0)).label(
+                "p"
+            ),
+        )
+        .join(CostLine.allocation)
+        .group_by(Allocation.grant_id)
+        .subquery()
+    )
+    query = (
+        sa.select(
+            Grant,
+            sa.func.coalesce(allocated.c.allocated, 0),
+            sa.func.coalesce(costs.c.c, 0),
+            sa.func.coalesce(costs.c.p, 0),
+        )
+        .outerjoin(allocated, allocated.c.grant_id == Grant.id)
+        .outerjoin(costs, costs.c.grant_id == Grant.id)
+        .order_by(Grant.starts_on, Grant.name)
+    )
+    if grant_id is not None:
+        query = query.where(Grant.id == grant_id)
+    return [
+        GrantFigures(grant, int(a), int(c), int(p), today) for grant, a, c, p in db.session.execute(query)
+    ]
+
+
+@dataclass
+class AllocationFigures:
+    allocation: Allocation
+    spent: int
+
+    @property
+    def remaining(self) -> int:
+        return self.allocation.amount_pence - self.spent
+
+    @property
+    def is_overspent(self) -> bool:
+        return self.spent > self.allocation.amount_pence
+
+
+def allocation_figures(grant_id: int) -> list[AllocationFigures]:
+    spent = (
+        sa.select(CostLine.allocation_id, sa.func.sum(CostLine.amount_pence).label("spent"))
+        .group_by(CostLine.allocation_id)
+        .subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Allocation, sa.func.coalesce(spent.c.spent, 0))
+        .outerjoin(spent, spent.c.allocation_id == Allocation.id)
+        .where(Allocation.grant_id == grant_id)
+        .options(sa.orm.joinedload(Allocation.programme), sa.orm.joinedload(Allocation.course))
+        .order_by(Allocation.id)
+    ).all()
+    return [AllocationFigures(allocation, int(amount)) for allocation, amount in rows]
+
+
+def spend_by_day(grant_id: int) -> list[tuple[date, int]]:
+    """Committed and paid costs per day, for the burn-down."""
+    rows = db.session.execute(
+        sa.select(CostLine.incurred_on, sa.func.sum(CostLine.amount_pence))
+        .join(CostLine.allocation)
+        .where(Allocation.grant_id == grant_id)
+        .group_by(CostLine.incurred_on)
+        .order_by(CostLine.incurred_on)
+    ).all()
+    return [(day, int(amount)) for day, amount in rows]
+
+
+@dataclass
+class ProgrammeFigures:
+    programme: Programme
+    sessions_delivered: int
+    places_offered: int
+    learners_attended: int
+    cost: int
+    charges_raised: int
+    charges_raised_pence: int
+    charges_waived: int
+    charges_waived_pence: int
+
+    @property
+    def cost_per_place(self) -> int | None:
+        return round(self.cost / self.places_offered) if self.places_offered else None
+
+    @property
+    def cost_per_learner(self) -> int | None:
+        return round(self.cost / self.learners_attended) if self.learners_attended else None
+
+
+def programme_figures() -> list[ProgrammeFigures]:
+    """Delivery, cost and charges per programme, each figure one aggregate query."""
+    delivered = dict(
+        db.session.execute(
+            sa.select(Course.programme_id, sa.func.count(TrainingSession.id))
+            .join(TrainingSession.course)
+            .where(TrainingSession.status == SessionStatus.DELIVERED)
+            .group_by(Course.programme_id)
+        ).all()
+    )
+    offered = dict(
+        db.session.execute(
+            sa.select(Course.programme_id, sa.func.sum(TrainingSession.capacity))
+            .join(TrainingSession.course)
+            .where(TrainingSession.status == SessionStatus.DELIVERED)
+            .group_by(Course.programme_id)
+        ).all()
+    )
+    attended = dict(
+        db.session.execute(
+            sa.select(Course.programme_id, sa.func.count(Booking.id))
+            .join(Booking.session)
+            .join(TrainingSession.course)
+            .where(
+                Booking.status == BookingStatus.CONFIRMED,
+                Booking.attendance.in_([AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]),
+            )
+            .group_by(Course.programme_id)
+        ).all()
+    )
+    session_costs = dict(
+        db.session.execute(
+            sa.select(Course.programme_id, sa.func.sum(CostLine.amount_pence))
+            .join(CostLine.session)
+            .join(TrainingSession.course)
+            .group_by(Course.programme_id)
+        ).all()
+    )
+    programme_costs = dict(
+        db.session.execute(
+            sa.select(CostLine.programme_id, sa.func.sum(CostLine.amount_pence))
+            .where(CostLine.programme_id.is_not(None))
+            .group_by(CostLine.programme_id)
+        ).all()
+    )
+    charges = {}
+    for programme_id, status, count, total in db.session.execute(
+        sa.select(
+            Course.programme_id, Charge.status, sa.func.count(Charge.id), sa.func.sum(Charge.amount_pence)
+        )
+        .join(Charge.booking)
+        .join(Booking.session)
+        .join(TrainingSession.course)
+        .where(Charge.status != ChargeStatus.WITHDRAWN)
+        .group_by(Course.programme_id, Charge.status)
+    ):
+        charges[(programme_id, status)] = (int(count), int(total or 0))
+    figures = []
+    for programme in db.session.scalars(sa.select(Programme).order_by(Programme.name)):
+        raised = charges.get((programme.id, ChargeStatus.RAISED), (0, 0))
+        waived = charges.get((programme.id, ChargeStatus.WAIVED), (0, 0))
+        figures.append(
+            ProgrammeFigures(
+                programme=programme,
+                sessions_delivered=int(delivered.get(programme.id, 0)),
+                places_offered=int(offered.get(programme.id, 0) or 0),
+                learners_attended=int(attended.get(programme.id, 0)),
+                cost=int(session_costs.get(programme.id, 0) or 0)
+                + int(programme_costs.get(programme.id, 0) or 0),
+                charges_raised=raised[0],
+                charges_raised_pence=raised[1],
+                charges_waived=waived[0],
+                charges_waived_pence=waived[1],
+            )
+        )
+    return figures

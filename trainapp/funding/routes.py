@@ -1,0 +1,447 @@
+"""Funding pages: the dashboard, grants, allocations, costs, the charging policy and charges."""
+
+import re
+from datetime import date
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from trainapp.accounts.access import roles
+from trainapp.accounts.models import Agency, Role
+from trainapp.catalogue.models import Course, Programme, TrainingSession
+from trainapp.charts import Series, line_chart
+from trainapp.csv_export import csv_response
+from trainapp.db import utcnow
+from trainapp.errors import DomainError
+from trainapp.extensions import db
+from trainapp.forms import ConfirmForm, show_domain_error
+from trainapp.funding import charges, dashboard, services
+from trainapp.funding.forms import (
+    AllocationForm,
+    CostForm,
+    ExemptionForm,
+    GrantForm,
+    PolicyForm,
+    StatementForm,
+    WaiveForm,
+)
+from trainapp.funding.models import (
+    Allocation,
+    Charge,
+    ChargeExemption,
+    CostCategory,
+    CostLine,
+    CostState,
+    Grant,
+    GrantStatus,
+)
+from trainapp.money import format_money, parse_money, to_input
+from trainapp.timezones import format_date, to_local
+
+bp = Blueprint("funding", __name__)
+COORDINATOR = roles(Role.COORDINATOR)
+
+
+def _today() -> date:
+    return to_local(utcnow()).date()
+
+
+@bp.route("/funding")
+@COORDINATOR
+def overview():
+    return render_template(
+        "funding/overview.html",
+        grants=dashboard.grant_figures(_today()),
+        programmes=dashboard.programme_figures(),
+    )
+
+
+def _grant_form_money(form: GrantForm) -> tuple[int, int]:
+    amount = parse_money(form.amount.data, "amount")
+    match = parse_money(form.match_funding.data, "match_funding") if form.match_funding.data else 0
+    return amount, match
+
+
+def _grant_form(grant: Grant | None):
+    form = GrantForm(obj=grant)
+    if request.method == "GET" and grant is not None:
+        form.amount.data = to_input(grant.amount_pence)
+        form.match_funding.data = to_input(grant.match_funding_pence)
+        form.status.data = grant.status.value
+    if form.validate_on_submit():
+        try:
+            amount, match = _grant_form_money(form)
+            saved = services.save_grant(
+                grant,
+                services.GrantDetails(
+                    name=form.name.data,
+                    funder=form.funder.data,
+                    reference=form.reference.data or "",
+                    amount_pence=amount,
+                    match_funding_pence=match,
+                    starts_on=form.starts_on.data,
+                    ends_on=form.ends_on.data,
+                    notes=form.notes.data or "",
+                    status=GrantStatus(form.status.data),
+                ),
+                by=current_user,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{saved.name} has been saved.")
+            return redirect(url_for("funding.show_grant", grant_id=saved.id))
+    return render_template("funding/grant_form.html", form=form, grant=grant)
+
+
+@bp.route("/grants/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_grant():
+    return _grant_form(None)
+
+
+@bp.route("/grants/<int:grant_id>/edit", methods=["GET", "POST"])
+@COORDINATOR
+def edit_grant(grant_id: int):
+    return _grant_form(db.get_or_404(Grant, grant_id))
+
+
+@bp.route("/grants/<int:grant_id>")
+@COORDINATOR
+def show_grant(grant_id: int):
+    grant = db.get_or_404(Grant, grant_id)
+    today = _today()
+    figures = dashboard.grant_figures(today, grant.id)[0]
+    remaining, burn = grant.amount_pence, [(grant.starts_on, grant.amount_pence)]
+    for day, amount in dashboard.spend_by_day(grant.id):
+        remaining -= amount
+        burn.append((day, remaining))
+    chart = line_chart(
+        f"Money left in {grant.name}",
+        [
+            Series("Planned", [(grant.starts_on, grant.amount_pence), (grant.ends_on, 0)], dashed=True),
+            Series("Left after costs", burn),
+        ],
+        y_label=lambda pence: format_money(pence).split(".")[0],
+        start=grant.starts_on,
+        end=grant.ends_on,
+    )
+    costs = db.session.scalars(
+        sa.select(CostLine)
+        .join(CostLine.allocation)
+        .where(Allocation.grant_id == grant.id)
+        .options(
+            sa.orm.joinedload(CostLine.session).joinedload(TrainingSession.course),
+            sa.orm.joinedload(CostLine.programme),
+            sa.orm.joinedload(CostLine.allocation),
+        )
+        .order_by(CostLine.incurred_on.desc(), CostLine.id.desc())
+    ).all()
+    return render_template(
+        "funding/grant.html",
+        grant=grant,
+        figures=figures,
+        allocations=dashboard.allocation_figures(grant.id),
+        chart=chart,
+        burn=burn,
+        costs=costs,
+    )
+
+
+def _targets() -> list[tuple[str, str]]:
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.name)).all()
+    courses = db.session.scalars(sa.select(Course).order_by(Course.title)).all()
+    return (
+        [("", "Choose a programme or course")]
+        + [(f"programme-{p.id}", f"Programme: {p.name}") for p in programmes]
+        + [(f"course-{c.id}", f"Course: {c.title}") for c in courses]
+    )
+
+
+def _target(value: str):
+    match = re.fullmatch(r"(programme|course)-(\d+)", value or "")
+    if not match:
+        abort(400)
+    model = Programme if match.group(1) == "programme" else Course
+    found = db.session.get(model, int(match.group(2)))
+    if found is None:
+        abort(400)
+    return (found, None) if model is Programme else (None, found)
+
+
+def _allocation_form(grant: Grant, allocation: Allocation | None):
+    form = AllocationForm()
+    form.target.choices = _targets()
+    if request.method == "GET" and allocation is not None:
+        form.target.data = (
+            f"programme-{allocation.programme_id}"
+            if allocation.programme_id
+            else f"course-{allocation.course_id}"
+        )
+        form.amount.data = to_input(allocation.amount_pence)
+    if form.validate_on_submit():
+        programme, course = _target(form.target.data)
+        try:
+            services.save_allocation(
+                allocation,
+                grant_id=grant.id,
+                by=current_user,
+                amount_pence=parse_money(form.amount.data, "amount"),
+                programme=programme,
+                course=course,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The allocation has been saved.")
+            return redirect(url_for("funding.show_grant", grant_id=grant.id))
+    return render_template("funding/allocation_form.html", form=form, grant=grant, allocation=allocation)
+
+
+@bp.route("/grants/<int:grant_id>/allocations/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_allocation(grant_id: int):
+    return _allocation_form(db.get_or_404(Grant, grant_id), None)
+
+
+@bp.route("/allocations/<int:allocation_id>/edit", methods=["GET", "POST"])
+@COORDINATOR
+def edit_allocation(allocation_id: int):
+    allocation = db.get_or_404(Allocation, allocation_id)
+    return _allocation_form(allocation.grant, allocation)
+
+
+@bp.route("/costs/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_cost():
+    session = db.session.get(TrainingSession, request.args.get("session_id", 0, type=int))
+    programme = db.session.get(Programme, request.args.get("programme_id", 0, type=int))
+    if (session is None) == (programme is None):
+        abort(404)
+    form = CostForm()
+    allocations = db.session.scalars(
+        sa.select(Allocation)
+        .join(Allocation.grant)
+        .where(Grant.status != GrantStatus.CLOSED)
+        .options(
+            sa.orm.joinedload(Allocation.grant),
+            sa.orm.joinedload(Allocation.programme),
+            sa.orm.joinedload(Allocation.course),
+        )
+        .order_by(Grant.name, Allocation.id)
+    ).all()
+    form.allocation.choices = [(0, "Choose an allocation")] + [
+        (a.id, f"{a.grant.name}: {a.target_name} ({format_money(a.amount_pence)})") for a in allocations
+    ]
+    if request.method == "GET" and session is not None:
+        form.incurred_on.data = to_local(session.starts_at).date()
+    if form.validate_on_submit():
+        try:
+            services.add_cost(
+                form.allocation.data,
+                services.CostDetails(
+                    category=CostCategory(form.category.data),
+                    amount_pence=parse_money(form.amount.data, "amount"),
+                    state=CostState(form.state.data),
+                    incurred_on=form.incurred_on.data,
+                    supplier=form.supplier.data or "",
+                    reference=form.reference.data or "",
+                    session=session,
+                    programme=programme,
+                    override_reason=form.override_reason.data or "",
+                ),
+                by=current_user,
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The cost has been added.")
+            allocation = db.session.get(Allocation, form.allocation.data)
+            return redirect(url_for("funding.show_grant", grant_id=allocation.grant_id))
+    return render_template("funding/cost_form.html", form=form, session=session, programme=programme)
+
+
+@bp.route("/costs/<int:cost_id>/paid", methods=["POST"])
+@COORDINATOR
+def mark_paid(cost_id: int):
+    cost = db.get_or_404(CostLine, cost_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.mark_cost_paid(cost, by=current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash("The cost is marked paid.")
+    return redirect(url_for("funding.show_grant", grant_id=cost.allocation.grant_id))
+
+
+@bp.route("/charging", methods=["GET", "POST"])
+@COORDINATOR
+def charging():
+    current = services.policy()
+    form = PolicyForm(prefix="rates")
+    grants = db.session.scalars(sa.select(Grant).order_by(Grant.name)).all()
+    form.credit_grant.choices = [(0, "No grant")] + [(g.id, g.name) for g in grants]
+    exemption_form = ExemptionForm(prefix="exempt", formdata=None)
+    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
+    exemption_form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    if request.method == "GET":
+        form.partner_day.data = to_input(current.partner_day_pence)
+        form.partner_half_day.data = to_input(current.partner_half_day_pence)
+        form.non_partner_day.data = to_input(current.non_partner_day_pence)
+        form.non_partner_half_day.data = to_input(current.non_partner_half_day_pence)
+        form.half_day_hours.data = current.half_day_max_minutes // 60
+        form.credit_grant.data = current.credit_grant_id or 0
+    if form.validate_on_submit():
+        try:
+            services.save_policy(
+                by=current_user,
+                partner_day=parse_money(form.partner_day.data, "partner_day"),
+                partner_half_day=parse_money(form.partner_half_day.data, "partner_half_day"),
+                non_partner_day=parse_money(form.non_partner_day.data, "non_partner_day"),
+                non_partner_half_day=parse_money(form.non_partner_half_day.data, "non_partner_half_day"),
+                half_day_max_minutes=form.half_day_hours.data * 60,
+                credit_grant=next((g for g in grants if g.id == form.credit_grant.data), None),
+            )
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash("The charging rates have been saved.")
+            return redirect(url_for("funding.charging"))
+    exemptions = db.session.scalars(
+        sa.select(ChargeExemption).options(sa.orm.joinedload(ChargeExemption.agency))
+    ).all()
+    return render_template(
+        "funding/charging.html", form=form, exemption_form=exemption_form, exemptions=exemptions
+    )
+
+
+@bp.route("/charging/exemptions", methods=["POST"])
+@COORDINATOR
+def exemption():
+    form = ExemptionForm(prefix="exempt")
+    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
+    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    if form.validate_on_submit():
+        agency = next((a for a in agencies if a.id == form.agency.data), None)
+        if agency is None:
+            abort(400)
+        try:
+            services.set_exemption(
+                agency, by=current_user, exempt=form.exempt.data == "yes", reason=form.reason.data or ""
+            )
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+        else:
+            db.session.commit()
+            flash(f"{agency.name}: saved.")
+    else:
+        flash(next(iter(form.errors.values()))[0], "error")
+    return redirect(url_for("funding.charging"))
+
+
+def _month(text: str | None) -> date | None:
+    if not text:
+        return None
+    match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        abort(400)
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+@bp.route("/charges")
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def list_charges():
+    agency_id = (
+        current_user.agency_id if current_user.is_agency_lead else request.args.get("agency", type=int)
+    )
+    query = charges.charges_query(agency_id=agency_id, month=_month(request.args.get("month")))
+    page = db.paginate(
+        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
+    )
+    return render_template("funding/charges.html", page=page, form=WaiveForm(formdata=None))
+
+
+@bp.route("/charges/<int:charge_id>/waive", methods=["GET", "POST"])
+@COORDINATOR
+def waive(charge_id: int):
+    charge = db.get_or_404(Charge, charge_id)
+    form = WaiveForm()
+    if form.validate_on_submit():
+        try:
+            charges.waive(charge.id, by=current_user, reason=form.reason.data)
+        except DomainError as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"The charge of {format_money(charge.amount_pence)} has been waived.")
+            return redirect(url_for("funding.list_charges"))
+    return render_template("funding/waive.html", charge=charge, form=form)
+
+
+def _statement_args():
+    form = StatementForm(request.args)
+    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
+    if current_user.is_agency_lead:
+        agencies = [a for a in agencies if a.id == current_user.agency_id]
+        # Another agency's id is refused before validation, which would only call it "not a valid choice".
+        if request.args.get("agency", 0, type=int) not in (0, current_user.agency_id):
+            abort(403)
+    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    if request.method == "GET" and not request.args:
+        form.agency.data = agencies[0].id if current_user.is_agency_lead and agencies else 0
+        form.month.data = f"{_today():%Y-%m}"
+        return form, None
+    if not form.validate():
+        return form, None
+    agency = next((a for a in agencies if a.id == form.agency.data), None)
+    if agency is None:
+        abort(403 if current_user.is_agency_lead else 400)
+    return form, charges.statement(agency, _month(form.month.data))
+
+
+@bp.route("/charges/statement")
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def statement():
+    form, found = _statement_args()
+    return render_template("funding/statement.html", form=form, statement=found)
+
+
+@bp.route("/charges/statement.csv")
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def statement_csv():
+    form, found = _statement_args()
+    if found is None:
+        abort(400)
+    rows = [
+        (
+            format_date(c.raised_at),
+            c.booking.user.name,
+            c.booking.session.course.title,
+            format_date(c.booking.session.starts_at),
+            c.reason.label,
+            c.status.value,
+            format_money(c.amount_pence),
+            c.decided_reason or "",
+        )
+        for c in found.charges
+    ]
+    return csv_response(
+        f"charges-{found.agency.name}-{found.month:%Y-%m}.csv".replace(" ", "-"),
+        ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount", "Waiver reason"],
+        rows,
+    )
