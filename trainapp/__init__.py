@@ -124,6 +124,7 @@ def _register_blueprints(app: Flask) -> None:
     from trainapp.core import routes as core_routes
     from trainapp.core.error_pages import register_error_pages
     from trainapp.funding import routes as funding_routes
+    from trainapp.reports import routes as report_routes
 
     app.register_blueprint(core_routes.bp)
     app.register_blueprint(account_routes.bp)
@@ -135,4 +136,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_routes.bp)
     app.register_blueprint(calendar_routes.bp)
     app.register_blueprint(funding_routes.bp)
+    app.register_blueprint(report_routes.bp)
     register_error_pages(app)

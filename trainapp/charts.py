@@ -64,3 +64,35 @@ def line_chart(title: str, series: list[Series], *, y_label=str, start: date, en
     parts.append("</svg>")
     # Every piece of text above went through escape(); the rest is numbers and fixed markup.
     return Markup("".join(parts))  # noqa: S704
+
+
+def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[float]]], *, value_label=str) -> Markup:
+    """Horizontal bars, one group per label and one bar per series."""
+    label_width, bar, gap = 220, 14, 10
+    group = bar * len(series) + gap
+    height = TOP + group * max(len(labels), 1) + 30
+    top_value = max([v for _, values in series for v in values] + [1])
+    scale = (WIDTH - label_width - 70) / top_value
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {height}" role="img" '
+        f'aria-label="{escape(title)}" class="app-chart" font-family="arial, sans-serif">',
+        f"<title>{escape(title)}</title>",
+    ]
+    for index, (name, _) in enumerate(series):
+        colour = COLOURS[index % len(COLOURS)]
+        parts.append(f'<rect x="{label_width + 120 * index}" y="4" width="10" height="10" fill="{colour}"/>'
+                     f'<text x="{label_width + 14 + 120 * index}" y="13" font-size="11">{escape(name)}</text>')
+    for row, label in enumerate(labels):
+        y0 = TOP + row * group
+        parts.append(f'<text x="{label_width - 6}" y="{y0 + bar}" text-anchor="end" font-size="11">'
+                     f"{escape(label[:34])}</text>")
+        for index, (_, values) in enumerate(series):
+            value = values[row]
+            width = max(value * scale, 0)
+            y = y0 + index * bar
+            parts.append(f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="{bar - 2}" '
+                         f'fill="{COLOURS[index % len(COLOURS)]}"/>'
+                         f'<text x="{label_width + width + 4:.1f}" y="{y + bar - 4}" font-size="10">'
+                         f"{escape(value_label(value))}</text>")
+    parts.append("</svg>")
+    return Markup("".join(parts))  # noqa: S704 - every text part above is escaped

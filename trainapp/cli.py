@@ -89,8 +89,19 @@ def jobs_run():
 
 
 @click.command("demo-data")
-def demo_data_command():
+@click.option(
+    "--scale",
+    type=click.Choice(["demo", "large"]),
+    default="demo",
+    show_default=True,
+    help="demo: a small partnership to try things out; large: about 50 agencies, 20,000 people, "
+    "9,000 sessions and 150,000 bookings over three years, for benchmarks.",
+)
+def demo_data_command(scale):
     """Create (or complete) a believable partnership and print its logins."""
+    if scale == "large":
+        _large_demo_data()
+        return
     from trainapp.demo import load_demo_data
 
     logins, password = load_demo_data()
@@ -100,3 +111,30 @@ def demo_data_command():
     for role, email in logins:
         click.echo(f"  {role.ljust(width)}  {email}")
     click.echo(f"Every demo account's password is: {password}")
+
+
+def _large_demo_data() -> None:
+    import time
+
+    from trainapp.demo import DEMO_PASSWORD
+    from trainapp.demo.large import LARGE, load_large
+    from trainapp.timezones import format_date
+
+    started = time.perf_counter()
+    try:
+        made = load_large(LARGE)
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    db.session.commit()
+    seconds = time.perf_counter() - started
+    click.echo(
+        f"Made {made.agencies:,} agencies, {made.people:,} people, {made.courses} courses, "
+        f"{made.sessions:,} sessions ({made.cancelled_sessions:,} cancelled) from {format_date(made.first_day)} "
+        f"to {format_date(made.last_day)}, {made.bookings:,} bookings, {made.evaluations:,} evaluations, "
+        f"{made.cost_lines:,} cost lines, {made.charges:,} charges and {made.coverage_targets:,} coverage "
+        f"targets in {seconds:.1f} seconds."
+    )
+    for role, email in made.logins:
+        click.echo(f"  {role}: {email}")
+    click.echo(f"Every account's password is: {DEMO_PASSWORD}")

@@ -29,3 +29,4 @@ from trainapp.funding.models import (  # noqa: F401
     Grant,
 )
 from trainapp.notifications.models import OutboxMessage  # noqa: F401
+from trainapp.reports.models import CoverageTarget  # noqa: F401

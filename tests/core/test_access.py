@@ -363,6 +363,16 @@ ACCESS = [
          only(OK, "coordinator", "agency_lead")),
     Case("funding.statement_csv", "GET", "/charges/statement.csv?agency={w.other_agency.id}&month=2030-01",
          only(OK, "coordinator"), note="another agency's statement"),
+    # reports: coordinators and agency leads (their own agency); staff and trainers get none
+    Case("reports.board", "GET", "/reports/board", only(OK, "coordinator", "agency_lead")),
+    Case("reports.board", "GET", "/reports/board?agency={w.other_agency.id}&start=1&start=1&start=2030"
+         "&end=31&end=12&end=2030", {"anonymous": SIGN_IN, "coordinator": OK, "trainer": FORBIDDEN,
+                                     "agency_lead": BAD_REQUEST, "staff": FORBIDDEN},
+         note="another agency's figures"),
+    Case("reports.board_csv", "GET", "/reports/board.csv?table=agencies", only(OK, "coordinator", "agency_lead")),
+    Case("reports.coverage", "GET", "/reports/coverage", only(OK, "coordinator", "agency_lead")),
+    Case("reports.coverage", "POST", "/reports/coverage", only(OK, "coordinator", "agency_lead")),
+    Case("reports.coverage_csv", "GET", "/reports/coverage.csv", only(OK, "coordinator", "agency_lead")),
 ]
 
 

@@ -429,6 +429,8 @@ def learner_record(person: User, now: datetime) -> LearnerRecord:
             .where(
                 Booking.user_id == person.id,
                 Booking.status == BookingStatus.CONFIRMED,
+                # Cancelling a session leaves its bookings as they were: it is no part of anyone's history.
+                TrainingSession.status != SessionStatus.CANCELLED,
                 TrainingSession.ends_at <= now,
             )
             .options(joinedload(Booking.session).joinedload(TrainingSession.course))

@@ -370,5 +370,7 @@ def release(reservation_id: int):
         flash(error.message, "error")
     else:
         db.session.commit()
-        flash(f"The held places are now open to everyone. {len(promoted)} people came off the waiting list.")
+        moved = len(promoted)
+        flash(f"The held places are now open to everyone. {moved} {'person' if moved == 1 else 'people'} "
+              "came off the waiting list.")
     return redirect(url_for("bookings.reservations", session_id=reservation.session_id))

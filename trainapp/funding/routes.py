@@ -397,6 +397,8 @@ def _statement_args():
     form = StatementForm(request.args)
     agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
     if current_user.is_agency_lead:
+        if request.args.get("agency", type=int) not in (None, current_user.agency_id):
+            abort(403)
         agencies = [a for a in agencies if a.id == current_user.agency_id]
         # Another agency's id is refused before validation, which would only call it "not a valid choice".
         if request.args.get("agency", 0, type=int) not in (0, current_user.agency_id):

@@ -1,0 +1,1 @@
+"""The partnership board report, agency coverage, charts and exports."""

@@ -1,0 +1,203 @@
+"""Report pages: the board report, coverage, charts beside their tables, CSV exports."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from trainapp.accounts.access import roles
+from trainapp.accounts.models import Agency, Role
+from trainapp.catalogue.models import Course, Programme
+from trainapp.charts import bar_chart
+from trainapp.csv_export import csv_response
+from trainapp.db import utcnow
+from trainapp.errors import DomainError, NotAllowed
+from trainapp.extensions import db
+from trainapp.forms import show_domain_error
+from trainapp.money import format_money
+from trainapp.reports import queries, services
+from trainapp.reports.forms import CoverageTargetForm, ReportForm
+from trainapp.timezones import to_local
+
+bp = Blueprint("reports", __name__, url_prefix="/reports")
+READERS = roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+TABLES = ("summary", "agencies", "programmes", "months", "absence")
+
+
+def _percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"
+
+
+def _report_form():
+    """The filter form, with agency leads held to their own agency."""
+    form = ReportForm(request.args)
+    programmes = db.session.scalars(sa.select(Programme).order_by(Programme.name)).all()
+    form.programme.choices = [(0, "All programmes")] + [(p.id, p.name) for p in programmes]
+    if current_user.is_agency_lead:
+        form.agency.choices = [(current_user.agency_id, current_user.agency.name)]
+    else:
+        agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
+        form.agency.choices = [(0, "All agencies")] + [(a.id, a.name) for a in agencies]
+    return form
+
+
+def _filters(form: ReportForm) -> queries.ReportFilters:
+    today = to_local(utcnow()).date()
+    if not any(request.args.get(key) for key in ("preset", "start", "end")):
+        start, end = services.preset_range("this-year", today)
+    elif form.preset.data:
+        start, end = services.preset_range(form.preset.data, today)
+    else:
+        start, end = services.check_range(form.start.data, form.end.data)
+    agency_id = form.agency.data or None
+    if current_user.is_agency_lead:
+        if agency_id not in (None, current_user.agency_id):
+            abort(403)
+        agency_id = current_user.agency_id
+    return queries.ReportFilters(start, end, form.programme.data or None, agency_id)
+
+
+def _load_report():
+    form = _report_form()
+    if request.args and not form.validate():
+        # An unknown programme or agency is a forged address, not a typing mistake.
+        if form.programme.errors or form.agency.errors:
+            abort(400)
+        return form, None
+    try:
+        filters = _filters(form)
+    except DomainError as error:
+        show_domain_error(form, error)
+        return form, None
+    form.start.data, form.end.data = filters.start, filters.end
+    return form, queries.board_report(filters, utcnow())
+
+
+FILTER_ARGS = ("preset", "start", "end", "programme", "agency")
+
+
+def _filter_args() -> dict[str, list[str]]:
+    """The filter as sent, every value kept (a date is three), for the CSV and printable links."""
+    return {key: request.args.getlist(key) for key in FILTER_ARGS if key in request.args}
+
+
+@bp.route("/board")
+@READERS
+def board():
+    form, report = _load_report()
+    charts = _charts(report) if report else {}
+    template = "reports/board_print.html" if request.args.get("print") == "1" else "reports/board.html"
+    return render_template(template, form=form, report=report, charts=charts, percent=_percent,
+                           filter_args=_filter_args()), (200 if report or not request.args else 400)
+
+
+def _charts(report: queries.BoardReport) -> dict:
+    months = report.by_month
+    return {
+        "months": bar_chart(
+            "Places offered, booked and attended by month", [f"{m:%b %Y}" for m, *_ in months],
+            [("Offered", [o for _, o, _, _ in months]), ("Booked", [b for _, _, b, _ in months]),
+             ("Attended", [a for _, _, _, a in months])], value_label=lambda v: f"{v:.0f}"),
+        "agencies": bar_chart(
+            "Attendance by agency", [row.name for row in report.by_agency],
+            [("Booked", [row.booked for row in report.by_agency]),
+             ("Attended", [row.attended for row in report.by_agency])], value_label=lambda v: f"{v:.0f}"),
+        "programmes": bar_chart(
+            "Show rate by programme", [row.name for row in report.by_programme],
+            [("Show rate", [round((row.show_rate or 0) * 100, 1) for row in report.by_programme])],
+            value_label=lambda v: f"{v:.1f}%"),
+    }
+
+
+@bp.route("/board.csv")
+@READERS
+def board_csv():
+    table = request.args.get("table", "summary")
+    if table not in TABLES:
+        abort(400)
+    form, report = _load_report()
+    if report is None:
+        abort(400)
+    s = report.summary
+    name = f"board-{table}-{report.filters.start}-{report.filters.end}.csv"
+    if table == "summary":
+        rows = [("Sessions run", s.sessions_run), ("Sessions cancelled", s.sessions_cancelled),
+                ("Places offered", s.places_offered), ("Places booked", s.booked), ("Attended", s.attended),
+                ("Fill rate", _percent(s.fill_rate)), ("Show rate", _percent(s.show_rate)),
+                ("Partial attendance", s.partial), ("Walk-ins", s.walk_ins),
+                ("Late cancellations", s.late_cancellations), ("No-shows", s.no_shows),
+                ("Confidence before (average)", round(report.confidence_before, 2) if report.responses else ""),
+                ("Confidence after (average)", round(report.confidence_after, 2) if report.responses else ""),
+                ("Evaluation responses", report.responses),
+                ("Costs committed", format_money(report.costs_committed)),
+                ("Costs paid", format_money(report.costs_paid)),
+                ("Charges raised", format_money(report.charges_raised_pence)),
+                ("Charges waived", format_money(report.charges_waived_pence))]
+        return csv_response(name, ["Measure", "Value"], rows)
+    if table == "agencies":
+        return csv_response(name, ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
+                            [(r.name, r.booked, r.attended, _percent(r.show_rate), r.no_shows, r.walk_ins)
+                             for r in report.by_agency])
+    if table == "programmes":
+        return csv_response(name, ["Programme", "Sessions run", "Places offered", "Booked", "Attended", "Show rate"],
+                            [(r.name, r.sessions, r.offered, r.booked, r.attended, _percent(r.show_rate))
+                             for r in report.by_programme])
+    if table == "months":
+        return csv_response(name, ["Month", "Offered", "Booked", "Attended"],
+                            [(f"{m:%Y-%m}", o, b, a) for m, o, b, a in report.by_month])
+    return csv_response(name, ["Reason for absence", "Number"], list(report.absence.items()))
+
+
+def _coverage_agency() -> int | None:
+    if current_user.is_agency_lead:
+        return current_user.agency_id
+    agency_id = request.args.get("agency", type=int)
+    if "agency" in request.args and (agency_id is None or db.session.get(Agency, agency_id) is None):
+        abort(400)
+    return agency_id
+
+
+SORTS = {"agency": lambda r: (r.agency.name, r.course.title), "course": lambda r: (r.course.title, r.agency.name),
+         "gap": lambda r: (-r.gap, r.agency.name), "overdue": lambda r: (-r.overdue, r.agency.name)}
+
+
+@bp.route("/coverage", methods=["GET", "POST"])
+@READERS
+def coverage():
+    sort = request.args.get("sort", "agency")
+    if sort not in SORTS:
+        abort(400)
+    form = CoverageTargetForm()
+    if form.is_submitted() and current_user.is_agency_lead and form.agency.data not in (None, current_user.agency_id):
+        abort(403)  # another agency's target: a forged form, not a choice the page offered
+    agencies = (db.session.scalars(sa.select(Agency).order_by(Agency.name)).all() if current_user.is_coordinator
+                else [current_user.agency])
+    courses = db.session.scalars(sa.select(Course).order_by(Course.title)).all()
+    form.agency.choices = [(a.id, a.name) for a in agencies]
+    form.course.choices = [(c.id, c.title) for c in courses]
+    if form.validate_on_submit():
+        agency = next((a for a in agencies if a.id == form.agency.data), None)
+        course = next((c for c in courses if c.id == form.course.data), None)
+        if agency is None or course is None:
+            abort(403 if current_user.is_agency_lead else 400)
+        try:
+            services.save_target(by=current_user, agency=agency, course=course, staff_needed=form.staff_needed.data)
+        except (DomainError, NotAllowed) as error:
+            db.session.rollback()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            flash(f"{agency.name} needs {form.staff_needed.data} staff trained in {course.title}.")
+            return redirect(url_for("reports.coverage"))
+    rows = sorted(queries.coverage(to_local(utcnow()).date(), _coverage_agency()), key=SORTS[sort])
+    return render_template("reports/coverage.html", rows=rows, form=form, sort=sort)
+
+
+@bp.route("/coverage.csv")
+@READERS
+def coverage_csv():
+    rows = queries.coverage(to_local(utcnow()).date(), _coverage_agency())
+    header = ["Agency", "Course", "Staff needed", "Trained and in date", "Due within 90 days", "Overdue",
+              "Still to train"]
+    return csv_response("coverage.csv", header,
+                        [(r.agency.name, r.course.title, r.needed, r.in_date, r.due_soon, r.overdue, r.gap)
+                         for r in rows])
