@@ -25,10 +25,11 @@ from tests.factories import (
 )
 from trainapp.accounts.access import PUBLIC, SIGNED_IN
 from trainapp.accounts.models import Role
-from trainapp.audit import AuditEvent
 from trainapp.attendance.models import Certificate
+from trainapp.audit import AuditEvent
 from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingStatus
 from trainapp.calendars.links import token_for
+from trainapp.catalogue.models import SessionSeries
 from trainapp.db import utcnow
 from trainapp.funding.models import (
     Allocation,
@@ -40,7 +41,6 @@ from trainapp.funding.models import (
     Grant,
     GrantStatus,
 )
-from trainapp.catalogue.models import SessionSeries
 
 WHO = ["anonymous", "coordinator", "trainer", "agency_lead", "staff"]
 SIGNED_IN_ROLES = WHO[1:]
