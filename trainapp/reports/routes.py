@@ -127,11 +127,13 @@ def board_csv():
                 ("Late cancellations", s.late_cancellations), ("No-shows", s.no_shows),
                 ("Confidence before (average)", round(report.confidence_before, 2) if report.responses else ""),
                 ("Confidence after (average)", round(report.confidence_after, 2) if report.responses else ""),
-                ("Evaluation responses", report.responses),
-                ("Costs committed", format_money(report.costs_committed)),
-                ("Costs paid", format_money(report.costs_paid)),
-                ("Charges raised", format_money(report.charges_raised_pence)),
-                ("Charges waived", format_money(report.charges_waived_pence))]
+                ("Evaluation responses", report.responses)]
+        # The partnership's costs are not one agency's business; its own charges are.
+        if current_user.is_coordinator:
+            rows += [("Costs committed", format_money(report.costs_committed)),
+                     ("Costs paid", format_money(report.costs_paid))]
+        rows += [("Charges raised", format_money(report.charges_raised_pence)),
+                 ("Charges waived", format_money(report.charges_waived_pence))]
         return csv_response(name, ["Measure", "Value"], rows)
     if table == "agencies":
         return csv_response(name, ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
