@@ -21,8 +21,8 @@ from tests.factories import (
     make_course,
     make_session,
     make_user,
-    sign_in,
 )
+from tests.pages import plain, signed_in, submit
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.bookings import services
 from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
@@ -39,22 +39,6 @@ PROBLEM = "There is a problem"
 
 def text(response) -> str:
     return unescape(response.get_data(as_text=True))
-
-
-def plain(response) -> str:
-    """The page as a person reads it: tags gone, runs of white space made one space."""
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
-
-
-def signed_in(client, user):
-    assert sign_in(client, user).location == "/"
-    return client
-
-
-def submit(client, path, data, form_page=None, **kw):
-    """Open the page holding the form, then post it with that page's CSRF token."""
-    token = csrf_token(client.get(form_page or path))
-    return client.post(path, data={"csrf_token": token, **data}, **kw)
 
 
 def bookings_on(db, session) -> list[Booking]:

@@ -12,15 +12,14 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import (
-    csrf_token,
     fresh_client,
     make_course,
     make_programme,
     make_session,
     make_user,
     make_venue,
-    sign_in,
 )
+from tests.pages import signed_in, submit
 from trainapp.accounts.models import Role
 from trainapp.catalogue import services
 from trainapp.catalogue.models import (
@@ -39,17 +38,6 @@ PROBLEM = "There is a problem"
 
 def text(response) -> str:
     return unescape(response.get_data(as_text=True))
-
-
-def signed_in(client, user):
-    assert sign_in(client, user).location == "/"
-    return client
-
-
-def submit(client, path, data, form_page=None):
-    """Open the page holding the form, then post it with that page's CSRF token."""
-    token = csrf_token(client.get(form_page or path))
-    return client.post(path, data={"csrf_token": token, **data})
 
 
 def count(db, model) -> int:

@@ -23,8 +23,8 @@ from tests.factories import (
     make_programme,
     make_session,
     make_user,
-    sign_in,
 )
+from tests.pages import error_summary, plain, signed_in, submit
 from trainapp.accounts.models import Role
 from trainapp.audit import AuditEvent
 from trainapp.bookings.models import Booking, BookingStatus
@@ -48,32 +48,8 @@ HYPERLINK = '=HYPERLINK("http://evil.example/pay","Pay here")'
 # --- helpers ------------------------------------------------------------------------
 
 
-def plain(response) -> str:
-    """The page as a person reads it: tags gone, runs of white space made one space."""
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
-
-
-def signed_in(client, user):
-    assert sign_in(client, user).location == "/"
-    return client
-
-
-def submit(client, path, data, form_page=None, **kw):
-    """Open the page holding the form, then post it with that page's CSRF token."""
-    token = csrf_token(client.get(form_page or path))
-    return client.post(path, data={"csrf_token": token, **data}, **kw)
-
-
-def error_summary(response) -> list[str]:
-    html = response.get_data(as_text=True)
-    summary = re.search(r'<div class="govuk-error-summary".*?</ul>', html, flags=re.S)
-    if summary is None:
-        return []
-    return [re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", item))).strip()
-            for item in re.findall(r"<li>(.*?)</li>", summary.group(0), flags=re.S)]
-
-
 def field_error(response, field_id) -> str | None:
+    """The message beside one field, without GOV.UK's hidden "Error:" prefix."""
     match = re.search(rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
                       response.get_data(as_text=True), flags=re.S)
     if match is None:
