@@ -34,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
     _init_extensions(app)
     _init_templates(app)
     _register_blueprints(app)
+    _connect_signal_receivers()
 
     from trainapp.cli import register_commands
 
@@ -113,11 +114,20 @@ def _init_templates(app: Flask) -> None:
     app.jinja_env.globals["csp_nonce"] = csp_nonce
 
 
+def _connect_signal_receivers() -> None:
+    # Every receiver of a lower feature's signals, in one place, whatever else gets imported.
+    from trainapp.funding.charges import connect_receivers as connect_charges
+
+    connect_charges()
+
+
 def _register_blueprints(app: Flask) -> None:
     from trainapp.accounts import agency_routes, user_routes
     from trainapp.accounts import routes as account_routes
     from trainapp.attendance import routes as attendance_routes
+    from trainapp.bookings import places as booking_places
     from trainapp.bookings import routes as booking_routes
+    from trainapp.bookings import session_admin_routes
     from trainapp.calendars import routes as calendar_routes
     from trainapp.catalogue import admin_routes as catalogue_admin_routes
     from trainapp.catalogue import routes as catalogue_routes
@@ -133,6 +143,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalogue_routes.bp)
     app.register_blueprint(catalogue_admin_routes.bp)
     app.register_blueprint(booking_routes.bp)
+    app.register_blueprint(session_admin_routes.bp)
+    # Catalogue pages show places left and the booking panel; bookings answers for them,
+    # so catalogue code never imports bookings.
+    booking_places.connect(app)
     app.register_blueprint(attendance_routes.bp)
     app.register_blueprint(calendar_routes.bp)
     app.register_blueprint(funding_routes.bp)

@@ -42,7 +42,11 @@ def users_add(email, name, role, agency_name, job_title):
     """Create an account; the password is read from standard input when piped."""
     from trainapp.accounts import services
     from trainapp.accounts.models import Role
+    from trainapp.forms import check_single_line
 
+    for value, label in ((name, "Name"), (job_title, "Job title")):
+        if problem := check_single_line(value, label):
+            raise click.BadParameter(problem, param_hint="--name" if label == "Name" else "--job-title")
     try:
         agency = services.find_agency_by_name(agency_name) if agency_name else None
         user = services.create_user(

@@ -57,6 +57,22 @@ def enum_type(enum_class: type[enum.Enum]) -> sa.Enum:
     )
 
 
+ANALYSIS_LIMIT = 1000
+
+
+def refresh_planner_statistics(session) -> bool:
+    """Bring the query planner's statistics up to date; True if this database needed it.
+
+    SQLite keeps statistics only when asked (report pages slow to a crawl without them);
+    PostgreSQL's autovacuum keeps its own, so there is nothing to do there.
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return False
+    session.execute(sa.text(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}"))
+    session.execute(sa.text("ANALYZE"))
+    return True
+
+
 def configure_engine(engine: sa.Engine) -> None:
     """Give SQLite the settings that make it safe under concurrent writers."""
     if engine.dialect.name != "sqlite":
@@ -71,6 +87,11 @@ def configure_engine(engine: sa.Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Keep the planner's statistics fresh without anyone running ANALYZE by hand: a bounded
+        # ANALYZE reads at most this many rows per index, and SQLite 3.46+ re-analyses, on
+        # opening, any table that has grown or shrunk a lot (older versions ignore the mask).
+        cursor.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+        cursor.execute("PRAGMA optimize=0x10002")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -3,11 +3,37 @@
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
 from wtforms import SelectChoice, SubmitField
+from wtforms.validators import ValidationError
+
+from trainapp.text import has_line_breaks_or_controls
 
 
 def choices(pairs) -> list[SelectChoice]:
     """Declared choices as WTForms wants them: (value, label) pairs become SelectChoice."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def single_line_message(label: str) -> str:
+    return f"{label} must be on one line, with no tabs or other special characters"
+
+
+class SingleLine:
+    """For every one-line field: no line breaks, tabs or other control characters.
+
+    What counts is decided once, in ``trainapp.text``; the command line and services ask the
+    same question through ``check_single_line``.
+    """
+
+    field_flags = {}
+
+    def __call__(self, form, field) -> None:
+        if isinstance(field.data, str) and has_line_breaks_or_controls(field.data):
+            raise ValidationError(single_line_message(field.label.text))
+
+
+def check_single_line(value: str, label: str) -> str | None:
+    """The message for a value that is not one line, or None when it is."""
+    return single_line_message(label) if has_line_breaks_or_controls(value or "") else None
 
 
 class ConfirmForm(FlaskForm):

@@ -5,7 +5,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from trainapp.accounts.models import PasswordResetToken, SignInAttempt
-from trainapp.db import utcnow
+from trainapp.db import refresh_planner_statistics, utcnow
 from trainapp.extensions import db
 from trainapp.notifications.services import describe_delivery, send_due_messages
 
@@ -43,4 +43,6 @@ def run_all() -> list[str]:
     db.session.commit()
     report.append(f"Queued {follow_ups} evaluation follow-up(s).")
     report.append(describe_delivery(*send_due_messages()))
+    if refresh_planner_statistics(db.session):
+        db.session.commit()
     return report

@@ -1,7 +1,7 @@
 """Money is integer pence: one parser for what people type, one format for what they read."""
 
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from trainapp.errors import DomainError
 
@@ -44,3 +44,22 @@ def to_input(pence: int | None) -> str:
         return ""
     pounds, rest = divmod(int(pence), 100)
     return f"{pounds}.{rest:02d}"
+
+
+def divide_pence(numerator_pence: int, denominator: int | Decimal) -> int:
+    """A share of an amount (cost per place, a forecast) to the nearest penny, halves rounded up.
+
+    Every money figure worked out by division comes through here, so each page and export
+    gives the same penny: floats and Python's round() (which rounds halves to even) never do.
+    """
+    if not denominator:
+        raise ZeroDivisionError("divide_pence needs a denominator other than zero")
+    exact = Decimal(int(numerator_pence)) / Decimal(denominator)
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def to_pounds(pence: int | None) -> Decimal | None:
+    """Pence as a plain number of pounds (Decimal('55.00')), for files a spreadsheet sums."""
+    if pence is None:
+        return None
+    return (Decimal(int(pence)) / 100).quantize(Decimal("0.01"))

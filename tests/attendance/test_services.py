@@ -752,8 +752,9 @@ def test_the_learner_record_lists_history_cpd_hours_refreshers_and_certificates(
     record = services.learner_record(person, RECORD_NOW)
 
     assert record.history == [no_show, partial, two_years, half, new_yearly, old_yearly]
-    assert record.cpd_hours == Decimal("3") * 2 + Decimal("1.5") + Decimal("6")  # full attendance only
-    assert [(r.course.title, r.attended_on, r.due_on, r.state) for r in record.refreshers] == [
+    assert record.cpd_hours == Decimal("3") * 2 + Decimal("1.5") + Decimal("6")  # completed courses only
+    assert record.completed == {old_yearly.id, new_yearly.id, half.id, two_years.id}
+    assert [(r.course.title, r.completed_on, r.due_on, r.state) for r in record.refreshers] == [
         ("Half-yearly", date(2030, 5, 20), date(2030, 11, 20), "overdue"),
         ("Yearly", date(2030, 3, 18), date(2031, 3, 18), "due soon"),
         ("Biennial", date(2030, 6, 3), date(2032, 6, 3), "in date"),
@@ -778,7 +779,7 @@ def test_refresher_dates_use_the_local_date_of_the_session(db):
     # 23:30 UTC on 14 June is 00:30 on the 15th in London (BST).
     attended(person, make_course(refresher_months=12), datetime(2030, 6, 14, 23, 30, tzinfo=UTC))
     [refresher] = services.learner_record(person, RECORD_NOW).refreshers
-    assert (refresher.attended_on, refresher.due_on) == (date(2030, 6, 15), date(2031, 6, 15))
+    assert (refresher.completed_on, refresher.due_on) == (date(2030, 6, 15), date(2031, 6, 15))
 
 
 @pytest.mark.parametrize(
@@ -815,14 +816,41 @@ def test_agency_leads_see_their_staff_who_are_due_or_overdue_and_coordinators_ev
     attended(cy, no_refresher, at(date(2020, 1, 1)))
     attended(di, half, at(date(2030, 1, 1)))
     attended(ed, half, at(date(2030, 2, 1)))  # overdue, another agency
-    attended(fay, half, at(date(2030, 4, 1)), PARTIAL, 20)  # partly there still needs refreshing
+    attended(fay, half, at(date(2030, 4, 1)), PARTIAL, 20)  # partial does not count here: nothing to refresh
     attended(gus, half, at(date(2030, 4, 1)), NO_SHOW)  # never did it: nothing to refresh
 
-    mine = services.agency_refreshers(police.id, RECORD_NOW)
+    mine = services.agency_refreshers(police.id, RECORD_NOW).items
     assert [(r.person.name, r.course.title, r.due_on, r.state) for r in mine] == [
-        ("Fay Partial", "Half-yearly", date(2030, 10, 1), "overdue"),
         ("Ada Overdue", "Half-yearly", date(2030, 11, 20), "overdue"),
         ("Bo Soon", "Yearly", date(2031, 3, 18), "due soon"),
     ]
-    everyone = services.agency_refreshers(None, RECORD_NOW)
-    assert [r.person.name for r in everyone] == ["Ed Elsewhere", "Fay Partial", "Ada Overdue", "Bo Soon"]
+    everyone = services.agency_refreshers(None, RECORD_NOW).items
+    assert [r.person.name for r in everyone] == ["Ed Elsewhere", "Ada Overdue", "Bo Soon"]
+
+
+def test_the_refreshers_list_is_sorted_by_the_local_due_date_across_refresher_periods(db):
+    police = make_agency("Wessex Police")
+    half, yearly = make_course(title="Half-yearly", refresher_months=6), make_course(title="Yearly", refresher_months=12)
+    ada, bo, cy = (make_user(agency=police, name=name) for name in ("Ada", "Bo", "Cy"))
+    attended(ada, half, datetime(2030, 6, 14, 23, 30, tzinfo=UTC))  # 00:30 on 15 June in London: due 15 Dec
+    attended(bo, yearly, datetime(2029, 12, 15, 10, 0, tzinfo=UTC))  # due 15 Dec
+    attended(cy, half, datetime(2030, 6, 14, 22, 0, tzinfo=UTC))  # 23:00 on 14 June in London: due 14 Dec
+
+    rows = services.agency_refreshers(police.id, RECORD_NOW).items
+
+    assert [(r.person.name, r.due_on) for r in rows] == [
+        ("Cy", date(2030, 12, 14)), ("Ada", date(2030, 12, 15)), ("Bo", date(2030, 12, 15))]
+
+
+@pytest.mark.parametrize(("completed", "today", "listed"), [
+    # One-month refresher: 28 February is due on 28 March, so overdue on 30 March.
+    (date(2031, 2, 28), date(2031, 3, 30), "overdue"),
+    # 31 January is due on 28 February (the month's last day): 28 February is still in date.
+    (date(2031, 1, 31), date(2031, 2, 28), "due soon"),
+    (date(2031, 1, 31), date(2031, 3, 1), "overdue"),
+])
+def test_refreshers_falling_due_at_a_month_end_are_listed_by_their_real_due_date(db, completed, today, listed):
+    person = make_user(agency=make_agency())
+    attended(person, make_course(refresher_months=1), at(completed))
+    [row] = services.agency_refreshers(None, at(today, hour=12)).items
+    assert (row.due_on, row.state) == (services.add_months(completed, 1), listed)

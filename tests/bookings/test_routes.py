@@ -133,7 +133,7 @@ def test_the_booking_panel_shows_places_left_and_held_places_only_to_that_agency
     insider, outsider = make_user(agency=agency), make_user(agency=council)
 
     page = plain(signed_in(client, insider).get(f"/sessions/{session.id}"))
-    assert "2 places left, and 2 held for Wessex Police." in page
+    assert "4 places left, including 2 held for Wessex Police." in page
     assert "Book a place" in page
 
     other = plain(signed_in(fresh_client(app), outsider).get(f"/sessions/{session.id}"))
@@ -177,6 +177,40 @@ def test_the_confirmation_page_warns_of_an_overlapping_booking(client, db, agenc
     assert "Confirm booking" in page
 
     assert "overlapping" not in plain(client.get(f"/sessions/{later.id}/book"))
+
+
+def test_booking_a_second_session_of_a_course_warns_but_still_books(app, client, db, agency):
+    course = make_course(title="Safety Planning")
+    first = make_session(course=course)
+    second = make_session(course=course, starts_at=first.starts_at + timedelta(days=7))
+    person = make_user(agency=agency, name="Dana Okoro")
+    book(first, person)
+    other_course = make_session(course=make_course(title="Risk Assessment"), starts_at=second.starts_at)
+    signed_in(client, person)
+
+    page = plain(client.get(f"/sessions/{second.id}/book"))
+    assert (
+        f"You already have a place on another session of Safety Planning, on {format_datetime(first.starts_at)}."
+        in page
+    )
+    assert "Confirm booking" in page
+    assert submit(client, f"/sessions/{second.id}/book", {}).location == f"/sessions/{second.id}"
+    assert state(db, second) == ([("Dana Okoro", BookingStatus.CONFIRMED)], 1)
+    assert "another session" not in plain(client.get(f"/sessions/{other_course.id}/book"))
+
+    # An agency lead booking their staff is warned too, and the booking still goes ahead.
+    colleague = make_user(agency=agency, name="Ed Evans")
+    awaiting = make_session(course=make_course(title="Coercive Control", requires_approval=True))
+    later = make_session(course=awaiting.course, starts_at=awaiting.starts_at + timedelta(days=7))
+    book(awaiting, colleague)
+    lead = signed_in(fresh_client(app), make_user(Role.AGENCY_LEAD, agency=agency))
+    response = submit(lead, f"/sessions/{later.id}/book-for", {"people": [str(colleague.id)]},
+                      follow_redirects=True)
+    assert (
+        f"Ed Evans already has a place on another session of Coercive Control, on "
+        f"{format_datetime(awaiting.starts_at)}." in plain(response)
+    )
+    assert state(db, later) == ([("Ed Evans", BookingStatus.CONFIRMED)], 1)
 
 
 # --- booking --------------------------------------------------------------------------

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from tests.factories import make_agency, make_course, make_session, make_user
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.audit import AuditEvent
-from trainapp.bookings import reminders, rules, services
+from trainapp.bookings import reminders, rules, services, session_lifecycle
 from trainapp.bookings.capacity import availability
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import DeliveryMode, SessionStatus
@@ -103,7 +103,7 @@ def test_raising_capacity_promotes_the_waiting_list(db, agency):
     details = SessionDetails(starts_at=session.starts_at, ends_at=session.ends_at,
                              delivery_mode=session.delivery_mode, venue=session.venue, joining_link="",
                              capacity=3, trainers=list(session.trainers))
-    services.change_session(session.id, details, by=coordinator, now=NOW)
+    session_lifecycle.change_session(session.id, details, by=coordinator, now=NOW)
     assert statuses(session) == [BookingStatus.CONFIRMED] * 3
     assert session.places_taken == 3
 
@@ -406,7 +406,7 @@ def test_cancelling_a_session_tells_everyone_booked_or_waiting(db, agency):
     book(session, waiting_person)
     gone = services.book_place(session.id, cancelled_person, by=cancelled_person, now=NOW)
     services.cancel_booking(gone.id, by=cancelled_person, now=NOW)
-    services.cancel_session(session.id, by=coordinator, reason="Trainer unwell")
+    session_lifecycle.cancel_session(session.id, by=coordinator, reason="Trainer unwell")
     told = db.session.scalars(sa.select(OutboxMessage.recipient).where(
         OutboxMessage.subject.like("Session cancelled%"))).all()
     assert sorted(told) == sorted([booked_person.email, waiting_person.email])
@@ -452,3 +452,35 @@ def test_places_taken_always_matches_the_holding_bookings(db, agency):
         services.cancel_booking(booking.id, by=person, now=NOW)
     holding = sum(1 for b in sorted_bookings(session) if b.status.holds_place)
     assert session.places_taken == holding == 2
+
+
+def test_places_left_on_pages_matches_what_the_locked_section_would_sell(db, agency):
+    """The SQL count pages and filters use agrees with capacity.availability for every viewer."""
+    import sqlalchemy as sa
+
+    from trainapp.bookings.places import places_left_column
+    from trainapp.catalogue.models import TrainingSession
+
+    coordinator = make_user(Role.COORDINATOR)
+    council, health = make_agency(kind=AgencyKind.COUNCIL), make_agency(kind=AgencyKind.NHS)
+    session = make_session(starts_at=START, capacity=7)
+    services.reserve_places(session.id, agency, places=3, release_at=NOW + timedelta(days=7), by=coordinator,
+                            now=NOW)
+    services.reserve_places(session.id, health, places=1, release_at=NOW + timedelta(days=1), by=coordinator,
+                            now=NOW)
+    book(session, make_user(agency=agency))  # takes one of the police's held places
+    book(session, make_user(agency=council))  # from the general pool
+    book(session, make_user(agency=health))  # health's held place, released two days later
+
+    def on_page(agency_id, now):
+        return db.session.scalar(
+            sa.select(places_left_column(agency_id, now)).where(TrainingSession.id == session.id)
+        )
+
+    for now in (NOW, NOW + timedelta(days=2)):
+        avail = availability(session, now)
+        for viewer in (agency.id, council.id, health.id, None):
+            assert on_page(viewer, now) == avail.general_left + avail.reserved_left(viewer), (now, viewer)
+    assert [on_page(a, NOW) for a in (agency.id, council.id, health.id)] == [2 + 2, 2, 2]
+    assert [on_page(a, NOW + timedelta(days=2)) for a in (agency.id, council.id)] == [2 + 2, 2]
+    assert on_page(agency.id, START) is None  # started: no places to offer

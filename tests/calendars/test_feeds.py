@@ -24,11 +24,11 @@ from tests.factories import (
 )
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.accounts.services import deactivate_user
-from trainapp.bookings import services
-from trainapp.bookings.models import BookingStatus
+from trainapp.bookings import services, session_lifecycle
+from trainapp.bookings.models import Booking, BookingStatus
 from trainapp.calendars import feeds, links
 from trainapp.calendars.links import redact, token_for
-from trainapp.catalogue.models import DeliveryMode
+from trainapp.catalogue.models import CourseStatus, DeliveryMode
 from trainapp.catalogue.services import SessionDetails
 from trainapp.db import utcnow
 from trainapp.notifications.models import OutboxMessage
@@ -97,6 +97,12 @@ def details_of(session, **changes):
     return SessionDetails(**fields)
 
 
+def _old(*rows, now, days=3):
+    """Stamp sessions, courses, venues or bookings as last changed some days ago."""
+    for row in rows:
+        row.updated_at = now - timedelta(days=days)
+
+
 def invitations(db, user):
     return db.session.scalars(
         sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email, OutboxMessage.calendar.is_not(None))
@@ -163,7 +169,7 @@ def test_a_feed_is_a_named_calendar_that_asks_to_be_read_hourly(db, client, lear
 def test_a_cancelled_session_stays_as_cancelled_for_30_days_then_drops(db, client, learner, coordinator, now):
     session = make_session(starts_at=at(now, 14, 10))
     book(session, learner, now)
-    services.cancel_session(session.id, by=coordinator, reason="Trainer unwell")
+    session_lifecycle.cancel_session(session.id, by=coordinator, reason="Trainer unwell")
 
     for url in (personal_url(learner), "/calendars/public.ics"):
         event = events(client.get(url))[uid(session)]
@@ -195,7 +201,7 @@ def test_a_booking_the_person_cancels_drops_from_their_feed(db, client, learner,
     book(keep, learner, now - timedelta(hours=2))
     booking = book(drop, learner, now - timedelta(hours=2))
     for session in (keep, drop):
-        session.updated_at = now - timedelta(days=2)
+        _old(session, session.course, session.venue, now=now, days=2)
     first = client.get(personal_url(learner))
     assert set(events(first)) == {uid(keep), uid(drop)}
 
@@ -284,7 +290,7 @@ def test_an_unchanged_feed_is_byte_identical_and_answers_304_with_no_body(db, cl
     trainer = make_user(Role.TRAINER)
     session = make_session(starts_at=at(now, 3, 9), trainers=[trainer])
     book(session, learner, now - timedelta(days=2))
-    session.updated_at = now - timedelta(days=1)
+    _old(session, session.course, session.venue, now=now, days=1)
     url = {"personal": personal_url(learner), "trainer": trainer_url(trainer), "public": "/calendars/public.ics"}[kind]
 
     first, second = client.get(url), client.get(url)
@@ -315,9 +321,9 @@ def test_an_unchanged_feed_is_byte_identical_and_answers_304_with_no_body(db, cl
 def test_a_change_gives_a_new_etag_and_a_full_answer(db, client, learner, coordinator, now):
     session = make_session(starts_at=at(now, 3, 9))
     book(session, learner, now - timedelta(hours=1))
-    session.updated_at = now - timedelta(days=1)
+    _old(session, session.course, session.venue, now=now, days=1)
     first = client.get(personal_url(learner))
-    services.change_session(session.id, details_of(session, starts_at=session.starts_at + timedelta(hours=1),
+    session_lifecycle.change_session(session.id, details_of(session, starts_at=session.starts_at + timedelta(hours=1),
                                                     ends_at=session.ends_at + timedelta(hours=1)), by=coordinator)
     for headers in ({"If-None-Match": first.headers["ETag"]}, {"If-Modified-Since": first.headers["Last-Modified"]}):
         changed = client.get(personal_url(learner), headers=headers)
@@ -483,12 +489,12 @@ def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_in_feed_and_email(db
     waiting = make_user(Role.STAFF, agency=agency)
     book(session, learner, now - timedelta(hours=1))
     book(session, waiting, now - timedelta(hours=1))
-    session.updated_at = now - timedelta(days=1)
+    _old(session, session.course, session.venue, now=now, days=1)
     before = events(client.get(personal_url(learner)))[uid(session)]
     sequence = before["sequence"]
     moved_to = session.starts_at + timedelta(days=1, hours=2)
 
-    services.change_session(session.id, details_of(session, starts_at=moved_to, ends_at=moved_to + timedelta(hours=2)),
+    session_lifecycle.change_session(session.id, details_of(session, starts_at=moved_to, ends_at=moved_to + timedelta(hours=2)),
                             by=coordinator)
     assert session.sequence == sequence + 1
 
@@ -510,7 +516,7 @@ def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_in_feed_and_email(db
 def test_cancelling_a_session_sends_a_cancel_with_the_same_uid(db, client, learner, coordinator, now):
     session = make_session(starts_at=at(now, 10, 9))
     book(session, learner, now)
-    services.cancel_session(session.id, by=coordinator, reason="Venue flooded")
+    session_lifecycle.cancel_session(session.id, by=coordinator, reason="Venue flooded")
     request, cancel = invitations(db, learner)
     method, event = invitation_event(cancel)
     assert method == "CANCEL" and cancel.calendar_method == "CANCEL"
@@ -523,14 +529,253 @@ def test_cancelling_a_session_sends_a_cancel_with_the_same_uid(db, client, learn
 
 def test_cancelling_your_own_place_sends_a_cancel_newer_than_the_request(db, client, learner, now):
     session = make_session(starts_at=at(now, 10, 9))
-    session.updated_at = now - timedelta(days=3)
+    _old(session, session.course, session.venue, now=now, days=3)
     booking = book(session, learner, now)
     services.cancel_booking(booking.id, by=learner)
     request, cancel = invitations(db, learner)
     assert invitation_event(request)[0] == "REQUEST" and invitation_event(cancel)[0] == "CANCEL"
     sent = invitation_event(cancel)[1]
-    assert sent["sequence"] == invitation_event(request)[1]["sequence"]
-    # Same SEQUENCE, so DTSTAMP says which is newer: it is when the message was made.
+    # Calendar programs that compare SEQUENCE ignore a CANCEL no higher than the REQUEST.
+    assert sent["sequence"] > invitation_event(request)[1]["sequence"]
     assert sent.decoded("dtstamp") >= now - timedelta(minutes=1)
     assert sent.decoded("last-modified") == session.updated_at.replace(microsecond=0)
     assert booking.status == BookingStatus.CANCELLED
+
+
+# --- Hostile names stored before one-line fields refused them -----------------------------------
+
+HOSTILE_TITLES = [
+    "Two lines:\nfirst, then second",
+    "Windows\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:evil@attacker.example",
+    "Tab\tand escape \x1b[31m red",
+    "Emoji 🎓🚓 for Zoë in Łódź, 日本語",
+    'Quotes "double" and \'single\'; back\\slash',
+    "Long " + "très " * 120,
+    "Bidi \u202eevil\u202c and separator\u2028here",
+]
+
+
+@pytest.mark.parametrize("title", HOSTILE_TITLES)
+def test_the_single_session_download_works_whatever_the_course_is_called(db, client, learner, now, title):
+    venue_name = f"Hall {title[:20]}"
+    session = make_session(course=make_course(title=title[:200]), starts_at=at(now, 3, 9))
+    session.venue.name = venue_name
+    book(session, learner, now)
+    db.session.commit()
+    sign_in(client, learner)
+    response = client.get(f"/sessions/{session.id}/calendar.ics")
+    assert response.status_code == 200
+    assert "\n" not in response.headers["Content-Disposition"]
+    calendar = Calendar.from_ical(response.data)
+    [event] = calendar.walk("VEVENT")
+    assert str(event["uid"]) == uid(session)
+    summary, location = str(event["summary"]), str(event["location"])
+    for value in (summary, location, str(calendar["x-wr-calname"])):
+        assert not any(ord(c) < 32 or c in "\u2028\u202e" for c in value), value
+    assert not any(line.startswith(b"UID:evil") for line in response.data.split(b"\r\n"))
+    assert summary.split()[0] == title.split()[0]
+
+
+# --- Last-Modified moves whenever what a feed shows changes ---------------------------------------
+
+
+def _since(client, url, first):
+    """Ask as a program that only keeps Last-Modified."""
+    return client.get(url, headers={"If-Modified-Since": first.headers["Last-Modified"]})
+
+
+def test_a_trainer_taken_off_a_session_gets_a_newer_feed(db, client, coordinator, now):
+    trainer, other = make_user(Role.TRAINER), make_user(Role.TRAINER)
+    kept = make_session(starts_at=at(now, 5, 10), trainers=[trainer])
+    swapped = make_session(starts_at=at(now, 6, 10), trainers=[trainer])
+    _old(kept, swapped, kept.course, kept.venue, swapped.course, swapped.venue, now=now)
+    db.session.commit()
+    first = client.get(trainer_url(trainer))
+    assert set(events(first)) == {uid(kept), uid(swapped)}
+
+    session_lifecycle.change_session(swapped.id, details_of(swapped, trainers=[other]), by=coordinator)
+    db.session.commit()
+    again = _since(client, trainer_url(trainer), first)
+    assert again.status_code == 200 and set(events(again)) == {uid(kept)}
+
+
+@pytest.mark.parametrize("kind", ["personal", "trainer", "public"])
+def test_a_session_passing_out_of_the_window_moves_last_modified(db, client, learner, now, kind, monkeypatch):
+    from trainapp.calendars import routes
+
+    trainer = make_user(Role.TRAINER)
+    ending = make_session(starts_at=now - feeds.WINDOW - timedelta(hours=1), hours=2, trainers=[trainer])
+    staying = make_session(starts_at=at(now, 5, 10), trainers=[trainer])
+    for session in (ending, staying):
+        book(session, learner, now)
+    _old(ending, staying, ending.course, ending.venue, staying.course, staying.venue, now=now, days=40)
+    for booking in db.session.scalars(sa.select(Booking).where(Booking.user_id == learner.id)):
+        booking.updated_at = now - timedelta(days=40)
+    db.session.commit()
+    url = {"personal": personal_url(learner), "trainer": trainer_url(trainer), "public": "/calendars/public.ics"}[kind]
+    first = client.get(url)
+    assert uid(ending) in events(first)
+
+    monkeypatch.setattr(routes, "utcnow", lambda: now + timedelta(hours=2))
+    again = _since(client, url, first)
+    assert again.status_code == 200 and uid(ending) not in events(again)
+    assert again.headers["Last-Modified"] != first.headers["Last-Modified"]
+
+
+@pytest.mark.parametrize("kind", ["personal", "trainer", "public", "download"])
+@pytest.mark.parametrize("edit", ["course", "venue"])
+def test_an_edit_to_the_course_or_venue_moves_last_modified(db, client, learner, now, kind, edit):
+    trainer = make_user(Role.TRAINER)
+    session = make_session(starts_at=at(now, 5, 10), trainers=[trainer])
+    booking = book(session, learner, now)
+    _old(session, session.course, session.venue, booking, now=now)
+    db.session.commit()
+    sign_in(client, learner)
+    url = {"personal": personal_url(learner), "trainer": trainer_url(trainer), "public": "/calendars/public.ics",
+           "download": f"/sessions/{session.id}/calendar.ics"}[kind]
+    first = client.get(url)
+    assert first.status_code == 200
+
+    if edit == "course":
+        session.course.title = "Safeguarding, renamed"
+    else:
+        session.venue.name = "The New Hall"
+    db.session.commit()
+    again = _since(client, url, first)
+    assert again.status_code == 200
+    shown = str(events(again)[uid(session)]["summary" if edit == "course" else "location"])
+    assert ("renamed" if edit == "course" else "The New Hall") in shown
+
+
+def test_a_course_taken_out_of_the_public_feed_moves_last_modified(db, client, now):
+    session = make_session(starts_at=at(now, 5, 10))
+    other = make_session(starts_at=at(now, 6, 10))
+    _old(session, other, session.course, session.venue, other.course, other.venue, now=now)
+    db.session.commit()
+    first = client.get("/calendars/public.ics")
+    assert uid(session) in events(first)
+
+    session.course.status = CourseStatus.DRAFT
+    db.session.commit()
+    again = _since(client, "/calendars/public.ics", first)
+    assert again.status_code == 200 and uid(session) not in events(again)
+
+
+def test_an_unchanged_feed_still_answers_304_to_if_modified_since(db, client, learner, now):
+    session = make_session(starts_at=at(now, 5, 10))
+    booking = book(session, learner, now)
+    _old(session, session.course, session.venue, booking, now=now, days=1)
+    db.session.commit()
+    first = client.get(personal_url(learner))
+    assert _since(client, personal_url(learner), first).status_code == 304
+
+
+def test_a_feed_changed_this_very_second_has_no_last_modified_yet(db, client, learner, now):
+    """A later change in the same second would carry the same HTTP date: the ETag answers."""
+    book(make_session(starts_at=at(utcnow(), 5, 10)), learner, utcnow())
+    db.session.commit()
+    response = client.get(personal_url(learner))
+    assert response.status_code == 200 and "Last-Modified" not in response.headers
+    assert client.get(personal_url(learner), headers={"If-None-Match": response.headers["ETag"]}).status_code == 304
+
+
+def _sequences(db, user, session):
+    return [(invitation_event(m)[0], invitation_event(m)[1]["sequence"]) for m in invitations(db, user)
+            if str(invitation_event(m)[1]["uid"]) == uid(session)]
+
+
+def test_a_transfer_cancels_with_a_higher_sequence_and_a_rebooking_raises_it_again(db, client, learner, agency, now):
+    colleague = make_user(Role.STAFF, agency=agency)
+    session = make_session(starts_at=at(now, 10, 9))
+    booking = book(session, learner, now)
+    services.transfer_booking(booking.id, colleague, by=learner)
+    theirs = db.session.scalar(sa.select(Booking).where(Booking.user_id == colleague.id))
+    services.cancel_booking(theirs.id, by=colleague)
+    services.book_place(session.id, learner, by=learner)
+    services.book_place(session.id, colleague, by=colleague)
+
+    mine, colleagues = _sequences(db, learner, session), _sequences(db, colleague, session)
+    assert [method for method, _ in mine] == ["REQUEST", "CANCEL", "REQUEST"]
+    assert [method for method, _ in colleagues] == ["REQUEST", "CANCEL", "REQUEST"]
+    for sent in (mine, colleagues):
+        numbers = [number for _, number in sent]
+        assert numbers == sorted(set(numbers)), sent  # strictly rising for each person
+    # The feeds keep the session's own counter.
+    assert events(client.get(personal_url(learner)))[uid(session)]["sequence"] == session.sequence == 0
+
+
+def test_a_reschedule_after_a_cancel_and_rebooking_still_raises_the_sequence(db, learner, coordinator, now):
+    session = make_session(starts_at=at(now, 10, 9))
+    booking = book(session, learner, now)
+    services.cancel_booking(booking.id, by=learner)
+    services.book_place(session.id, learner, by=learner)
+    moved = session.starts_at + timedelta(hours=2)
+    session_lifecycle.change_session(session.id, details_of(session, starts_at=moved,
+                                                           ends_at=moved + timedelta(hours=2)), by=coordinator)
+    session_lifecycle.cancel_session(session.id, by=coordinator, reason="Venue flooded")
+    sent = _sequences(db, learner, session)
+    assert [method for method, _ in sent] == ["REQUEST", "CANCEL", "REQUEST", "REQUEST", "CANCEL"]
+    numbers = [number for _, number in sent]
+    assert numbers == sorted(set(numbers)), sent
+
+
+# --- The link's secret stays out of logs, whatever form the path takes --------------------------
+
+
+def _encoded(token: str) -> str:
+    return "".join(f"%{ord(c):02X}" for c in token)
+
+
+@pytest.mark.parametrize("path", [
+    "/calendars/{token}/personal.ics",
+    "/calendars/{encoded}/personal.ics",
+    "/calendars/{half}/trainer.ics",
+    "/calendars/{token}",
+    "/calendars/{token}/personal",
+    "/calendars/{token}?refresh=1",
+    "%2Fcalendars%2F{token}%2Fpersonal.ics",
+    "//calendars//{token}/personal.ics",
+    "/Calendars/{token}/personal.ics",
+    "/calendars/{token}%2Fpersonal.ics",
+])
+def test_redact_takes_the_secret_out_of_any_form_of_the_path(path):
+    token = "a1" * 32
+    line = '127.0.0.1 - - [01/Dec/2026 10:00:00] "GET ' + path.format(
+        token=token, encoded=_encoded(token), half=token[:32] + _encoded(token[32:])) + ' HTTP/1.1" 200 -'
+    cleaned = redact(line)
+    assert token[:20] not in cleaned and _encoded(token)[:30] not in cleaned and "%61%31%61%31" not in cleaned
+    assert "[secret]" in cleaned and cleaned.startswith('127.0.0.1 - - [01/Dec/2026 10:00:00] "GET ')
+    assert redact('"GET /calendars/public.ics?course=3 HTTP/1.1" 200') == '"GET /calendars/public.ics?course=3 HTTP/1.1" 200'
+
+
+def test_a_gunicorn_access_log_line_does_not_show_the_token(app, db, learner, caplog):
+    token = token_for(learner)
+    caplog.set_level(logging.INFO, logger="gunicorn.access")
+    atoms = {"h": "10.0.0.1", "r": f"GET /calendars/{_encoded(token)}/personal.ics HTTP/1.1",
+             "U": f"/calendars/{token}", "s": "200"}
+    logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s path=%(U)s', atoms)
+    assert token[:20] not in caplog.text and _encoded(token)[:30] not in caplog.text
+    assert "/calendars/[secret]/personal.ics" in caplog.text
+
+
+def test_an_encoded_token_reaches_the_feed_and_is_not_logged(app, db, learner, caplog):
+    from werkzeug.serving import make_server
+
+    token = token_for(learner)
+    db.session.commit()
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    caplog.set_level(logging.INFO, logger="werkzeug")
+    try:
+        base = f"http://127.0.0.1:{server.server_port}"
+        with urllib.request.urlopen(f"{base}/calendars/{_encoded(token)}/personal.ics", timeout=10) as response:  # noqa: S310
+            assert response.status == 200
+        with pytest.raises(urllib.error.HTTPError):
+            urllib.request.urlopen(f"{base}/calendars/{token}", timeout=10)  # noqa: S310
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+        server.server_close()
+    assert token[:20] not in caplog.text and _encoded(token)[:30] not in caplog.text
+    assert caplog.text.count("[secret]") >= 2

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from tests.factories import (
     fresh_client,
+    make_agency,
     make_course,
     make_programme,
     make_session,
@@ -20,7 +21,9 @@ from tests.factories import (
     make_venue,
 )
 from tests.pages import signed_in, submit
-from trainapp.accounts.models import Role
+from trainapp.accounts.models import AgencyKind, Role
+from trainapp.bookings import services as bookings
+from trainapp.bookings import session_lifecycle
 from trainapp.catalogue import services
 from trainapp.catalogue.models import (
     Course,
@@ -66,6 +69,13 @@ def counting_queries(engine):
         yield statements
     finally:
         sa.event.remove(engine, "before_cursor_execute", record)
+
+
+def fill(session, places: int) -> None:
+    """Book people onto a session: places are counted from the bookings themselves."""
+    for _ in range(places):
+        person = make_user()
+        bookings.book_place(session.id, person, by=person)
 
 
 @pytest.fixture
@@ -492,7 +502,7 @@ def test_cancelling_a_series_from_a_date_cancels_only_the_later_sessions(
     response = submit(
         as_coordinator,
         f"{path}/cancel",
-        {"from_on": date_boxes(date(2027, 11, 18)), "reason": "The trainer is on leave"},
+        {"which": "from", "from_on": date_boxes(date(2027, 11, 18)), "reason": "The trainer is on leave"},
         form_page=path,
     )
     assert response.status_code == 302 and response.location == path
@@ -521,7 +531,8 @@ def test_cancelling_a_series_needs_a_reason_and_a_date_with_sessions_after_it(
 ):
     series = _thursdays_in_november(db, coordinator, world)
     path = f"/series/{series.id}"
-    data = {"from_on": date_boxes(date(2027, 11, 18)), "reason": "The trainer is on leave", **changes}
+    data = {"which": "from", "from_on": date_boxes(date(2027, 11, 18)), "reason": "The trainer is on leave",
+            **changes}
 
     response = submit(as_coordinator, f"{path}/cancel", data, form_page=path)
     assert response.status_code == 400
@@ -624,7 +635,7 @@ def catalogue(db):
     def at(day: date) -> datetime:
         return datetime(day.year, day.month, 15, 10, tzinfo=UTC)
 
-    make_session(course=basics, starts_at=at(next_month), capacity=10, places_taken=10)
+    fill(make_session(course=basics, starts_at=at(next_month), capacity=10), 10)
     online_session = make_session(
         course=online,
         starts_at=at(month_after),
@@ -713,8 +724,8 @@ def test_a_session_page_shows_the_course_time_place_trainers_and_places_left(cli
         trainers=[trainer],
         venue=venue,
         capacity=12,
-        places_taken=5,
     )
+    fill(session, 5)
     db.session.commit()
     page = text(signed_in(client, make_user()).get(f"/sessions/{session.id}"))
     assert '<h1 class="govuk-heading-l">Safeguarding Basics</h1>' in page
@@ -768,3 +779,101 @@ def test_a_trainer_sees_only_their_own_sessions(client, db):
     assert response.status_code == 200
     assert listed(response) == ["Tom's First", "Tom's Second"]
     assert listed(client.get("/my-sessions?when=past")) == ["Tom's Old"]
+
+
+# Places left: one count, as the person looking may book ----------------------------------
+
+
+def list_item(response, title) -> str:
+    """The text of the session card for this course in a session list."""
+    for item in re.findall(r'<li class="app-session-list__item">.*?</li>', text(response), flags=re.S):
+        if f">{title}</a>" in item:
+            return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", item))
+    raise AssertionError(f"no session of {title} listed")
+
+
+def test_places_held_for_an_agency_are_open_only_to_its_staff_on_the_list_page_and_filter(app, db):
+    police = make_agency("Wessex Police", kind=AgencyKind.POLICE)
+    council = make_agency("Downs Council", kind=AgencyKind.COUNCIL)
+    held = make_session(course=make_course(title="Held Course"), capacity=3)
+    make_session(course=make_course(title="Open Course"), capacity=2)
+    bookings.reserve_places(
+        held.id, police, places=3, release_at=held.starts_at - timedelta(days=1), by=make_user(Role.COORDINATOR)
+    )
+    db.session.commit()
+    outsider = signed_in(fresh_client(app), make_user(agency=council))
+    insider = signed_in(fresh_client(app), make_user(agency=police))
+
+    assert "Full of 3" in list_item(outsider.get("/sessions"), "Held Course")
+    assert listed(outsider.get("/sessions?places=y")) == ["Open Course"]
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text(outsider.get(f"/sessions/{held.id}"))))
+    assert "Places left Full (3 places)" in page
+    assert "No places left : you can join the waiting list." in page
+
+    assert "3 places left of 3" in list_item(insider.get("/sessions"), "Held Course")
+    assert listed(insider.get("/sessions?places=y")) == ["Held Course", "Open Course"]
+    page = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", text(insider.get(f"/sessions/{held.id}"))))
+    assert "Places left 3 of 3" in page
+    assert "3 places left, including 3 held for Wessex Police." in page
+
+    # One of the agency's staff takes a held place: the others see one fewer, outsiders still none.
+    insider_booking = submit(insider, f"/sessions/{held.id}/book", {})
+    assert insider_booking.status_code == 302
+    assert "2 places left of 3" in list_item(insider.get("/sessions"), "Held Course")
+    assert "Full of 3" in list_item(outsider.get("/sessions"), "Held Course")
+
+
+def test_past_and_cancelled_sessions_show_no_places_left_and_no_booking_buttons(app, db, coordinator):
+    agency = make_agency()
+    lead = make_user(Role.AGENCY_LEAD, agency=agency)
+    cancelled = make_session(course=make_course(title="Cancelled Course"), capacity=4)
+    session_lifecycle.cancel_session(cancelled.id, by=coordinator, reason="Trainer unwell")
+    past = make_session(
+        course=make_course(title="Past Course"), starts_at=(utcnow() - timedelta(days=3)).replace(microsecond=0)
+    )
+    make_session(course=make_course(title="Open Course"), capacity=4)
+    db.session.commit()
+
+    as_coord = signed_in(fresh_client(app), coordinator)
+    everything = as_coord.get("/sessions?when=all")
+    assert "4 places left of 4" in list_item(everything, "Open Course")
+    for title in ("Cancelled Course", "Past Course"):
+        item = list_item(everything, title)
+        assert "left" not in item and "Full" not in item
+    as_lead = signed_in(fresh_client(app), lead)
+    for session in (cancelled, past):
+        for client in (as_coord, as_lead):
+            page = text(client.get(f"/sessions/{session.id}"))
+            assert "Places left" not in page and "places left" not in page
+            for button in ("Book a place", "Join the waiting list", "Book places for"):
+                assert button not in page
+        refused = as_lead.get(f"/sessions/{session.id}/book-for")
+        assert refused.status_code == 302 and refused.location == f"/sessions/{session.id}"
+        assert "Book places for staff" not in text(as_coord.get(f"/sessions/{session.id}/bookings"))
+
+
+def _imports(path) -> set[str]:
+    import ast
+
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_the_catalogue_never_reaches_up_into_bookings_and_route_modules_never_import_each_other():
+    from pathlib import Path
+
+    import trainapp
+
+    package = Path(trainapp.__file__).parent
+    for path in (package / "catalogue").glob("*.py"):
+        assert not [m for m in _imports(path) if m.startswith("trainapp.bookings")], path.name
+    route_modules = {
+        ".".join(path.relative_to(package.parent).with_suffix("").parts) for path in package.rglob("*routes.py")
+    }
+    for path in package.rglob("*routes.py"):
+        assert not (_imports(path) & route_modules), path

@@ -110,6 +110,28 @@ def test_a_series_at_a_time_the_clocks_skip_is_refused(app, db, coordinator):
     assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 0
 
 
+def test_a_series_with_dates_that_have_passed_is_created_only_once_confirmed(app, db, coordinator):
+    details = services.SeriesDetails(weekday=3, start_time=time(10), end_time=time(12), first_on=date(2027, 11, 4),
+                                     last_on=date(2027, 11, 25), skip=set(), template=_details(START))
+    now = datetime(2027, 11, 12, 9, tzinfo=UTC)
+
+    checked = services.check_series(details, now=now)
+    assert checked.passed == [date(2027, 11, 4), date(2027, 11, 11)] and checked.clashes == []
+    with pytest.raises(services.SeriesNeedsConfirming, match="2 of the dates have passed") as refused:
+        checked.require_confirmed(clashes=False, past=False)
+    assert refused.value.field == "first_on"
+    checked.require_confirmed(clashes=False, past=True)
+
+
+def test_a_series_at_a_time_the_clocks_repeat_is_refused_at_the_time_concerned(app, db, coordinator):
+    with pytest.raises(DomainError, match="happens twice here, first in BST and then in GMT") as refused:
+        services.check_series(
+            services.SeriesDetails(weekday=6, start_time=time(0, 30), end_time=time(1, 30), first_on=date(2027, 10, 24),
+                                   last_on=date(2027, 11, 7), skip=set(), template=_details(START)),
+        )
+    assert refused.value.field == "end_time"
+
+
 def test_cancelling_a_series_from_a_date_leaves_earlier_sessions(app, db, coordinator):
     series = services.create_series(
         make_course(),
@@ -117,12 +139,16 @@ def test_cancelling_a_series_from_a_date_leaves_earlier_sessions(app, db, coordi
                                last_on=date(2027, 12, 2), skip=set(), template=_details(START)),
         by=coordinator,
     )
-    cancelled = services.cancel_series_from(series, by=coordinator, from_on=date(2027, 11, 18), reason="Funding")
-    assert [to_local(s.starts_at).date() for s in cancelled] == [date(2027, 11, 18), date(2027, 11, 25),
-                                                                   date(2027, 12, 2)]
-    assert [s.status for s in series.sessions[:2]] == [SessionStatus.SCHEDULED] * 2
+    now = datetime(2027, 11, 1, tzinfo=UTC)
+    chosen = services.sessions_to_cancel(series, by=coordinator, from_on=date(2027, 11, 18), reason="Funding",
+                                         now=now)
+    assert [to_local(s.starts_at).date() for s in chosen] == [date(2027, 11, 18), date(2027, 11, 25),
+                                                                date(2027, 12, 2)]
+    assert len(services.sessions_to_cancel(series, by=coordinator, from_on=None, reason="Funding", now=now)) == 5
+    for session in chosen:
+        services.cancel_session(session, by=coordinator, reason="Funding")
     with pytest.raises(DomainError, match="No scheduled sessions"):
-        services.cancel_series_from(series, by=coordinator, from_on=date(2027, 11, 18), reason="Again")
+        services.sessions_to_cancel(series, by=coordinator, from_on=date(2027, 11, 18), reason="Again", now=now)
 
 
 # Sessions ------------------------------------------------------------------------------

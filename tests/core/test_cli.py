@@ -178,3 +178,35 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
         "Queued 0 evaluation follow-up(s).",
         "Sent 0 message(s); 0 could not be sent and stay in the outbox.",
     ]
+
+
+def test_jobs_run_keeps_sqlites_planner_statistics_fresh(tmp_path):
+    """Report pages on SQLite need the planner's statistics; nobody should have to run ANALYZE."""
+    from tests.factories import make_session
+    from trainapp import create_app
+    from trainapp.bookings.models import Booking, BookingStatus
+    from trainapp.config import test_config
+    from trainapp.extensions import db as _db
+
+    app = create_app(test_config(f"sqlite:///{tmp_path / 'fresh.db'}", tmp_path))
+    with app.app_context():
+        _db.create_all()
+        agency = make_agency()
+        people = [make_user(agency=agency) for _ in range(30)]
+        for _ in range(3):
+            session = make_session(capacity=30)
+            _db.session.add_all(Booking(session=session, user=person, agency_id=agency.id,
+                                        status=BookingStatus.CONFIRMED) for person in people)
+        _db.session.commit()
+
+        def analysed() -> set[str]:
+            has_stats = _db.session.scalar(
+                sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"))
+            return set(_db.session.scalars(sa.text("SELECT tbl FROM sqlite_stat1"))) if has_stats else set()
+
+        assert not {"bookings", "users", "training_sessions"} & analysed()
+        result = app.test_cli_runner().invoke(args=["jobs", "run"])
+        assert result.exit_code == 0, result.output
+        assert {"bookings", "users", "training_sessions"} <= analysed()
+        _db.session.remove()
+        _db.engine.dispose()

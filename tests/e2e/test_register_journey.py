@@ -142,7 +142,7 @@ def test_a_trainer_takes_the_register_on_a_phone_and_the_learner_gets_a_certific
     _sign_in(learner, "ada.quinn@estuary.example.org", "Ada Quinn")
     learner.get_by_role("link", name="Your training record").click()
     expect(learner.get_by_role("heading", level=1)).to_have_text("Your training record")
-    expect(learner.get_by_text("2.0 CPD hours from courses attended in full.")).to_be_visible()
+    expect(learner.get_by_text("2.0 CPD hours from completed courses.")).to_be_visible()
     _fits_the_screen(learner)
     learner.get_by_role("button", name=f"Get certificate for {COURSE}").click()
     expect(learner.get_by_role("heading", level=1)).to_have_text("Certificate of attendance")

@@ -2,6 +2,8 @@
 
 import csv
 import io
+from datetime import date
+from decimal import Decimal
 
 import pytest
 
@@ -91,3 +93,21 @@ def test_the_response_is_a_utf8_csv_attachment(app):
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == 'attachment; filename="charges-2030-01.csv"'
     assert read_back(response.get_data()) == [["A"], ["'=1"]]
+
+
+@pytest.mark.parametrize(
+    ("value", "written"),
+    [(Decimal("55.00"), "55.00"), (Decimal("-50.00"), "-50.00"), (Decimal("0.05"), "0.05"),
+     (date(2026, 11, 2), "2026-11-02")],
+)
+def test_money_and_dates_are_written_as_values_a_spreadsheet_sums_and_sorts(value, written):
+    # A negative amount is a number, not a formula: it keeps no apostrophe.
+    [_, row] = read_back(csv_bytes(["Value"], [[value]]))
+    assert row == [written]
+
+
+def test_money_in_pence_becomes_pounds_with_two_decimal_places():
+    from trainapp.money import to_pounds
+
+    assert [str(to_pounds(p)) for p in (5500, 5, -5000, 0, 123456789)] == [
+        "55.00", "0.05", "-50.00", "0.00", "1234567.89"]

@@ -87,3 +87,29 @@ def test_a_form_shows_amounts_without_the_pound_sign_or_commas():
     assert to_input(123456) == "1234.56"
     assert to_input(5) == "0.05"
     assert to_input(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("pence", "by", "share"),
+    [
+        (5, 2, 3),  # 2.5p: halves go up, not to the even penny
+        (25, 10, 3),
+        (1_000_005, 2, 500_003),
+        (1_500_00, 22, 68_18),  # £68.1818...
+        (1_500_00, 9, 166_67),  # £166.666...
+        (2_000_00 * 365, 183, 3_989_07),
+        (5 * 365, 2, 913),  # a forecast: 912.5p
+        (0, 7, 0),
+    ],
+)
+def test_a_share_of_an_amount_is_rounded_half_up_to_the_penny(pence, by, share):
+    from trainapp.money import divide_pence
+
+    assert divide_pence(pence, by) == share
+
+
+def test_dividing_money_by_nothing_is_refused():
+    from trainapp.money import divide_pence
+
+    with pytest.raises(ZeroDivisionError):
+        divide_pence(100, 0)

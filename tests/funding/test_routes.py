@@ -333,6 +333,72 @@ def test_a_cost_on_a_programme_and_marked_paid(db, w, coordinator, allocation):
     assert "The cost is marked paid." in page and "Paid £40.00" in page
 
 
+def test_a_cost_on_another_programmes_allocation_is_refused_at_the_field(db, w, coordinator, allocation):
+    other = make_session(course=make_course(programme=make_programme("Youth Work"), title="Youth Voice"),
+                         starts_at=MARCH, hours=2)
+    db.session.commit()
+    before = audit_count(db)
+    response = submit(coordinator, f"/costs/new?session_id={other.id}", cost_form(allocation, amount="10"))
+    message = "Choose an allocation for Youth Voice or its programme, Youth Work: this one is for Family Practice"
+    assert response.status_code == 200
+    assert error_summary(response) == [message] and field_error(response, "allocation") == message
+    assert count(db, CostLine) == 0 and audit_count(db) == before
+
+
+def test_a_cost_on_a_course_allocation_must_be_for_that_course(db, w, coordinator):
+    sibling = make_course(programme=w.programme, title="Risk Assessment")
+    for_sibling = Allocation(grant=w.grant, course=sibling, amount_pence=100_00)
+    db.session.add(for_sibling)
+    db.session.commit()
+    path = f"/costs/new?session_id={w.session.id}"
+    assert f'value="{for_sibling.id}"' not in coordinator.get(path).get_data(as_text=True)  # not offered
+    response = submit(coordinator, path, cost_form(for_sibling, amount="10"))
+    message = ("Choose an allocation for Safety Planning or its programme, Family Practice: "
+               "this one is for Risk Assessment")
+    assert error_summary(response) == [message] and field_error(response, "allocation") == message
+    response = submit(coordinator, f"/funding/programmes/{w.programme.id}", cost_form(for_sibling, amount="10"))
+    assert error_summary(response) == [
+        "Choose an allocation for the programme Family Practice: this one is for Risk Assessment"]
+    assert count(db, CostLine) == 0
+
+
+def test_a_programme_level_cost_is_added_from_the_programmes_funding_page(db, w, coordinator, allocation):
+    overview = coordinator.get("/funding").get_data(as_text=True)
+    assert f'href="/funding/programmes/{w.programme.id}"' in overview
+    path = f"/funding/programmes/{w.programme.id}"
+    page = coordinator.get(path)
+    assert page.status_code == 200 and "Add a cost for the whole programme" in plain(page)
+    response = submit(coordinator, path, cost_form(allocation, amount="60", category="licences",
+                                                   supplier="Licensing Ltd"))
+    assert response.status_code == 302 and response.location == path
+    cost = db.session.scalars(sa.select(CostLine)).one()
+    assert (cost.programme_id, cost.session_id, cost.amount_pence) == (w.programme.id, None, 60_00)
+    text = plain(coordinator.get(path))
+    assert "The cost has been added." in text and "Licensing Ltd" in text and "£60.00" in text
+
+
+def test_money_worked_out_by_division_is_rounded_half_up_to_the_penny(db, w, coordinator, allocation,
+                                                                     monkeypatch):
+    from trainapp.bookings.models import AttendanceStatus
+    from trainapp.catalogue.models import SessionStatus
+
+    delivered = make_session(course=w.course, starts_at=datetime(2030, 1, 1, 10, tzinfo=UTC), hours=2,
+                             capacity=2, status=SessionStatus.DELIVERED)
+    for n in range(2):
+        db.session.add(Booking(session=delivered, user=make_user(agency=w.police), agency_id=w.police.id,
+                               status=BookingStatus.CONFIRMED, attendance=AttendanceStatus.ATTENDED))
+    db.session.commit()
+    response = submit(coordinator, f"/costs/new?session_id={delivered.id}",
+                      cost_form(allocation, amount="0.05", incurred_on=date_boxes(date(2030, 1, 1))))
+    assert response.status_code == 302
+    monkeypatch.setattr("trainapp.funding.routes._today", lambda: date(2030, 1, 2))
+    # 5p over 2 places, and over 2 learners who came: 2.5p each, which is 3p, not 2p.
+    overview = plain(coordinator.get("/funding"))
+    assert "Family Practice 1 2 2 £0.05 £0.03 £0.03" in overview
+    # 5p in the first 2 of 365 days: 5 × 365 ÷ 2 = 912.5p by the end, which is £9.13.
+    assert "Forecast spend by the end £9.13" in plain(coordinator.get(f"/grants/{w.grant.id}"))
+
+
 # --- charges, statements and CSV ------------------------------------------------------
 
 
@@ -399,13 +465,18 @@ def test_the_statement_csv_for_a_lead_holds_their_agencys_rows_safely(db, app, c
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == 'attachment; filename="charges-Wessex-Police-2030-03.csv"'
     rows = read_csv(response)
-    assert rows[0] == ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount", "Waiver reason"]
+    assert rows[0] == ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount (£)",
+                       "Waiver reason"]
+    # Money as plain numbers a spreadsheet sums; statuses as the page shows them.
     assert [(r[1], r[4], r[5], r[6], r[7]) for r in rows[1:]] == [
-        ("Ana Ahmed", "No-show", "raised", "£35.00", ""),
-        ("Ben Brook", "No-show", "waived", "£50.00", "Snow"),
-        ("'" + HYPERLINK, "No-show", "raised", "£90.00", ""),  # a formula exported as text
+        ("Ana Ahmed", "No-show", "Raised", "35.00", ""),
+        ("Ben Brook", "No-show", "Waived", "50.00", "Snow"),
+        ("'" + HYPERLINK, "No-show", "Raised", "90.00", ""),  # a formula exported as text
     ]
-    assert rows[1][0] == "12 March 2030" and rows[1][3] == "11 March 2030"
+    # Dates in ISO 8601, which every spreadsheet reads as a date.
+    assert rows[1][0] == "2030-03-12" and rows[1][3] == "2030-03-11"
+    page = plain(lead.get(f"/charges/statement?agency={w.police.id}&month=2030-03"))
+    assert "No-show £35.00 Raised" in page and "No-show £50.00 Waived" in page
 
 
 def test_a_coordinator_sees_any_agencys_statement(db, app, charges_world, coordinator):
@@ -435,7 +506,7 @@ def test_an_agency_lead_sees_only_their_agencys_charges_and_cannot_waive(db, app
     for path in ("/charges", f"/charges?agency={w.council.id}"):
         page = lead.get(path)
         assert page.status_code == 200
-        assert charge_rows(page) == ["Ana Ahmed", "Ben Brook", HYPERLINK, "Ava April"]
+        assert charge_rows(page) == ["Ava April", HYPERLINK, "Ben Brook", "Ana Ahmed"]
         assert "Cat Cole" not in plain(page) and "/waive" not in page.get_data(as_text=True)
     assert plain(lead.get("/charges")).count("Waived: Snow") == 1
     council_lead = signed_in(fresh_client(app), w.council_lead)
@@ -444,7 +515,8 @@ def test_an_agency_lead_sees_only_their_agencys_charges_and_cannot_waive(db, app
 
 def test_a_coordinator_sees_every_charge_and_can_filter_by_agency_and_month(db, charges_world, coordinator):
     w = charges_world
-    assert charge_rows(coordinator.get("/charges")) == ["Ana Ahmed", "Ben Brook", HYPERLINK, "Cat Cole", "Ava April"]
+    # Newest first: April's, then March's (raised at the same moment) latest recorded first.
+    assert charge_rows(coordinator.get("/charges")) == ["Ava April", "Cat Cole", HYPERLINK, "Ben Brook", "Ana Ahmed"]
     assert charge_rows(coordinator.get(f"/charges?agency={w.council.id}")) == ["Cat Cole"]
     assert charge_rows(coordinator.get(f"/charges?agency={w.police.id}&month=2030-04")) == ["Ava April"]
 

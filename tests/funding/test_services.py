@@ -299,6 +299,35 @@ def test_a_cost_can_be_on_a_programme(db, w):
     assert (cost.session, cost.programme) == (None, w.programme)
 
 
+@pytest.mark.parametrize(("allocated_to", "cost_on", "message"), [
+    ("other programme", "session",
+     "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Youth Work"),
+    ("other course", "session",
+     "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Risk Assessment"),
+    ("other programme", "programme",
+     "Choose an allocation for the programme Family Practice: this one is for Youth Work"),
+    ("course", "programme",
+     "Choose an allocation for the programme Family Practice: this one is for Safety Planning"),
+])
+def test_a_cost_is_paid_only_from_its_own_programmes_or_courses_allocation(db, w, allocated_to, cost_on, message):
+    target = {
+        "other programme": dict(programme=make_programme("Youth Work")),
+        "other course": dict(course=make_course(programme=w.programme, title="Risk Assessment")),
+        "course": dict(course=w.course),
+    }[allocated_to]
+    allocation = allocate(w, 1_000_00, **target)
+    db.session.commit()
+    cost = cost_details(w, 50_00, programme=w.programme if cost_on == "programme" else None)
+    refused(db, lambda: services.add_cost(allocation.id, cost, by=w.coordinator), message, "allocation")
+    assert count(db, CostLine) == 0
+
+
+def test_a_course_allocation_pays_for_that_courses_sessions(db, w):
+    allocation = allocate(w, 1_000_00, course=w.course)
+    cost = services.add_cost(allocation.id, cost_details(w, 50_00), by=w.coordinator)
+    assert (cost.allocation, cost.session) == (allocation, w.session)
+
+
 @pytest.mark.parametrize("target", ["both", "neither"])
 def test_a_cost_belongs_to_a_session_or_a_programme(db, w, target):
     allocation = allocate(w, 1_000_00)

@@ -464,3 +464,37 @@ def test_an_agency_lead_sees_only_their_agency(trained_staff):
         ("Wessex Police", "DASH Risk Assessment", 10, 5, 2, 1, 5),
         ("Wessex Police", "Up2U Practitioner Training", 3, 2, 0, 0, 1),
     ]
+
+
+@pytest.mark.parametrize(("trained_on", "today", "expected"), [
+    # A one-month refresher done on 28 February is due on 28 March: overdue by 30 March.
+    (date(2025, 2, 28), date(2025, 3, 30), (0, 0, 1)),
+    # Done on 31 January, it is due on 28 February, the month's last day: still in date that day.
+    (date(2025, 1, 31), date(2025, 2, 28), (1, 1, 0)),
+    (date(2025, 1, 31), date(2025, 3, 1), (0, 0, 1)),
+], ids=str)
+def test_refreshers_due_at_a_month_end_are_counted_on_their_real_due_date(db, trained_on, today, expected):
+    police = make_agency("Wessex Police")
+    course = make_course(title="Monthly Briefing", refresher_months=1)
+    trained(db, course, make_user(agency=police), trained_on)
+    target(db, police, course, 1)
+    in_date, due_soon, overdue = expected
+    assert coverage_rows(today=today) == [("Wessex Police", "Monthly Briefing", 1, in_date, due_soon, overdue,
+                                           1 - in_date)]
+
+
+def test_attendance_at_a_cancelled_session_is_not_coverage(db):
+    police = make_agency("Wessex Police")
+    course = make_course(title="DASH Risk Assessment", refresher_months=12)
+    booking = trained(db, course, make_user(agency=police), date(2025, 5, 1))
+    booking.session.status = SessionStatus.CANCELLED
+    target(db, police, course, 1)
+    assert coverage_rows() == [("Wessex Police", "DASH Risk Assessment", 1, 0, 0, 0, 1)]
+
+
+def test_coverage_of_courses_that_never_need_refreshing(db):
+    police = make_agency("Wessex Police")
+    course = make_course(title="Up2U Practitioner Training", refresher_months=None)
+    trained(db, course, make_user(agency=police), date(2015, 1, 10))
+    target(db, police, course, 2)
+    assert coverage_rows() == [("Wessex Police", "Up2U Practitioner Training", 2, 1, 0, 0, 1)]

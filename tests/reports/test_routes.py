@@ -45,6 +45,13 @@ def plain(response) -> str:
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
 
 
+def field_error(response, field_id) -> str | None:
+    match = re.search(rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
+                      response.get_data(as_text=True), flags=re.S)
+    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", match.group(1)))).replace("Error:", "").strip() \
+        if match else None
+
+
 def error_summary(response) -> list[str]:
     html = response.get_data(as_text=True)
     summary = re.search(r'<div class="govuk-error-summary".*?</ul>', html, flags=re.S)
@@ -162,6 +169,113 @@ def test_dates_typed_in_choose_the_period(coordinator):
     assert table(response, "Places by month")[1:] == [["May 2025", "10", "5", "4"]]
 
 
+EMPTY_BOXES = "start=&start=&start=&end=&end=&end="  # what a browser sends when the boxes are left empty
+
+
+def boxes_shown(response, name: str) -> list[str]:
+    """What the day, month and year boxes of one date field hold on the page."""
+    html = response.get_data(as_text=True)
+    return [re.search(rf'id="{name}-{part}"[^>]*value="([^"]*)"', html).group(1) for part in ("day", "month", "year")]
+
+
+def hidden_value(response, name: str) -> str:
+    return unescape(re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', response.get_data(as_text=True)).group(1))
+
+
+def selected_period(response) -> str:
+    html = response.get_data(as_text=True)
+    select = re.search(r'<select[^>]*name="preset".*?</select>', html, flags=re.S).group(0)
+    return re.search(r"<option[^>]*selected[^>]*>(.*?)</option>", select).group(1)
+
+
+@pytest.mark.parametrize("query", ["", "?preset=last-quarter&" + EMPTY_BOXES, "?preset=this-year"])
+def test_the_date_boxes_always_show_the_period_the_figures_cover(coordinator, query):
+    response = coordinator.get("/reports/board" + query)
+    assert response.status_code == 200
+    start, end = period_shown(response).split(" to ")
+    assert " ".join(str(int(n)) for n in boxes_shown(response, "start")) == {
+        "1 January 2025": "1 1 2025", "1 April 2025": "1 4 2025"}[start]
+    assert " ".join(str(int(n)) for n in boxes_shown(response, "end")) == {
+        "31 March 2025": "31 3 2025", "31 March 2026": "31 3 2026"}[end]
+    # The period list says which period it is, the page's own default included.
+    assert selected_period(response) == ("Last quarter" if "last-quarter" in query else "This financial year")
+
+
+def test_dates_typed_with_choose_dates_below_win(coordinator):
+    response = coordinator.get(f"/reports/board?preset=&{dates(date(2025, 5, 1), date(2025, 5, 31))}")
+    assert response.status_code == 200
+    assert period_shown(response) == "1 May 2025 to 31 May 2025"
+    assert selected_period(response) == "Choose dates below"
+
+
+def test_choosing_another_period_replaces_the_dates_the_page_filled_in(coordinator):
+    first = coordinator.get("/reports/board?preset=this-year")
+    # The browser sends the new period with the boxes as the page filled them.
+    again = coordinator.get("/reports/board?preset=last-quarter&start=01&start=04&start=2025&end=31&end=03"
+                            f"&end=2026&shown={hidden_value(first, 'shown')}")
+    assert again.status_code == 200
+    assert period_shown(again) == "1 January 2025 to 31 March 2025"
+    assert boxes_shown(again, "start") == ["01", "01", "2025"]
+
+
+def test_a_period_chosen_together_with_other_typed_dates_is_refused_at_the_field(coordinator):
+    response = coordinator.get(f"/reports/board?preset=this-quarter&{dates(date(2025, 5, 1), date(2025, 5, 31))}")
+    message = 'Choose "Choose dates below" to report on the dates you typed, or clear the dates'
+    assert response.status_code == 400
+    assert error_summary(response) == [message]
+    assert field_error(response, "preset") == message
+    assert "Summary" not in plain(response)  # no figures for a period nobody can tell
+
+
+@pytest.mark.parametrize(("query", "field", "message"), [
+    ("start=aa&start=5&start=2025&end=31&end=5&end=2025", "start", "From must be a real date, like 27 3 2027"),
+    ("start=1&start=5&start=2025&end=1&end=13&end=2025", "end", "To must be a real date, like 27 3 2027"),
+    (dates(date(2025, 5, 10), date(2025, 5, 1)), "end", "The end date must be on or after the start date"),
+    ("preset=&" + EMPTY_BOXES, "start", "Enter both dates, or choose a period"),
+])
+def test_malformed_or_backwards_dates_are_explained_beside_the_field(coordinator, query, field, message):
+    response = coordinator.get(f"/reports/board?{query}")
+    assert response.status_code == 400
+    assert error_summary(response) == [message]
+    assert field_error(response, field) == message
+
+
+def reserve(db, session, agency, places, bookings_on_hold):
+    from trainapp.bookings.models import AgencyReservation
+
+    db.session.add(AgencyReservation(session=session, agency=agency, places=places,
+                                     release_at=session.starts_at))
+    held = db.session.scalars(sa.select(Booking).where(Booking.session_id == session.id,
+                                                       Booking.agency_id == agency.id)).all()
+    for booking in held[:bookings_on_hold]:
+        booking.reserved_for_agency_id = agency.id
+    db.session.commit()
+
+
+def summary_rows(response) -> dict[str, str]:
+    return dict(table(response, "Summary"))
+
+
+def test_an_agencys_rates_divide_by_its_own_bookings_and_places(db, w, coordinator, police_lead):
+    # 4 of the session's 10 places were held for the police, who filled 2 of them (3 booked in all).
+    reserve(db, w.session, w.police, 4, 2)
+    query = dates(date(2025, 5, 1), date(2025, 5, 31))
+    for client, page in ((coordinator, f"/reports/board?agency={w.police.id}&{query}"),
+                         (police_lead, f"/reports/board?{query}")):
+        rows = summary_rows(client.get(page))
+        assert rows["Places held for Wessex Police"] == "4"
+        assert rows["Places booked by Wessex Police"] == "3"
+        assert rows["Fill rate (places held for Wessex Police that it booked ÷ places held for it)"] == "50.0%"
+        assert rows["Show rate (Wessex Police's people who attended ÷ places it booked)"] == "100.0%"
+        assert rows["Places offered (all agencies)"] == "10"
+        assert "30.0%" not in rows.values()  # never its bookings over everyone's places
+        csv_rows = dict(read_csv(client.get(page.replace("/board?", "/board.csv?table=summary&")))[1:])
+        assert csv_rows["Fill rate (places held for Wessex Police that it booked ÷ places held for it)"] == "50.0%"
+    everyone = summary_rows(coordinator.get(f"/reports/board?{query}"))
+    assert everyone["Fill rate (places booked ÷ places offered)"] == "50.0%"
+    assert everyone["Show rate (people who attended ÷ places booked)"] == "80.0%"
+
+
 # --- bad input ------------------------------------------------------------------------------
 
 
@@ -258,9 +372,13 @@ def test_every_cell_that_could_start_a_formula_is_neutralised(db, coordinator, n
 def test_each_table_of_the_board_report_downloads(coordinator):
     query = dates(date(2025, 4, 1), date(2025, 6, 30))
     summary = dict(read_csv(coordinator.get(f"/reports/board.csv?table=summary&{query}"))[1:])
-    assert (summary["Sessions run"], summary["Places offered"], summary["Places booked"], summary["Attended"]) == (
-        "1", "10", "5", "4")
-    assert (summary["Fill rate"], summary["Show rate"], summary["No-shows"]) == ("50.0%", "80.0%", "1")
+    assert (summary["Sessions run"], summary["Places offered"], summary["Places booked"],
+            summary["Attended (in full or in part)"]) == ("1", "10", "5", "4")
+    assert (summary["Fill rate (places booked ÷ places offered)"],
+            summary["Show rate (people who attended ÷ places booked)"], summary["No-shows"]) == ("50.0%", "80.0%", "1")
+    # Money as plain numbers under a header naming the unit, so a spreadsheet sums it.
+    assert (summary["Costs committed (£)"], summary["Charges raised (£)"], summary["Charges raised"]) == (
+        "0.00", "0.00", "0")
     assert read_csv(coordinator.get(f"/reports/board.csv?table=months&{query}")) == [
         ["Month", "Offered", "Booked", "Attended"], ["2025-04", "0", "0", "0"], ["2025-05", "10", "5", "4"],
         ["2025-06", "0", "0", "0"]]
@@ -278,7 +396,9 @@ def test_an_agency_leads_board_csvs_hold_only_their_agency(police_lead):
         ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"], ["Wessex Police", "3", "3", "100.0%",
                                                                                "0", "0"]]
     summary = dict(read_csv(police_lead.get(f"/reports/board.csv?table=summary&{query}"))[1:])
-    assert (summary["Places booked"], summary["Attended"], summary["No-shows"]) == ("3", "3", "0")
+    assert (summary["Places booked by Wessex Police"], summary["Attended (in full or in part), Wessex Police"],
+            summary["No-shows"]) == ("3", "3", "0")
+    assert "Costs committed (£)" not in summary  # the partnership's costs are not one agency's business
     assert read_csv(police_lead.get(f"/reports/board.csv?table=months&{query}"))[2] == ["2025-05", "10", "3", "3"]
     assert read_csv(police_lead.get(f"/reports/board.csv?table=programmes&{query}"))[1] == [
         "Domestic Abuse Act training", "1", "10", "3", "3", "100.0%"]

@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from trainapp.accounts.models import AGENCY_KIND_LABELS, ROLE_LABELS
+from trainapp.forms import SingleLine
 
 EMAIL_REQUIRED = "Enter your work email address"
 # WTForms 3.3 deprecates (value, label) tuples as declared choices: with warnings as
@@ -34,7 +35,7 @@ ROLE_CHOICES = [SelectChoice(r.value, label) for r, label in ROLE_LABELS.items()
 def _email_field(label: str = "Work email address", message: str = EMAIL_REQUIRED):
     return StringField(
         label,
-        validators=[DataRequired(message), Length(max=254, message="Email address is too long")],
+        validators=[DataRequired(message), Length(max=254, message="Email address is too long"), SingleLine()],
         widget=GovTextInput(),
     )
 
@@ -76,12 +77,12 @@ class RegisterEmailForm(FlaskForm):
 class RegisterDetailsForm(FlaskForm):
     name = StringField(
         "Full name",
-        validators=[DataRequired("Enter your full name"), Length(max=200)],
+        validators=[DataRequired("Enter your full name"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     job_title = StringField(
         "Job title",
-        validators=[DataRequired("Enter your job title"), Length(max=200)],
+        validators=[DataRequired("Enter your job title"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     agency = RadioField(
@@ -100,7 +101,7 @@ class AccessRequestForm(FlaskForm):
     job_title = RegisterDetailsForm.job_title
     organisation = StringField(
         "Organisation you work for",
-        validators=[DataRequired("Enter the organisation you work for"), Length(max=200)],
+        validators=[DataRequired("Enter the organisation you work for"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     password, confirm = _new_password_fields()
@@ -130,7 +131,7 @@ class ResetPasswordForm(FlaskForm):
 class AgencyForm(FlaskForm):
     name = StringField(
         "Agency name",
-        validators=[DataRequired("Enter the agency's name"), Length(max=200)],
+        validators=[DataRequired("Enter the agency's name"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     kind = SelectField(
@@ -162,7 +163,7 @@ class AgencyForm(FlaskForm):
 class UserForm(FlaskForm):
     name = RegisterDetailsForm.name
     job_title = StringField(
-        "Job title", validators=[Optional(), Length(max=200)], widget=GovTextInput()
+        "Job title", validators=[Optional(), Length(max=200), SingleLine()], widget=GovTextInput()
     )
     role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
     agency = SelectField("Agency", coerce=int, widget=GovSelect())

@@ -12,7 +12,7 @@ from wtforms import RadioField, SelectField, StringField, SubmitField, TextAreaF
 from wtforms.validators import InputRequired, Length, Optional
 
 from trainapp.bookings.models import AttendanceStatus
-from trainapp.forms import choices
+from trainapp.forms import SingleLine, choices
 
 SCORES = choices(
     (str(n), label)
@@ -66,13 +66,13 @@ class EveryoneAttendedForm(FlaskForm):
 class WalkInForm(FlaskForm):
     email = StringField(
         "Email address",
-        validators=[InputRequired("Enter the walk-in's email address"), Length(max=254)],
+        validators=[InputRequired("Enter the walk-in's email address"), Length(max=254), SingleLine()],
         widget=GovTextInput(),
     )
     name = StringField(
         "Full name",
         description="Only needed if they have no account yet.",
-        validators=[Optional(), Length(max=200)],
+        validators=[Optional(), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     agency = SelectField(

@@ -6,7 +6,7 @@ from flask_login import current_user
 
 from trainapp.accounts.access import public, require, roles, signed_in
 from trainapp.accounts.models import Agency, Role, User
-from trainapp.attendance import services
+from trainapp.attendance import history, services
 from trainapp.attendance.certificate_pdf import certificate_pdf
 from trainapp.attendance.forms import (
     EvaluationForm,
@@ -69,6 +69,7 @@ def register(session_id: int):
                 row_errors={error.field: [error.message]} if error.field else {},
                 everyone=EveryoneAttendedForm(formdata=None),
                 statuses=list(AttendanceStatus),
+                corrections=history.register_corrections(session, services.register_locks_at(session)),
             )
         db.session.commit()
         flash(
@@ -91,6 +92,7 @@ def register(session_id: int):
         row_errors={},
         everyone=EveryoneAttendedForm(formdata=None),
         statuses=list(AttendanceStatus),
+        corrections=history.register_corrections(session, services.register_locks_at(session)),
     )
 
 
@@ -180,8 +182,20 @@ def person_training(user_id: int):
 @roles(Role.COORDINATOR, Role.AGENCY_LEAD)
 def refreshers():
     agency_id = None if current_user.is_coordinator else current_user.agency_id
-    rows = services.agency_refreshers(agency_id, utcnow())
-    return render_template("attendance/refreshers.html", rows=rows)
+    number = _page_number()
+    page = services.agency_refreshers(
+        agency_id, utcnow(), page=number, per_page=current_app.config["PAGE_SIZE"]
+    )
+    if number > 1 and not page.items:
+        abort(404)
+    return render_template("attendance/refreshers.html", page=page)
+
+
+def _page_number() -> int:
+    number = request.args.get("page", 1, type=int)
+    if number < 1:
+        abort(404)
+    return number
 
 
 def _own_booking(booking_id: int) -> Booking:
@@ -286,3 +300,59 @@ def verify():
         found=found,
         checked=checked and not form.errors,
     ), status
+
+
+# History ------------------------------------------------------------------------------------
+
+
+def _history_page(query, **context):
+    page = db.paginate(query, page=_page_number(), per_page=current_app.config["PAGE_SIZE"])
+    return render_template("attendance/history.html", page=page, entries=history.entries(page.items), **context)
+
+
+@bp.route("/bookings/<int:booking_id>/history")
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def booking_history(booking_id: int):
+    booking = db.get_or_404(Booking, booking_id)
+    if not current_user.can_manage_staff_of(booking.agency_id):
+        abort(404)  # another agency's booking: not something this lead can know exists
+    return _history_page(
+        history.booking_history(booking),
+        title=f"History of a booking: {booking.user.name}, {booking.session.course.title}",
+        caption=booking.session.starts_at,
+        about_column=False,
+        back=(
+            url_for("bookings.session_bookings", session_id=booking.session_id)
+            if current_user.is_coordinator
+            else url_for("bookings.agency_bookings")
+        ),
+    )
+
+
+@bp.route("/sessions/<int:session_id>/register/history")
+@roles(Role.TRAINER, Role.COORDINATOR)
+def register_history(session_id: int):
+    session, _access = _register_session(session_id)
+    return _history_page(
+        history.register_history(session),
+        title=f"History of the register: {session.course.title}",
+        caption=session.starts_at,
+        about_column="Learner",
+        back=url_for("attendance.register", session_id=session.id),
+    )
+
+
+@bp.route("/people/<int:user_id>/history")
+@roles(Role.COORDINATOR, Role.AGENCY_LEAD)
+def person_history(user_id: int):
+    person = db.get_or_404(User, user_id)
+    require(current_user.can_manage_staff_of(person.agency_id))
+    # An agency lead sees the bookings made with their agency, not the person's account.
+    agency_id = None if current_user.is_coordinator else current_user.agency_id
+    return _history_page(
+        history.person_history(person, agency_id=agency_id),
+        title=f"History: {person.name}" if agency_id is None else f"Booking history: {person.name}",
+        caption=None,
+        about_column="Session",
+        back=url_for("attendance.person_training", user_id=person.id),
+    )

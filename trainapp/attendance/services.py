@@ -1,22 +1,26 @@
 """Rules for registers, evaluations, certificates and learner records."""
 
+import math
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from trainapp import audit, signals
 from trainapp.accounts import services as accounts
 from trainapp.accounts.models import Agency, Role, User
+from trainapp.attendance import refreshers as refreshers_due
 from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
+from trainapp.attendance.refreshers import add_months  # noqa: F401  (demo data imports it from here)
+from trainapp.bookings import completion
 from trainapp.bookings.capacity import lock_session
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.bookings.services import agency_leads
 from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
-from trainapp.db import utcnow
+from trainapp.db import UTCDateTime, utcnow
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
 from trainapp.notifications.services import queue_email
@@ -50,12 +54,17 @@ def register_access(session: TrainingSession, user: User, now: datetime) -> Regi
         return RegisterAccess(True, False, False, "This session was cancelled: it has no register")
     if now < session.starts_at:
         return RegisterAccess(True, False, False, "The register opens when the session starts")
-    locked = now > session.ends_at + TRAINER_EDIT_WINDOW
+    locked = now > register_locks_at(session)
     if not locked:
         return RegisterAccess(True, True, False, "")
     if user.is_coordinator:
         return RegisterAccess(True, True, True, "The register is locked: a correction needs a reason")
     return RegisterAccess(True, False, False, "The register is locked. Ask a coordinator to correct it")
+
+
+def register_locks_at(session: TrainingSession) -> datetime:
+    """The end of the trainers' window: later changes are corrections, each with a reason."""
+    return session.ends_at + TRAINER_EDIT_WINDOW
 
 
 def _require_edit(session: TrainingSession, user: User, now: datetime, reason: str | None) -> str | None:
@@ -104,7 +113,7 @@ def _apply_mark(booking: Booking, mark: Mark, *, by: User, now: datetime, reason
     booking.attendance, booking.minutes_missed = mark.status, minutes
     booking.attendance_marked_at, booking.attendance_marked_by = now, by
     audit.record(
-        by, "attendance.marked", booking, before=before, after=booking.attendance_snapshot(), reason=reason
+        by, "attendance.marked", booking, before=before, after=booking.attendance_snapshot(), reason=reason, at=now
     )
     if mark.status != AttendanceStatus.ATTENDED:
         _withdraw_certificate(booking, by=by, reason=reason)
@@ -191,7 +200,7 @@ def submit_register(
     if session.status == SessionStatus.SCHEDULED:
         session.status.check_transition(SessionStatus.DELIVERED)
         session.status = SessionStatus.DELIVERED
-    audit.record(by, "register.submitted", session, after={"status": "delivered"}, reason=reason)
+    audit.record(by, "register.submitted", session, after={"status": "delivered"}, reason=reason, at=now)
 
 
 def add_walk_in(
@@ -238,6 +247,7 @@ def add_walk_in(
         before=before,
         after={**booking.snapshot(), **booking.attendance_snapshot()},
         reason=reason,
+        at=now,
     )
     return booking
 
@@ -393,7 +403,7 @@ def find_certificate(number: str) -> Certificate | None:
 @dataclass
 class Refresher:
     course: Course
-    attended_on: date
+    completed_on: date
     due_on: date
     state: str  # "in date", "due soon", "overdue"
 
@@ -401,113 +411,134 @@ class Refresher:
 @dataclass
 class LearnerRecord:
     history: list[Booking]
+    completed: set[int]  # the bookings in the history that completed their course
     cpd_hours: Decimal
     refreshers: list[Refresher]
     certificates: dict[int, Certificate]
 
 
-DUE_SOON = timedelta(days=90)
-
-
-def add_months(day: date, months: int) -> date:
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise ValueError(day)
-
-
 def learner_record(person: User, now: datetime) -> LearnerRecord:
     """Training history, CPD hours and refresher dates for one person."""
-    history = list(
-        db.session.scalars(
-            sa.select(Booking)
-            .join(Booking.session)
-            .where(
-                Booking.user_id == person.id,
-                Booking.status == BookingStatus.CONFIRMED,
-                # Cancelling a session leaves its bookings as they were: it is no part of anyone's history.
-                TrainingSession.status != SessionStatus.CANCELLED,
-                TrainingSession.ends_at <= now,
-            )
-            .options(joinedload(Booking.session).joinedload(TrainingSession.course))
-            .order_by(TrainingSession.starts_at.desc())
+    rows = db.session.execute(
+        sa.select(Booking, completion.is_completion(now).label("completed"))
+        .join(Booking.session)
+        .join(TrainingSession.course)
+        .where(
+            Booking.user_id == person.id,
+            Booking.status == BookingStatus.CONFIRMED,
+            # Cancelling a session leaves its bookings as they were: it is no part of anyone's history.
+            TrainingSession.status != SessionStatus.CANCELLED,
+            TrainingSession.ends_at <= now,
         )
-    )
-    cpd = sum(
-        (b.session.course.cpd_hours for b in history if b.attendance == AttendanceStatus.ATTENDED),
-        Decimal("0"),
-    )
+        .options(contains_eager(Booking.session).contains_eager(TrainingSession.course))
+        .order_by(TrainingSession.starts_at.desc(), Booking.id.desc())
+    ).all()
+    history = [booking for booking, _ in rows]
+    completed = [booking for booking, done in rows if done]
+    cpd = sum((b.session.course.cpd_hours for b in completed), Decimal("0"))
     latest: dict[int, Booking] = {}
-    for booking in history:
-        course = booking.session.course
-        if course.refresher_months and booking.attendance in (
-            AttendanceStatus.ATTENDED,
-            AttendanceStatus.PARTIAL,
-        ):
-            latest.setdefault(course.id, booking)
+    for booking in completed:  # newest first
+        if booking.session.course.refresher_months:
+            latest.setdefault(booking.session.course_id, booking)
     today = to_local(now).date()
     refreshers = []
     for booking in latest.values():
         course = booking.session.course
-        attended_on = to_local(booking.session.starts_at).date()
-        due_on = add_months(attended_on, course.refresher_months)
-        state = "overdue" if due_on < today else ("due soon" if due_on <= today + DUE_SOON else "in date")
-        refreshers.append(Refresher(course, attended_on, due_on, state))
-    refreshers.sort(key=lambda r: r.due_on)
+        due = refreshers_due.due_on(booking.session.starts_at, course.refresher_months)
+        refreshers.append(
+            Refresher(course, refreshers_due.completed_on(booking.session.starts_at), due,
+                      refreshers_due.state(due, today))
+        )
+    refreshers.sort(key=lambda r: (r.due_on, r.course.title))
     certificates = {
         c.booking_id: c
         for c in db.session.scalars(
             sa.select(Certificate).where(Certificate.booking_id.in_([b.id for b in history]))
         )
     }
-    return LearnerRecord(history, cpd, refreshers, certificates)
+    return LearnerRecord(history, {b.id for b in completed}, cpd, refreshers, certificates)
 
 
 @dataclass
 class StaffRefresher:
     person: User
     course: Course
-    attended_on: date
+    completed_on: date
     due_on: date
     state: str
 
 
-def agency_refreshers(agency_id: int | None, now: datetime) -> list[StaffRefresher]:
-    """Refreshers due within 90 days or overdue, for an agency's staff (or everyone), in one query."""
-    last_attended = (
-        sa.select(
-            Booking.user_id, TrainingSession.course_id, sa.func.max(TrainingSession.starts_at).label("last")
+@dataclass
+class RefresherPage:
+    """One page of the refreshers list, with what the shared pagination links need."""
+
+    items: list[StaffRefresher]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return max(math.ceil(self.total / self.per_page), 1)
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int:
+        return self.page - 1
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int:
+        return self.page + 1
+
+
+def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
+    """(person, course, completed_at) for every active person whose refresher is overdue or due
+    within 90 days, soonest due first, for one agency's staff (or everyone)."""
+    periods = list(
+        db.session.scalars(
+            sa.select(Course.refresher_months).where(Course.refresher_months.is_not(None)).distinct()
         )
-        .join(Booking.session)
-        .join(TrainingSession.course)
-        .where(
-            Booking.status == BookingStatus.CONFIRMED,
-            Booking.attendance.in_([AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]),
-            Course.refresher_months.is_not(None),
-            TrainingSession.ends_at <= now,
-        )
-        .group_by(Booking.user_id, TrainingSession.course_id)
-        .subquery()
     )
+    due_by, _ = refreshers_due.cut_offs(periods, to_local(now).date())
+    last = completion.last_completions(now)
     query = (
-        sa.select(User, Course, last_attended.c.last)
-        .join(last_attended, last_attended.c.user_id == User.id)
-        .join(Course, Course.id == last_attended.c.course_id)
-        .where(User.active.is_(True))
+        sa.select(User, Course, last.c.completed_at)
+        .join(last, last.c.user_id == User.id)
+        .join(Course, Course.id == last.c.course_id)
+        .where(
+            User.active.is_(True),
+            Course.refresher_months.is_not(None),
+            last.c.completed_at < refreshers_due.by_period(Course.refresher_months, due_by, UTCDateTime()),
+        )
+        .order_by(
+            *refreshers_due.due_order(last.c.completed_at, Course.refresher_months),
+            User.name, Course.title, User.id, Course.id,
+        )
     )
     if agency_id is not None:
         query = query.where(User.agency_id == agency_id)
+    return query
+
+
+def agency_refreshers(
+    agency_id: int | None, now: datetime, *, page: int = 1, per_page: int = 25
+) -> RefresherPage:
+    """One page of refreshers due within 90 days or overdue, counted and sorted by the database."""
+    query = refreshers_due_query(agency_id, now)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
     today = to_local(now).date()
-    rows = []
-    for person, course, last in db.session.execute(query):
-        attended_on = to_local(last if last.tzinfo else last.replace(tzinfo=UTC)).date()
-        due_on = add_months(attended_on, course.refresher_months)
-        if due_on <= today + DUE_SOON:
-            state = "overdue" if due_on < today else "due soon"
-            rows.append(StaffRefresher(person, course, attended_on, due_on, state))
-    rows.sort(key=lambda r: (r.due_on, r.person.name))
-    return rows
+    items = []
+    for person, course, completed_at in db.session.execute(query.limit(per_page).offset((page - 1) * per_page)):
+        due = refreshers_due.due_on(completed_at, course.refresher_months)
+        items.append(
+            StaffRefresher(person, course, refreshers_due.completed_on(completed_at), due,
+                           refreshers_due.state(due, today))
+        )
+    return RefresherPage(items, page, per_page, int(total or 0))

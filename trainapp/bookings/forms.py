@@ -10,9 +10,10 @@ from govuk_frontend_wtf.wtforms_widgets import (
     GovTextInput,
 )
 from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from trainapp.catalogue.forms import GovDateField
+from trainapp.catalogue.forms import CancelSessionForm, GovDateField
+from trainapp.forms import choices
 
 
 class BookForm(FlaskForm):
@@ -103,3 +104,21 @@ class ReservationForm(FlaskForm):
         validators=[Optional()],
     )
     submit = SubmitField("Hold places", widget=GovSubmitInput())
+
+
+class CancelSeriesForm(FlaskForm):
+    which = RadioField(
+        "Which sessions do you want to cancel?",
+        choices=choices([("all", "Every session still to come"), ("from", "Sessions on or after a date")]),
+        validators=[InputRequired("Choose which sessions to cancel")],
+        widget=GovRadioInput(),
+    )
+    from_on = GovDateField(
+        "Cancel sessions on or after", description="Only when cancelling sessions on or after a date"
+    )
+    reason = CancelSessionForm.reason
+    submit = SubmitField("Cancel these sessions", widget=GovSubmitInput())
+
+    def validate_from_on(self, field):
+        if self.which.data == "from" and field.data is None:
+            raise ValidationError("Enter the date to cancel from")

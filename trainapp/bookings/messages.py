@@ -13,11 +13,25 @@ from trainapp.notifications.services import queue_email
 ADD, REMOVE = "REQUEST", "CANCEL"
 
 
+def next_invitation_sequence(booking: Booking) -> int:
+    """The SEQUENCE for the next REQUEST or CANCEL this person gets for the session, remembered.
+
+    Calendar programs ignore an update whose SEQUENCE is not higher than the one they hold, so
+    it must rise for each person on every message: a CANCEL after their REQUEST (their own
+    cancellation, a transfer), a REQUEST after a CANCEL (booking again), and each reschedule.
+    It never falls below the session's own counter, which the feeds show.
+    """
+    last = booking.invitation_sequence
+    sequence = booking.session.sequence if last is None else max(booking.session.sequence, last + 1)
+    booking.invitation_sequence = sequence
+    return sequence
+
+
 def _send(booking: Booking, template: str, invite: str | None = None, **extra) -> None:
     calendar = None
     if invite is not None:
         calendar = invitation_for(booking.session, name=booking.user.name, email=booking.user.email,
-                                  cancel=invite == REMOVE)
+                                  cancel=invite == REMOVE, sequence=next_invitation_sequence(booking))
     queue_email(booking.user.email, template, booking=booking, session=booking.session, calendar=calendar,
                 calendar_method=invite, **extra)
 
@@ -61,14 +75,17 @@ def transferred(old: Booking, new: Booking) -> None:
     _send(new, "booking_transferred_to_you", ADD, colleague=old.user)
 
 
-def session_changed(session: TrainingSession, bookings: list[Booking], *, cancelled: bool) -> None:
+def session_changed(session: TrainingSession, bookings: list[Booking]) -> None:
     """Everyone booked or waiting; only people with a place get a diary update."""
-    template = "session_cancelled" if cancelled else "session_changed"
     for booking in bookings:
-        if cancelled:
-            _send(booking, template, REMOVE if booking.status.holds_place else None)
-        else:
-            _send(booking, template, ADD if booking.status.value == "confirmed" else None)
+        _send(booking, "session_changed", ADD if booking.status.value == "confirmed" else None)
+
+
+def session_cancelled(booking: Booking) -> None:
+    """Waiting people get the CANCEL too: anyone may have added the session from its page's
+    calendar download, which carries the same UID, and a CANCEL for an event a calendar does
+    not hold changes nothing."""
+    _send(booking, "session_cancelled", REMOVE)
 
 
 def reminder(booking: Booking, working_days: int, dedupe_key: str):

@@ -134,6 +134,10 @@ class Booking(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    # The SEQUENCE of the last iCalendar REQUEST or CANCEL emailed to this person for the
+    # session (None before the first). Each new one must be higher, or calendar programs
+    # ignore it: see bookings.messages.
+    invitation_sequence: Mapped[int | None] = mapped_column()
 
     session: Mapped[TrainingSession] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])

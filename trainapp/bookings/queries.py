@@ -11,6 +11,7 @@ from trainapp.bookings.capacity import Availability, availability
 from trainapp.bookings.models import HOLDING, AgencyReservation, Booking, BookingStatus
 from trainapp.bookings.rules import last_day_to_cancel
 from trainapp.catalogue.models import Course, TrainingSession
+from trainapp.catalogue.places import places_left
 from trainapp.extensions import db
 
 
@@ -20,8 +21,14 @@ class SessionPanel:
 
     availability: Availability
     booking: Booking | None
+    # None when the session takes no bookings (cancelled or started): no count, no buttons.
+    places_left: int | None
     reserved_left_for_me: int
     last_day_to_cancel: date
+
+    @property
+    def is_open(self) -> bool:
+        return self.places_left is not None
 
 
 def session_panel(session: TrainingSession, user: User, now: datetime) -> SessionPanel:
@@ -29,7 +36,14 @@ def session_panel(session: TrainingSession, user: User, now: datetime) -> Sessio
     booking = db.session.scalar(
         sa.select(Booking).where(Booking.session_id == session.id, Booking.user_id == user.id)
     )
-    return SessionPanel(avail, booking, avail.reserved_left(user.agency_id), last_day_to_cancel(session))
+    left = places_left([session], user, now)[session.id]
+    return SessionPanel(
+        avail,
+        booking,
+        left,
+        avail.reserved_left(user.agency_id) if left is not None else 0,
+        last_day_to_cancel(session),
+    )
 
 
 def _with_session():

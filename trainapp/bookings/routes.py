@@ -22,12 +22,13 @@ from trainapp.bookings.forms import (
 )
 from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
 from trainapp.catalogue.models import TrainingSession
-from trainapp.catalogue.routes import visible_session
+from trainapp.catalogue.places import places_left
+from trainapp.catalogue.queries import visible_session
 from trainapp.db import utcnow
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
 from trainapp.forms import show_domain_error
-from trainapp.timezones import local_to_utc, to_local
+from trainapp.timezones import format_datetime, local_to_utc, to_local
 from trainapp.workdays import working_days_before
 
 bp = Blueprint("bookings", __name__)
@@ -71,9 +72,21 @@ def book(session_id: int):
         rules.check_can_book(session, current_user, now)
     except DomainError as error:
         problem = error.message
-    overlaps = rules.overlapping_bookings(current_user, session)
     return render_template(
-        "bookings/book.html", session=session, form=form, panel=panel, problem=problem, overlaps=overlaps
+        "bookings/book.html",
+        session=session,
+        form=form,
+        panel=panel,
+        problem=problem,
+        overlaps=rules.overlapping_bookings(current_user, session),
+        same_course=rules.places_on_same_course(current_user, session, now),
+    )
+
+
+def _same_course_warning(name: str, other: Booking) -> str:
+    return (
+        f"{name} already has a place on another session of {other.session.course.title}, "
+        f"on {format_datetime(other.session.starts_at)}."
     )
 
 
@@ -95,6 +108,10 @@ def _outcome(booking: Booking, who: str) -> str:
 @roles(Role.COORDINATOR, Role.AGENCY_LEAD)
 def book_for_others(session_id: int):
     session = visible_session(session_id)
+    now = utcnow()
+    if places_left([session], current_user, now)[session.id] is None:
+        flash("This session takes no more bookings: it has been cancelled or has started.", "error")
+        return _session_page(session.id)
     chooser = ChooseAgencyForm(request.args)
     if current_user.is_coordinator:
         agencies = db.session.scalars(
@@ -112,10 +129,12 @@ def book_for_others(session_id: int):
         learners = [chosen[i] for i in form.people.data if i in chosen]
         if len(learners) != len(form.people.data):
             abort(400)
-        result = services.book_group(session.id, learners, by=current_user)
+        result = services.book_group(session.id, learners, by=current_user, now=now)
         db.session.commit()
         for booking in result.booked:
             flash(_outcome(booking, booking.user.name))
+            for other in rules.places_on_same_course(booking.user, session, now):
+                flash(_same_course_warning(booking.user.name, other), "info")
         for learner, message in result.refused:
             flash(f"{learner.name}: {message}", "error")
         return redirect(

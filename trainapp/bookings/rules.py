@@ -5,7 +5,8 @@ from datetime import date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from trainapp.accounts.models import User
-from trainapp.bookings.models import LIVE, AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.completion import has_completed
+from trainapp.bookings.models import HOLDING, LIVE, Booking, BookingStatus
 from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
@@ -33,31 +34,9 @@ def require_can_book_for(actor: User, learner: User) -> None:
         raise NotAllowed(f"You cannot book for {learner.name}: they are not in your agency")
 
 
-def completed_marks(course: Course) -> list[AttendanceStatus]:
-    """The register marks that count as having done a course."""
-    if course.partial_counts_as_completed:
-        return [AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]
-    return [AttendanceStatus.ATTENDED]
-
-
 def prerequisite_met(learner: User, course: Course, now: datetime) -> bool:
-    """Completed means marked attended (or partly, where the course allows it) on a session of it."""
-    return (
-        db.session.scalar(
-            sa.select(Booking.id)
-            .join(Booking.session)
-            .where(
-                Booking.user_id == learner.id,
-                Booking.status == BookingStatus.CONFIRMED,
-                Booking.attendance.in_(completed_marks(course)),
-                TrainingSession.course_id == course.id,
-                TrainingSession.status != SessionStatus.CANCELLED,
-                TrainingSession.ends_at <= now,
-            )
-            .limit(1)
-        )
-        is not None
-    )
+    """Whether the person has completed the course, as every record and report counts it."""
+    return bool(db.session.scalar(sa.select(has_completed(learner.id, course.id, now))))
 
 
 def check_can_book(session: TrainingSession, learner: User, now: datetime) -> None:
@@ -97,6 +76,26 @@ def overlapping_bookings(learner: User, session: TrainingSession) -> list[Bookin
                 TrainingSession.starts_at < session.ends_at,
                 TrainingSession.ends_at > session.starts_at,
             )
+        )
+    )
+
+
+def places_on_same_course(learner: User, session: TrainingSession, now: datetime) -> list[Booking]:
+    """The person's places (booked or awaiting approval) on other sessions of this course still
+    to come: a warning, never a refusal (a second session may be meant, e.g. a resit)."""
+    return list(
+        db.session.scalars(
+            sa.select(Booking)
+            .join(Booking.session)
+            .where(
+                Booking.user_id == learner.id,
+                Booking.status.in_(HOLDING),
+                Booking.session_id != session.id,
+                TrainingSession.course_id == session.course_id,
+                TrainingSession.status != SessionStatus.CANCELLED,
+                TrainingSession.ends_at > now,
+            )
+            .order_by(TrainingSession.starts_at)
         )
     )
 

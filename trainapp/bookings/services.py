@@ -18,7 +18,7 @@ from trainapp.bookings.capacity import (
     take_place,
     waiting_list,
 )
-from trainapp.bookings.models import LIVE, AgencyReservation, Booking, BookingStatus
+from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
 from trainapp.bookings.rules import (
     AlreadyBooked,
     approval_deadline,
@@ -27,7 +27,6 @@ from trainapp.bookings.rules import (
     require_can_book_for,
     status_for_new_place,
 )
-from trainapp.catalogue import services as catalogue
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import utcnow
 from trainapp.errors import DomainError, NotAllowed
@@ -402,39 +401,3 @@ def release_due_reservations(now: datetime | None = None) -> int:
     for reservation_id in due:
         release_reservation(reservation_id, by=None, now=now)
     return len(due)
-
-
-def _live_bookings(session: TrainingSession) -> list[Booking]:
-    return list(
-        db.session.scalars(
-            sa.select(Booking).where(Booking.session_id == session.id, Booking.status.in_(LIVE))
-        )
-    )
-
-
-def change_session(
-    session_id: int,
-    details: catalogue.SessionDetails,
-    *,
-    by: User,
-    confirm_clashes: bool = False,
-    now: datetime | None = None,
-) -> TrainingSession:
-    """Change a session inside the locked section: more places promote the waiting list, and a
-    new time or place is told to everyone booked or waiting."""
-    now = now or utcnow()
-    session = lock_session(session_id)
-    sequence = session.sequence
-    catalogue.update_session(session, details, by=by, confirm_clashes=confirm_clashes)
-    promote_from_waiting_list(session, now)
-    if session.sequence != sequence:
-        messages.session_changed(session, _live_bookings(session), cancelled=False)
-    return session
-
-
-def cancel_session(session_id: int, *, by: User, reason: str) -> TrainingSession:
-    """Cancel a session and tell everyone booked or waiting."""
-    session = lock_session(session_id)
-    catalogue.cancel_session(session, by=by, reason=reason)
-    messages.session_changed(session, _live_bookings(session), cancelled=True)
-    return session

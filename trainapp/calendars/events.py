@@ -15,20 +15,26 @@ def uid_host() -> str:
     return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
 
 
-def event_for(session: TrainingSession, options: ical.EventOptions = ical.EventOptions()) -> Event:
+def event_for(session: TrainingSession, options: ical.EventOptions = ical.EventOptions(),
+              sequence: int | None = None) -> Event:
     return ical.session_event(
         session,
         host=uid_host(),
         page_url=external_url("catalogue.show_session", session_id=session.id),
         options=options,
         timezone=current_app.config["TIMEZONE"],
+        sequence=sequence,
     )
 
 
-def invitation_for(session: TrainingSession, *, name: str, email: str, cancel: bool) -> str:
-    """A REQUEST (add or update) or CANCEL (remove) for the person's own calendar."""
+def invitation_for(session: TrainingSession, *, name: str, email: str, cancel: bool,
+                   sequence: int | None = None) -> str:
+    """A REQUEST (add or update) or CANCEL (remove) for the person's own calendar.
+
+    ``sequence`` is the one chosen for this person (see bookings.messages); the session's own
+    counter when not given."""
     config = current_app.config
-    event = event_for(session, ical.EventOptions(joining_link=not cancel))
+    event = event_for(session, ical.EventOptions(joining_link=not cancel), sequence=sequence)
     return ical.invitation(
         event,
         method="CANCEL" if cancel else "REQUEST",

@@ -1,4 +1,18 @@
-"""What each feed holds: the sessions, and how each appears to its reader."""
+"""What each feed holds: the sessions, how each appears to its reader, and when that last changed.
+
+Last-Modified must never go back, and must move whenever the feed's content changes, or a
+calendar program asking If-Modified-Since gets 304 and keeps a stale copy. Content changes in
+three ways, and each feed's stamp is the latest of them:
+
+- something shown changed: a session, its course or its venue (``ical.changed_at``), or the
+  reader's booking;
+- something left: a booking cancelled, a trainer taken off, a course unpublished. Where the
+  thing that left keeps a stamp that names this reader (their bookings), that stamp counts;
+  where it does not (a session keeps no record of trainers it had), every such row's stamp
+  counts, which is later than needed but never too early;
+- time passed: a session drops out when it falls out of the window. That moment is computed
+  from the rows (end + 30 days, or cancellation + 30 days), never the request's clock.
+"""
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -9,8 +23,8 @@ from sqlalchemy.orm import contains_eager, joinedload
 from trainapp.accounts.models import User
 from trainapp.bookings.models import LIVE, Booking, BookingStatus
 from trainapp.calendars.events import event_for
-from trainapp.calendars.ical import EventOptions
-from trainapp.catalogue.models import Course, CourseStatus, SessionStatus, TrainingSession
+from trainapp.calendars.ical import EventOptions, changed_at
+from trainapp.catalogue.models import Course, CourseStatus, SessionStatus, TrainingSession, session_trainers
 from trainapp.extensions import db
 
 WINDOW = timedelta(days=30)
@@ -34,10 +48,32 @@ def _loaded(query):
     return query.options(joinedload(TrainingSession.course), joinedload(TrainingSession.venue))
 
 
-def _content(pairs: list[tuple[TrainingSession, EventOptions]]) -> FeedContent:
+def _latest(*stamps: datetime | None) -> datetime | None:
+    known = [stamp for stamp in stamps if stamp is not None]
+    return max(known) if known else None
+
+
+def _content(pairs: list[tuple[TrainingSession, EventOptions]], *others: datetime | None) -> FeedContent:
     events = [event_for(session, options) for session, options in pairs]
-    stamps = [max(s.updated_at, o.modified) if o.modified else s.updated_at for s, o in pairs]
-    return FeedContent(events, max(stamps) if stamps else None)
+    stamps = [_latest(changed_at(s), o.modified) for s, o in pairs]
+    return FeedContent(events, _latest(*stamps, *others))
+
+
+def _left_the_window(scope, now: datetime) -> datetime | None:
+    """The latest moment a session in ``scope`` (a condition on TrainingSession) dropped out of
+    the window by time passing, or None. A cancelled session's moment is taken as its
+    cancellation + 30 days, which is never earlier than the true one."""
+    cutoff = now - WINDOW
+    ended = db.session.scalar(
+        sa.select(sa.func.max(TrainingSession.ends_at)).where(scope, TrainingSession.ends_at < cutoff)
+    )
+    cancelled = db.session.scalar(
+        sa.select(sa.func.max(TrainingSession.updated_at)).where(
+            scope, TrainingSession.status == SessionStatus.CANCELLED, TrainingSession.updated_at < cutoff
+        )
+    )
+    latest = _latest(ended, cancelled)
+    return latest + WINDOW if latest is not None else None
 
 
 PERSONAL = {
@@ -46,6 +82,21 @@ PERSONAL = {
                                                   joining_link=True),
     BookingStatus.WAITING: EventOptions(status="TENTATIVE", summary_prefix="Waiting list: "),
 }
+# A place ended by the session's cancellation still shows, as cancelled, like the public feed.
+ENDED_BY_THE_SESSION = EventOptions(status="CANCELLED")
+
+
+def _shown_booking():
+    """Live bookings, and bookings that ended with their session's cancellation (stamped in
+    the same transaction, so not before the session's change), not ones the person ended."""
+    return sa.or_(
+        Booking.status.in_(LIVE),
+        sa.and_(
+            Booking.status == BookingStatus.CANCELLED,
+            TrainingSession.status == SessionStatus.CANCELLED,
+            Booking.updated_at >= TrainingSession.updated_at,
+        ),
+    )
 
 
 def personal(user: User, now: datetime) -> FeedContent:
@@ -55,24 +106,22 @@ def personal(user: User, now: datetime) -> FeedContent:
         .join(Booking.session)
         .options(contains_eager(Booking.session).joinedload(TrainingSession.course),
                  contains_eager(Booking.session).joinedload(TrainingSession.venue))
-        .where(Booking.user_id == user.id, Booking.status.in_(LIVE), _in_window(now))
+        .where(Booking.user_id == user.id, _shown_booking(), _in_window(now))
     ).all()
     pairs = []
     for booking in bookings:
-        base = PERSONAL[booking.status]
+        base = PERSONAL.get(booking.status, ENDED_BY_THE_SESSION)
         options = EventOptions(status=base.status, summary_prefix=base.summary_prefix,
                                joining_link=base.joining_link, modified=booking.updated_at)
         pairs.append((booking.session, options))
-    content = _content(pairs)
-    # A booking that left the feed changed it too: Last-Modified must not go back, or a
-    # program asking If-Modified-Since would get 304 and keep showing the cancelled place.
-    left = db.session.scalar(
-        sa.select(sa.func.max(Booking.updated_at))
-        .where(Booking.user_id == user.id, Booking.status.not_in(LIVE))
+    # Any booking of theirs that changed, including one that left the feed.
+    bookings_changed = db.session.scalar(
+        sa.select(sa.func.max(Booking.updated_at)).where(Booking.user_id == user.id)
     )
-    if left is not None and (content.last_modified is None or left > content.last_modified):
-        content.last_modified = left
-    return content
+    theirs = TrainingSession.id.in_(
+        sa.select(Booking.session_id).join(Booking.session).where(Booking.user_id == user.id, _shown_booking())
+    )
+    return _content(pairs, bookings_changed, _left_the_window(theirs, now))
 
 
 def trainer(user: User, now: datetime) -> FeedContent:
@@ -80,7 +129,13 @@ def trainer(user: User, now: datetime) -> FeedContent:
         _loaded(sa.select(TrainingSession))
         .where(TrainingSession.trainers.any(User.id == user.id), _in_window(now))
     ).all()
-    return _content([(s, EventOptions(status="CONFIRMED", joining_link=True)) for s in sessions])
+    delivers = TrainingSession.id.in_(
+        sa.select(session_trainers.c.session_id).where(session_trainers.c.user_id == user.id)
+    )
+    # A session this trainer was taken off keeps no trace of them, but its stamp moved then.
+    any_session_changed = db.session.scalar(sa.select(sa.func.max(TrainingSession.updated_at)))
+    return _content([(s, EventOptions(status="CONFIRMED", joining_link=True)) for s in sessions],
+                    any_session_changed, _left_the_window(delivers, now))
 
 
 def public(now: datetime, *, programme_id: int | None = None, course_id: int | None = None) -> FeedContent:
@@ -96,4 +151,23 @@ def public(now: datetime, *, programme_id: int | None = None, course_id: int | N
     if course_id:
         query = query.where(TrainingSession.course_id == course_id)
     sessions = db.session.scalars(query).unique().all()
-    return _content([(s, EventOptions(status="CONFIRMED")) for s in sessions])
+    # A course unpublished or moved to another programme takes its sessions out: any course's
+    # change counts (or the one course's, for a one-course feed).
+    courses = sa.select(sa.func.max(Course.updated_at))
+    if course_id:
+        courses = courses.where(Course.id == course_id)
+    published = TrainingSession.course_id.in_(
+        sa.select(Course.id).where(Course.status == CourseStatus.PUBLISHED)
+    )
+    return _content([(s, EventOptions(status="CONFIRMED")) for s in sessions],
+                    db.session.scalar(courses), _left_the_window(published, now))
+
+
+def single(session: TrainingSession, user: User) -> datetime:
+    """When one person's download of one session last changed: the session, its course, its
+    venue, or their booking (which decides whether the joining link is shown)."""
+    booking_changed = db.session.scalar(
+        sa.select(Booking.updated_at).where(Booking.session_id == session.id, Booking.user_id == user.id)
+    )
+    return _latest(changed_at(session), booking_changed)
+

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Event, Timezone, TimezoneDaylight, TimezoneStandard, vCalAddress, vText
 
 from trainapp.catalogue.models import DeliveryMode, SessionStatus, TrainingSession
+from trainapp.text import lines_only, one_line
 
 PRODID = "-//trainapp//Partnership training//EN"
 LONDON = "Europe/London"
@@ -24,6 +25,14 @@ class EventOptions:
     summary_prefix: str = ""
     joining_link: bool = False  # only for people with a place
     modified: datetime | None = None  # when this reader's view last changed, if later than the session
+
+
+def changed_at(session: TrainingSession) -> datetime:
+    """When what an event shows last changed: the session, its course or its venue."""
+    stamps = [session.updated_at, session.course.updated_at]
+    if session.venue is not None:
+        stamps.append(session.venue.updated_at)
+    return max(stamps)
 
 
 def session_uid(session: TrainingSession, host: str) -> str:
@@ -70,21 +79,23 @@ def _local(moment: datetime, timezone: str) -> datetime:
 
 def _location(session: TrainingSession) -> str:
     if session.venue is not None:
-        address = ", ".join(line.strip() for line in session.venue.address.splitlines() if line.strip())
-        place = f"{session.venue.name}, {address}" if address else session.venue.name
+        # Names stored before one-line fields refused line breaks are made one line here.
+        address = ", ".join(one_line(line) for line in session.venue.address.splitlines() if one_line(line))
+        name = one_line(session.venue.name)
+        place = f"{name}, {address}" if address else name
         return place if session.delivery_mode == DeliveryMode.IN_PERSON else f"{place} (and online)"
     return "Online"
 
 
 def session_event(
     session: TrainingSession, *, host: str, page_url: str, options: EventOptions = EventOptions(),
-    timezone: str = LONDON,
+    timezone: str = LONDON, sequence: int | None = None,
 ) -> Event:
-    """One session as a VEVENT."""
+    """One session as a VEVENT; ``sequence`` overrides the session's for one person's invitation."""
     event = Event()
     event.add("uid", session_uid(session, host))
-    event.add("sequence", session.sequence)
-    modified = max(session.updated_at, options.modified) if options.modified else session.updated_at
+    event.add("sequence", session.sequence if sequence is None else sequence)
+    modified = max(changed_at(session), options.modified) if options.modified else changed_at(session)
     event.add("dtstamp", modified)
     event.add("last-modified", modified)
     event.add("created", session.created_at)
@@ -92,7 +103,7 @@ def session_event(
     event.add("dtend", _local(session.ends_at, timezone))
     cancelled = session.status == SessionStatus.CANCELLED
     prefix = "Cancelled: " if cancelled else options.summary_prefix
-    event.add("summary", vText(prefix + session.course.title))
+    event.add("summary", vText(prefix + one_line(session.course.title)))
     event.add("status", "CANCELLED" if cancelled else options.status)
     event.add("location", vText(_location(session)))
     lines = [session.course.summary.strip()]
@@ -103,7 +114,7 @@ def session_event(
     if options.joining_link and session.delivery_mode != DeliveryMode.IN_PERSON and session.joining_link:
         lines.append(f"Join online: {session.joining_link}")
     lines.append(f"Details: {page_url}")
-    event.add("description", vText("\n\n".join(line for line in lines if line)))
+    event.add("description", vText(lines_only("\n\n".join(line for line in lines if line))))
     event.add("url", page_url)
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     return event
@@ -117,6 +128,7 @@ def _calendar(name: str | None, timezone: str, method: str | None = None) -> Cal
     if method:
         calendar.add("method", method)
     if name:
+        name = one_line(name)
         calendar.add("name", name)
         calendar.add("x-wr-calname", name)
         calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
@@ -145,10 +157,11 @@ def invitation(event: Event, *, method: str, organiser: str, organiser_name: str
         del event["dtstamp"]
         event.add("dtstamp", stamp)
     organizer = vCalAddress(f"mailto:{organiser}")
-    organizer.params["cn"] = vText(organiser_name)
+    organizer.params["cn"] = vText(one_line(organiser_name))
     event.add("organizer", organizer)
     person = vCalAddress(f"mailto:{attendee}")
-    person.params["cn"] = vText(attendee_name)
+    # A name with a line break would end the ATTENDEE line and start properties of its own.
+    person.params["cn"] = vText(one_line(attendee_name))
     person.params["role"] = vText("REQ-PARTICIPANT")
     person.params["partstat"] = vText("ACCEPTED" if method == "REQUEST" else "DECLINED")
     person.params["rsvp"] = vText("FALSE")

@@ -4,6 +4,7 @@ import hashlib
 import hmac
 import re
 import secrets
+from urllib.parse import unquote
 
 import sqlalchemy as sa
 from flask import current_app
@@ -13,7 +14,11 @@ from trainapp.accounts.models import User
 from trainapp.calendars.models import CalendarLink
 from trainapp.extensions import db
 
-TOKEN_IN_PATH = re.compile(r"(/calendars/)[A-Za-z0-9_-]{20,}(/)")
+# After "calendars/", whatever the next path segment is (the token), unless it is the public
+# feed. Matched on decoded text, so percent-encoding cannot hide it.
+TOKEN_IN_PATH = re.compile(r"(/+calendars/+)(?!public\.ics(?:[/?#]|$))[^/?#]+", re.IGNORECASE)
+# One logged "word": a request line, a path or a URL, between spaces and quotes.
+_WORD = re.compile(r"""[^\s"'<>]+""")
 
 
 def _token(nonce: str) -> str:
@@ -61,6 +66,25 @@ def user_for_token(token: str) -> User | None:
     return link.user
 
 
+def _decoded(word: str) -> str:
+    """Percent-decoded until nothing changes (a client may encode some characters, or twice)."""
+    for _ in range(3):
+        decoded = unquote(word)
+        if decoded == word:
+            break
+        word = decoded
+    return word
+
+
+def _redact_word(match: re.Match) -> str:
+    word = match.group(0)
+    decoded = _decoded(word)
+    if not TOKEN_IN_PATH.search(decoded):
+        return word
+    return TOKEN_IN_PATH.sub(r"\1[secret]", decoded)
+
+
 def redact(text: str) -> str:
-    """Take tokens out of anything that is logged."""
-    return TOKEN_IN_PATH.sub(r"\1[secret]\2", text)
+    """Take link tokens out of anything that is logged, in whatever form the path takes:
+    percent-encoded, with or without a file name after it, with doubled slashes."""
+    return _WORD.sub(_redact_word, text)

@@ -1,6 +1,7 @@
 """Feeds that calendar programs poll (no sign-in: a secret link), downloads and the help page."""
 
 import hashlib
+from datetime import timedelta
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -11,11 +12,12 @@ from trainapp.bookings.models import Booking
 from trainapp.calendars import feeds, links
 from trainapp.calendars.events import event_for
 from trainapp.calendars.ical import EventOptions, feed
-from trainapp.catalogue.routes import visible_session
+from trainapp.catalogue.queries import visible_session
 from trainapp.db import utcnow, writes_on_get
 from trainapp.extensions import db
 from trainapp.filters import external_url
 from trainapp.forms import ConfirmForm
+from trainapp.text import content_disposition
 
 bp = Blueprint("calendars", __name__)
 
@@ -24,12 +26,24 @@ def _ics(body: bytes, *, filename: str, private: bool, last_modified=None) -> Re
     """Calendar bytes with a strong ETag, so an unchanged feed answers 304 with no body."""
     response = Response(body, mimetype="text/calendar")
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"
-    response.headers["Content-Disposition"] = f'inline; filename="{filename}"'
+    response.headers["Content-Disposition"] = content_disposition(filename, disposition="inline")
     response.headers["Cache-Control"] = "private, max-age=0, must-revalidate" if private else "public, max-age=900"
     response.set_etag(hashlib.sha256(body).hexdigest())
-    if last_modified is not None:
+    if _settled(last_modified):
         response.last_modified = last_modified
     return response.make_conditional(request)
+
+
+def _settled(last_modified) -> bool:
+    """Whether the whole second Last-Modified names is over.
+
+    HTTP dates have whole seconds: a change later in the same second would carry the same
+    date, and a program asking If-Modified-Since would get 304 for content it has not seen.
+    Until the second is over the ETag alone answers conditional requests (RFC 9110 8.8.2.2).
+    """
+    if last_modified is None:
+        return False
+    return last_modified.replace(microsecond=0) + timedelta(seconds=1) <= utcnow()
 
 
 def _user_or_404(token: str):
@@ -87,7 +101,8 @@ def session_download(session_id: int):
     ) is not None
     event = event_for(session, EventOptions(joining_link=has_place or current_user in session.trainers))
     body = feed([event], session.course.title, timezone=current_app.config["TIMEZONE"])
-    return _ics(body, filename=f"session-{session.id}.ics", private=True, last_modified=session.updated_at)
+    return _ics(body, filename=f"session-{session.id}.ics", private=True,
+                last_modified=feeds.single(session, current_user))
 
 
 @bp.route("/calendar")

@@ -1,18 +1,16 @@
 """Coordinators build the catalogue: programmes, venues, courses, sessions and series."""
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import roles
-from trainapp.accounts.models import Role, User
-from trainapp.bookings import services as bookings
+from trainapp.accounts.models import Role
 from trainapp.catalogue import queries, services
+from trainapp.catalogue.form_details import fill_session_choices, session_details, template_details
 from trainapp.catalogue.forms import (
-    CancelSeriesForm,
-    CancelSessionForm,
     CourseForm,
     ProgrammeForm,
     SeriesForm,
@@ -22,16 +20,12 @@ from trainapp.catalogue.forms import (
 from trainapp.catalogue.models import (
     Course,
     CourseStatus,
-    DeliveryMode,
     Programme,
-    SessionSeries,
-    TrainingSession,
     Venue,
 )
 from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.forms import show_domain_error
-from trainapp.timezones import NonexistentLocalTime, local_to_utc, to_local
 
 bp = Blueprint("catalogue_admin", __name__)
 
@@ -215,99 +209,25 @@ def edit_course(course_id: int):
 # Sessions ----------------------------------------------------------------------------
 
 
-def _fill_session_choices(form) -> None:
-    form.course.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in queries.courses(True)]
-    form.venue.choices = [(0, "No venue (online)")] + [(v.id, v.name) for v in queries.venues()]
-    form.trainers.choices = [(t.id, f"{t.name} ({t.role.label.lower()})") for t in queries.trainers()]
-
-
-def _chosen(model, ids: list[int]) -> list:
-    found = list(db.session.scalars(sa.select(model).where(model.id.in_(ids)))) if ids else []
-    if len(found) != len(set(ids)):
-        abort(400)
-    return found
-
-
-def _template_details(form) -> services.SessionDetails:
-    venue = db.session.get(Venue, form.venue.data) if form.venue.data else None
-    if form.venue.data and venue is None:
-        abort(400)
-    return services.SessionDetails(
-        starts_at=datetime.min,
-        ends_at=datetime.min,
-        delivery_mode=DeliveryMode(form.delivery_mode.data),
-        venue=venue,
-        joining_link=(form.joining_link.data or "").strip(),
-        capacity=form.capacity.data,
-        trainers=_chosen(User, form.trainers.data or []),
-        notes=form.notes.data or "",
-    )
-
-
-def _local(day: date, at: time, field: str) -> datetime:
-    try:
-        return local_to_utc(day, at)
-    except NonexistentLocalTime as error:
-        raise DomainError(str(error), field) from error
-
-
-def _session_details(form: SessionForm) -> services.SessionDetails:
-    details = _template_details(form)
-    details.starts_at = _local(form.day.data, form.start_time.time, "start_time")
-    details.ends_at = _local(form.end_day.data or form.day.data, form.end_time.time, "end_time")
-    if form.booking_opens_on.data:
-        details.booking_opens_at = _local(form.booking_opens_on.data, time(0), "booking_opens_on")
-    if form.booking_closes_on.data:
-        end_of_day = _local(form.booking_closes_on.data + timedelta(days=1), time(0), "booking_closes_on")
-        details.booking_closes_at = min(end_of_day, details.starts_at)
-    return details
-
-
-def _fill_from_session(form: SessionForm, session: TrainingSession) -> None:
-    starts, ends = to_local(session.starts_at), to_local(session.ends_at)
-    form.course.data = session.course_id
-    form.day.data = starts.date()
-    form.start_time.data = f"{starts:%H:%M}"
-    form.end_time.data = f"{ends:%H:%M}"
-    form.end_day.data = ends.date() if ends.date() != starts.date() else None
-    form.delivery_mode.data = session.delivery_mode.value
-    form.venue.data = session.venue_id or 0
-    form.joining_link.data = session.joining_link
-    form.capacity.data = session.capacity
-    form.trainers.data = [t.id for t in session.trainers]
-    form.notes.data = session.notes
-    if session.booking_opens_at:
-        form.booking_opens_on.data = to_local(session.booking_opens_at).date()
-    if session.booking_closes_at:
-        form.booking_closes_on.data = to_local(session.booking_closes_at).date()
-
-
-def _session_form(session: TrainingSession | None):
+@bp.route("/sessions/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_session():
     form = SessionForm()
-    _fill_session_choices(form)
+    fill_session_choices(form)
     if request.method == "GET":
-        if session is not None:
-            _fill_from_session(form, session)
-        else:
-            course = db.session.get(Course, request.args.get("course_id", 0, type=int))
-            if course is not None:
-                form.course.data = course.id
-                form.capacity.data = course.default_capacity
+        course = db.session.get(Course, request.args.get("course_id", 0, type=int))
+        if course is not None:
+            form.course.data = course.id
+            form.capacity.data = course.default_capacity
     clashes = []
     if form.validate_on_submit():
-        course = session.course if session is not None else db.session.get(Course, form.course.data)
+        course = db.session.get(Course, form.course.data)
         if course is None:
             abort(400)
         try:
-            details = _session_details(form)
-            if session is None:
-                session = services.create_session(
-                    course, details, by=current_user, confirm_clashes=form.confirm_clashes.data
-                )
-            else:
-                bookings.change_session(
-                    session.id, details, by=current_user, confirm_clashes=form.confirm_clashes.data
-                )
+            session = services.create_session(
+                course, session_details(form), by=current_user, confirm_clashes=form.confirm_clashes.data
+            )
         except services.ClashFound as found:
             clashes = found.clashes
             form.form_errors.append(found.message)
@@ -317,40 +237,7 @@ def _session_form(session: TrainingSession | None):
             db.session.commit()
             flash("The session has been saved.")
             return redirect(url_for("catalogue.show_session", session_id=session.id))
-    return render_template("catalogue/session_form.html", form=form, session=session, clashes=clashes)
-
-
-@bp.route("/sessions/new", methods=["GET", "POST"])
-@COORDINATOR
-def new_session():
-    return _session_form(None)
-
-
-@bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
-def edit_session(session_id: int):
-    session = db.get_or_404(TrainingSession, session_id)
-    if session.is_cancelled:
-        flash("A cancelled session cannot be changed.", "error")
-        return redirect(url_for("catalogue.show_session", session_id=session.id))
-    return _session_form(session)
-
-
-@bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
-@COORDINATOR
-def cancel_session(session_id: int):
-    session = db.get_or_404(TrainingSession, session_id)
-    form = CancelSessionForm()
-    if form.validate_on_submit():
-        try:
-            bookings.cancel_session(session.id, by=current_user, reason=form.reason.data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The session has been cancelled.")
-            return redirect(url_for("catalogue.show_session", session_id=session.id))
-    return render_template("catalogue/session_cancel.html", form=form, session=session)
+    return render_template("catalogue/session_form.html", form=form, session=None, clashes=clashes)
 
 
 # Weekly series -----------------------------------------------------------------------
@@ -360,9 +247,9 @@ def cancel_session(session_id: int):
 @COORDINATOR
 def new_series():
     form = SeriesForm()
-    _fill_session_choices(form)
+    fill_session_choices(form)
     form.skip.choices = []
-    plan, clashes = None, []
+    plan, clashes, passed = None, [], []
     if request.method == "GET":
         course = db.session.get(Course, request.args.get("course_id", 0, type=int))
         if course is not None:
@@ -377,53 +264,37 @@ def new_series():
         except ValueError:
             abort(400)
         try:
+            # Every date, ticked or not, so a ticked date can be unticked.
             plan = services.plan_series(form.weekday.data, form.first_on.data, form.last_on.data)
             form.skip.choices = [(d.isoformat(), f"{d:%A} {d.day} {d:%B %Y}") for d in plan.dates]
+            details = services.SeriesDetails(
+                weekday=form.weekday.data,
+                start_time=form.start_time.time,
+                end_time=form.end_time.time,
+                first_on=form.first_on.data,
+                last_on=form.last_on.data,
+                skip=skip,
+                template=template_details(form),
+            )
+            checked = services.check_series(details)
+            # Confirmed or not, clashes and passed dates stay on the page with their confirm boxes.
+            plan, clashes, passed = checked.plan, checked.clashes, checked.passed
             if form.submit.data:
-                details = services.SeriesDetails(
-                    weekday=form.weekday.data,
-                    start_time=form.start_time.time,
-                    end_time=form.end_time.time,
-                    first_on=form.first_on.data,
-                    last_on=form.last_on.data,
-                    skip=skip,
-                    template=_template_details(form),
-                )
                 series = services.create_series(
-                    course, details, by=current_user, confirm_clashes=form.confirm_clashes.data
+                    course,
+                    details,
+                    by=current_user,
+                    confirm_clashes=form.confirm_clashes.data,
+                    confirm_past=form.confirm_past.data,
                 )
                 db.session.commit()
                 flash(f"{len(series.sessions)} sessions of {course.title} have been created.")
-                return redirect(url_for("catalogue_admin.show_series", series_id=series.id))
-        except services.ClashFound as found:
+                return redirect(url_for("session_admin.show_series", series_id=series.id))
+            checked.require_confirmed(clashes=form.confirm_clashes.data, past=form.confirm_past.data)
+        except services.SeriesNeedsConfirming as found:
             clashes = found.clashes
-            form.form_errors.append(found.message)
+            for problem in found.problems:
+                show_domain_error(form, problem)
         except DomainError as error:
             show_domain_error(form, error)
-    return render_template("catalogue/series_form.html", form=form, plan=plan, clashes=clashes)
-
-
-@bp.route("/series/<int:series_id>")
-@COORDINATOR
-def show_series(series_id: int):
-    series = db.get_or_404(SessionSeries, series_id)
-    return render_template("catalogue/series.html", series=series, form=CancelSeriesForm())
-
-
-@bp.route("/series/<int:series_id>/cancel", methods=["POST"])
-@COORDINATOR
-def cancel_series(series_id: int):
-    series = db.get_or_404(SessionSeries, series_id)
-    form = CancelSeriesForm()
-    if form.validate_on_submit():
-        try:
-            cancelled = services.cancel_series_from(
-                series, by=current_user, from_on=form.from_on.data, reason=form.reason.data
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{len(cancelled)} sessions have been cancelled.")
-            return redirect(url_for("catalogue_admin.show_series", series_id=series.id))
-    return render_template("catalogue/series.html", series=series, form=form), 400
+    return render_template("catalogue/series_form.html", form=form, plan=plan, clashes=clashes, passed=passed)

@@ -40,7 +40,7 @@ from wtforms.validators import (
 
 from trainapp.accounts.models import AGENCY_KIND_LABELS
 from trainapp.catalogue.models import MAX_CAPACITY, CourseStatus, DeliveryMode
-from trainapp.forms import choices
+from trainapp.forms import SingleLine, choices
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 _TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
@@ -113,7 +113,7 @@ def _yes_no(label: str):
 class ProgrammeForm(FlaskForm):
     name = StringField(
         "Programme name",
-        validators=[DataRequired("Enter the programme's name"), Length(max=200)],
+        validators=[DataRequired("Enter the programme's name"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     description = TextAreaField(
@@ -125,7 +125,7 @@ class ProgrammeForm(FlaskForm):
 class VenueForm(FlaskForm):
     name = StringField(
         "Venue name",
-        validators=[DataRequired("Enter the venue's name"), Length(max=200)],
+        validators=[DataRequired("Enter the venue's name"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     address = TextAreaField(
@@ -143,7 +143,7 @@ class CourseForm(FlaskForm):
     )
     title = StringField(
         "Course title",
-        validators=[DataRequired("Enter the course title"), Length(max=200)],
+        validators=[DataRequired("Enter the course title"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     level = SelectField(
@@ -237,7 +237,7 @@ class _SessionFields(FlaskForm):
     joining_link = StringField(
         "Joining link",
         description="For online and hybrid sessions, starting https://",
-        validators=[Optional(), Length(max=500)],
+        validators=[Optional(), Length(max=500), SingleLine()],
         widget=GovTextInput(),
     )
     capacity = IntegerField(
@@ -299,6 +299,7 @@ class SeriesForm(_SessionFields):
     first_on = GovDateField("First date", validators=[DataRequired("Enter the first date")])
     last_on = GovDateField("Last date", validators=[DataRequired("Enter the last date")])
     skip = SelectMultipleField("Dates to leave out", widget=GovCheckboxesInput(), validate_choice=False)
+    confirm_past = BooleanField("Create sessions on dates that have passed", widget=GovCheckboxInput())
     check = SubmitField("Check the dates", widget=GovSubmitInput())
     submit = SubmitField("Create the sessions", widget=GovSubmitInput())
 

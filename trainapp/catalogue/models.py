@@ -56,6 +56,8 @@ class Course(db.Model):
     cancellation_notice_days: Mapped[int] = mapped_column(default=5)
     status: Mapped[CourseStatus] = mapped_column(enum_type(CourseStatus), default=CourseStatus.DRAFT)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Moved by any change: calendar feeds show the course's title and summary.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     programme: Mapped[Programme] = relationship(back_populates="courses")
     prerequisite: Mapped["Course | None"] = relationship(remote_side=[id])
@@ -94,6 +96,8 @@ class Venue(db.Model):
     name: Mapped[str] = mapped_column(sa.String(200), unique=True)
     address: Mapped[str] = mapped_column(sa.Text, default="")
     active: Mapped[bool] = mapped_column(default=True)
+    # Moved by any change: calendar feeds show the venue's name and address.
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 
 class DeliveryMode(enum.StrEnum):
@@ -205,10 +209,6 @@ class TrainingSession(db.Model):
         sa.CheckConstraint("places_taken >= 0 AND places_taken <= capacity", name="places_within_capacity"),
         sa.CheckConstraint("sequence >= 0", name="sequence_not_negative"),
     )
-
-    @property
-    def places_left(self) -> int:
-        return max(self.capacity - self.places_taken, 0)
 
     @property
     def is_cancelled(self) -> bool:

@@ -4,6 +4,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from flask import abort
+from flask_login import current_user
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from trainapp.accounts.models import Role, User
@@ -16,6 +18,7 @@ from trainapp.catalogue.models import (
     TrainingSession,
     Venue,
 )
+from trainapp.catalogue.places import places_left_column
 from trainapp.extensions import db
 from trainapp.timezones import local_to_utc, to_local
 
@@ -30,8 +33,20 @@ class BrowseFilters:
     when: str = "upcoming"
 
 
-def sessions_query(filters: BrowseFilters, *, now: datetime, include_drafts: bool):
-    """Sessions soonest first (latest first for past ones), with their course, venue and trainers."""
+def visible_session(session_id: int) -> TrainingSession:
+    """A session the signed-in person may see: drafts only for coordinators and its trainers."""
+    session = db.get_or_404(TrainingSession, session_id)
+    if not session.course.is_published and not (
+        current_user.is_coordinator or current_user in session.trainers
+    ):
+        abort(404)
+    return session
+
+
+def sessions_query(filters: BrowseFilters, *, now: datetime, include_drafts: bool, viewer: User):
+    """Sessions soonest first (latest first for past ones), with their course, venue and trainers.
+
+    "Only sessions with places left" counts places as the viewer may book them."""
     query = (
         sa.select(TrainingSession)
         .join(TrainingSession.course)
@@ -65,7 +80,7 @@ def sessions_query(filters: BrowseFilters, *, now: datetime, include_drafts: boo
     if filters.mode:
         query = query.where(TrainingSession.delivery_mode == filters.mode)
     if filters.places_only:
-        query = query.where(TrainingSession.places_taken < TrainingSession.capacity)
+        query = query.where(places_left_column(viewer, now) > 0)
     return query.order_by(TrainingSession.id)
 
 

@@ -9,7 +9,8 @@ from trainapp.accounts.access import roles, signed_in
 from trainapp.accounts.models import Role
 from trainapp.catalogue import queries
 from trainapp.catalogue.forms import BrowseForm
-from trainapp.catalogue.models import Course, DeliveryMode, TrainingSession
+from trainapp.catalogue.models import Course, DeliveryMode
+from trainapp.catalogue.places import places_left
 from trainapp.db import utcnow
 from trainapp.extensions import db
 
@@ -42,32 +43,32 @@ def browse():
     form.month.choices = [("", "Any month")] + queries.month_choices(now)
     if request.args and not form.validate():
         return render_template("catalogue/browse.html", form=form, page=None, coordinator=coordinator), 400
-    query = queries.sessions_query(_filters(form, coordinator), now=now, include_drafts=coordinator)
+    query = queries.sessions_query(
+        _filters(form, coordinator), now=now, include_drafts=coordinator, viewer=current_user
+    )
     page = db.paginate(
         query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
     )
-    return render_template("catalogue/browse.html", form=form, page=page, coordinator=coordinator, now=now)
-
-
-def visible_session(session_id: int) -> TrainingSession:
-    """A session this person may see: drafts only for coordinators and the session's trainers."""
-    session = db.get_or_404(TrainingSession, session_id)
-    if not session.course.is_published and not (
-        current_user.is_coordinator or current_user in session.trainers
-    ):
-        abort(404)
-    return session
+    return render_template(
+        "catalogue/browse.html",
+        form=form,
+        page=page,
+        coordinator=coordinator,
+        now=now,
+        places=places_left(page.items, current_user, now),
+    )
 
 
 @bp.route("/sessions/<int:session_id>")
 @signed_in
 def show_session(session_id: int):
-    from trainapp.bookings.queries import session_panel
-
-    session = visible_session(session_id)
+    session = queries.visible_session(session_id)
     now = utcnow()
     return render_template(
-        "catalogue/session.html", session=session, now=now, panel=session_panel(session, current_user, now)
+        "catalogue/session.html",
+        session=session,
+        now=now,
+        places_left=places_left([session], current_user, now)[session.id],
     )
 
 
@@ -80,9 +81,13 @@ def show_course(course_id: int):
     now = utcnow()
     filters = queries.BrowseFilters(course_id=course.id)
     upcoming = db.session.scalars(
-        queries.sessions_query(filters, now=now, include_drafts=current_user.is_coordinator).limit(20)
+        queries.sessions_query(
+            filters, now=now, include_drafts=current_user.is_coordinator, viewer=current_user
+        ).limit(20)
     ).all()
-    return render_template("catalogue/course.html", course=course, upcoming=upcoming)
+    return render_template(
+        "catalogue/course.html", course=course, upcoming=upcoming, places=places_left(upcoming, current_user, now)
+    )
 
 
 @bp.route("/my-sessions")
@@ -95,4 +100,10 @@ def my_sessions():
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("catalogue/my_sessions.html", page=page, past=past, now=now)
+    return render_template(
+        "catalogue/my_sessions.html",
+        page=page,
+        past=past,
+        now=now,
+        places=places_left(page.items, current_user, now),
+    )

@@ -21,7 +21,7 @@ from trainapp.catalogue.models import (
 from trainapp.db import utcnow
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
-from trainapp.timezones import NonexistentLocalTime, local_to_utc, to_local
+from trainapp.timezones import UnclearLocalTime, local_to_utc, to_local
 from trainapp.workdays import is_bank_holiday
 
 MAX_SESSION_LENGTH = timedelta(hours=24)
@@ -417,28 +417,91 @@ class SeriesDetails:
 
 
 def _occurrence(template: SessionDetails, day: date, start: time, end: time) -> SessionDetails:
-    try:
-        starts_at = local_to_utc(day, start)
-        ends_at = local_to_utc(day, end)
-    except NonexistentLocalTime as error:
-        raise DomainError(str(error), "start_time") from error
-    return SessionDetails(**{**template.__dict__, "starts_at": starts_at, "ends_at": ends_at})
+    times = {}
+    for name, at in (("start_time", start), ("end_time", end)):
+        try:
+            times[name] = local_to_utc(day, at)
+        except UnclearLocalTime as error:
+            raise DomainError(str(error), name) from error
+    return SessionDetails(**{**template.__dict__, "starts_at": times["start_time"], "ends_at": times["end_time"]})
 
 
-def create_series(
-    course: Course, details: SeriesDetails, *, by: User, confirm_clashes: bool = False
-) -> SessionSeries:
-    """Create every weekly occurrence in one go; each becomes an ordinary session."""
-    _require_coordinator(by)
+class SeriesNeedsConfirming(DomainError):
+    """The series may be created once the coordinator confirms each problem (clashes, past dates)."""
+
+    def __init__(self, problems: list[DomainError], clashes: list[Clash]):
+        super().__init__(problems[0].message, problems[0].field)
+        self.problems = problems
+        self.clashes = clashes
+
+
+def _listed(days: list[date]) -> str:
+    names = [f"{d.day} {d:%B %Y}" for d in days[:3]]
+    if len(days) > 3:
+        return f"{', '.join(names)} and {len(days) - 3} more"
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+@dataclass
+class SeriesCheck:
+    """What checking a series found: its dates, and what the coordinator must confirm."""
+
+    plan: SeriesPlan
+    occurrences: list[SessionDetails]
+    clashes: list[Clash]
+    passed: list[date]
+
+    def require_confirmed(self, *, clashes: bool, past: bool) -> None:
+        problems: list[DomainError] = []
+        if self.clashes and not clashes:
+            problems.append(ClashFound(self.clashes))
+        if self.passed and not past:
+            count = len(self.passed)
+            problems.append(
+                DomainError(
+                    f"{count} of the dates {'has' if count == 1 else 'have'} passed ({_listed(self.passed)}). "
+                    "Choose a later first date, or tick “Create sessions on dates that have passed” "
+                    "to record training already given",
+                    "first_on",
+                )
+            )
+        if problems:
+            raise SeriesNeedsConfirming(problems, self.clashes)
+
+
+def check_series(details: SeriesDetails, *, now: datetime | None = None) -> SeriesCheck:
+    """Every check creating the series makes, for "Check the dates" and "Create the sessions" alike.
+
+    Raises DomainError for what no series may have (times the clocks skip or repeat, bad details);
+    returns the clashes and passed dates, which the coordinator may confirm."""
     plan = plan_series(details.weekday, details.first_on, details.last_on, details.skip)
     occurrences = [
         _occurrence(details.template, day, details.start_time, details.end_time) for day in plan.dates
     ]
     for occurrence in occurrences:
         check_session_details(occurrence)
-    clashes = [clash for occurrence in occurrences for clash in find_clashes(occurrence)]
-    if clashes and not confirm_clashes:
-        raise ClashFound(clashes)
+    now = now or utcnow()
+    return SeriesCheck(
+        plan=plan,
+        occurrences=occurrences,
+        clashes=[clash for occurrence in occurrences for clash in find_clashes(occurrence)],
+        passed=[day for day, o in zip(plan.dates, occurrences, strict=True) if o.starts_at < now],
+    )
+
+
+def create_series(
+    course: Course,
+    details: SeriesDetails,
+    *,
+    by: User,
+    confirm_clashes: bool = False,
+    confirm_past: bool = False,
+) -> SessionSeries:
+    """Create every weekly occurrence in one go; each becomes an ordinary session."""
+    _require_coordinator(by)
+    checked = check_series(details)
+    checked.require_confirmed(clashes=confirm_clashes, past=confirm_past)
+    plan, occurrences = checked.plan, checked.occurrences
     series = SessionSeries(
         course=course,
         weekday=details.weekday,
@@ -465,23 +528,30 @@ def create_series(
             "last_on": details.last_on.isoformat(),
             "bank_holidays_skipped": [d.isoformat() for d in plan.bank_holidays],
             "dates_skipped": [d.isoformat() for d in plan.skipped],
+            "dates_passed": [d.isoformat() for d in checked.passed],
         },
     )
     return series
 
 
-def cancel_series_from(
-    series: SessionSeries, *, by: User, from_on: date, reason: str
+def sessions_to_cancel(
+    series: SessionSeries, *, by: User, reason: str, from_on: date | None, now: datetime
 ) -> list[TrainingSession]:
-    """Cancel every scheduled session of a series on or after a local date."""
+    """The scheduled sessions of a series still to come (on or after a local date, when given).
+
+    Only chooses them: cancelling a session ends its bookings, which bookings does."""
     _require_coordinator(by)
     if not reason.strip():
         raise DomainError("Enter a reason for cancelling the sessions", "reason")
-    cancelled = []
-    for session in series.sessions:
-        if session.status == SessionStatus.SCHEDULED and to_local(session.starts_at).date() >= from_on:
-            cancel_session(session, by=by, reason=reason)
-            cancelled.append(session)
-    if not cancelled:
+    chosen = [
+        session
+        for session in series.sessions
+        if session.status == SessionStatus.SCHEDULED
+        and session.starts_at > now
+        and (from_on is None or to_local(session.starts_at).date() >= from_on)
+    ]
+    if not chosen:
+        if from_on is None:
+            raise DomainError("No scheduled sessions of this series are still to come", "which")
         raise DomainError("No scheduled sessions in this series fall on or after that date", "from_on")
-    return cancelled
+    return chosen

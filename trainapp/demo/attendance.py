@@ -8,7 +8,7 @@ from trainapp.accounts.models import Role, User
 from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
 from trainapp.attendance.services import CERTIFICATE_ALPHABET
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
-from trainapp.catalogue.models import SessionStatus, TrainingSession
+from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
 from trainapp.db import utcnow
 from trainapp.extensions import db
 
@@ -21,6 +21,31 @@ MARKS = [AttendanceStatus.ATTENDED] * 16 + [
 ]
 
 
+def _completions_relied_on() -> set[int]:
+    """Bookings whose learner went on to a course that builds on this one: each person's latest
+    place on the earlier course before the later session. Those registers must say attended."""
+    places = db.session.execute(
+        sa.select(Booking.id, Booking.user_id, Course.id, Course.prerequisite_id, TrainingSession.starts_at,
+                  TrainingSession.ends_at)
+        .join(Booking.session)
+        .join(TrainingSession.course)
+        .where(Booking.status == BookingStatus.CONFIRMED, TrainingSession.status != SessionStatus.CANCELLED)
+        .order_by(TrainingSession.ends_at)
+    ).all()
+    relied_on = set()
+    for _, person, _, prerequisite_id, starts_at, _ in places:
+        if prerequisite_id is None:
+            continue
+        earlier = [
+            booking_id
+            for booking_id, other, course_id, _, _, ends_at in places
+            if other == person and course_id == prerequisite_id and ends_at <= starts_at
+        ]
+        if earlier:
+            relied_on.add(earlier[-1])
+    return relied_on
+
+
 def load() -> None:
     """Registers for past sessions that have none yet."""
     now = utcnow()
@@ -30,6 +55,7 @@ def load() -> None:
         .where(TrainingSession.ends_at <= now, TrainingSession.status == SessionStatus.SCHEDULED)
         .order_by(TrainingSession.starts_at)
     ).all()
+    relied_on = _completions_relied_on()
     walk_in_done = False
     trainers = {}
     for session in sessions:
@@ -43,7 +69,8 @@ def load() -> None:
         trainer = session.trainers[0] if session.trainers else None
         trainers[session.id] = trainer
         for booking in bookings:
-            booking.attendance = chance.choice(MARKS)
+            mark = chance.choice(MARKS)
+            booking.attendance = AttendanceStatus.ATTENDED if booking.id in relied_on else mark
             if booking.attendance == AttendanceStatus.PARTIAL:
                 booking.minutes_missed = 30
             booking.attendance_marked_at, booking.attendance_marked_by = session.ends_at, trainer
@@ -64,7 +91,8 @@ def load() -> None:
                 db.session.add(
                     Certificate(booking=booking, number=f"{code[:5]}-{code[5:]}", issued_at=session.ends_at)
                 )
-        if not walk_in_done:
+        # The walk-in comes to a course that builds on nothing: nobody checked a prerequisite at the door.
+        if not walk_in_done and session.course.prerequisite_id is None:
             booked = {b.user_id for b in bookings}
             person = db.session.scalars(
                 sa.select(User)

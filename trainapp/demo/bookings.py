@@ -57,8 +57,25 @@ def load_past() -> bool:
     if db.session.scalar(sa.select(sa.func.count(Booking.id))):
         return False
     staff = _staff()
+    places: dict[int, list[TrainingSession]] = {}
     for index, session in enumerate(_sessions(past=True)):
-        _past_attendance(session, _crowd(staff, index)[: max(session.capacity - 3, 1)])
+        crowd = _crowd(staff, index)
+        prerequisite_id = session.course.prerequisite_id
+        if prerequisite_id is not None:
+            # Only those who had done the course it builds on, on an earlier session; the registers
+            # (attendance.load) mark them attended there.
+            crowd = [
+                person
+                for person in crowd
+                if any(
+                    earlier.course_id == prerequisite_id and earlier.ends_at <= session.starts_at
+                    for earlier in places.get(person.id, ())
+                )
+            ]
+        chosen = crowd[: max(session.capacity - 3, 1)]
+        _past_attendance(session, chosen)
+        for person in chosen:
+            places.setdefault(person.id, []).append(session)
     db.session.flush()
     return True
 

@@ -11,6 +11,7 @@ from trainapp.catalogue.models import Course, CourseStatus, DeliveryMode, Progra
 from trainapp.db import utcnow
 from trainapp.extensions import db
 from trainapp.timezones import local_to_utc, to_local
+from trainapp.workdays import is_working_day
 
 DA = "Domestic Abuse Act training"
 UP2U = "Up2U Family Practice Model"
@@ -161,6 +162,12 @@ def _last_sunday_of_october(year: int) -> date:
     return day - timedelta(days=(day.weekday() + 1) % 7)
 
 
+def _working_day_from(day: date) -> date:
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
 def _get_or_create_programmes(coordinator: User) -> dict[str, Programme]:
     existing = {p.name: p for p in db.session.scalars(sa.select(Programme))}
     for name, description in PROGRAMMES.items():
@@ -238,29 +245,51 @@ def load(coordinator: User, trainers: dict[str, User]) -> None:
 
     # The weekly Domestic Abuse Act update, on Thursdays across the October clock change.
     change = _last_sunday_of_october(today.year if today.month >= 9 else today.year - 1)
+    series_starts = change - timedelta(weeks=5)
     services.create_series(
         courses["Domestic Abuse Act 2021: Practice Update"],
         services.SeriesDetails(
             weekday=3,
             start_time=time(10),
             end_time=time(12),
-            first_on=change - timedelta(weeks=5),
+            first_on=series_starts,
             last_on=change + timedelta(weeks=13),
             skip=set(),
             template=template(DeliveryMode.IN_PERSON, "Civic Centre, Committee Room 2", ["okafor"], 20),
         ),
         by=coordinator,
-        confirm_clashes=True,
+        # Most of the series has usually happened already: it is the partnership's history.
+        confirm_past=True,
     )
 
-    def one(course, days, start, end, mode, venue, trainer_keys, capacity, link=""):
-        day = today + timedelta(days=days)
+    def on(course, day, start, end, mode, venue, trainer_keys, capacity, link=""):
+        """A session on the first working day from ``day`` when its trainers and venue are free."""
         details = template(mode, venue, trainer_keys, capacity, link)
-        details.starts_at = local_to_utc(day, start)
-        details.ends_at = local_to_utc(day, end)
-        return services.create_session(courses[course], details, by=coordinator, confirm_clashes=True)
+        day = _working_day_from(day)
+        while True:
+            details.starts_at = local_to_utc(day, start)
+            details.ends_at = local_to_utc(day, end)
+            if not services.find_clashes(details):
+                return services.create_session(courses[course], details, by=coordinator)
+            day = _working_day_from(day + timedelta(days=1))
+
+    def one(course, days, *rest, **kwargs):
+        return on(course, today + timedelta(days=days), *rest, **kwargs)
 
     link = "https://meet.example.org/j/csp-training"
+    # Awareness courses before the update series began, so its learners had done the course
+    # it builds on.
+    for weeks_before in (7, 3):
+        on(
+            "Domestic Abuse Awareness",
+            series_starts - timedelta(weeks=weeks_before),
+            time(9, 30),
+            time(12, 30),
+            DeliveryMode.IN_PERSON,
+            "Harbourside Community Hub",
+            ["lloyd"],
+            24,
+        )
     one(
         "Domestic Abuse Awareness",
         -20,

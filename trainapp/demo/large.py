@@ -49,6 +49,7 @@ from trainapp.funding.models import (
 )
 from trainapp.reports.models import CoverageTarget
 from trainapp.timezones import local_to_utc, to_local
+from trainapp.workdays import is_working_day
 
 DOMAIN = "large.example.org"
 COORDINATOR_EMAIL = f"coordinator@{DOMAIN}"
@@ -142,13 +143,47 @@ def _insert_ids(table: sa.Table, rows: list[dict]) -> list[int]:
     return ids
 
 
-def _weekdays(first: date, last: date) -> list[date]:
+def _working_days(first: date, last: date) -> list[date]:
     days, day = [], first
     while day <= last:
-        if day.weekday() < 5:
+        if is_working_day(day):
             days.append(day)
         day += timedelta(days=1)
     return days
+
+
+class _Diary:
+    """Who and what is taken when, so no trainer or venue is booked twice at once."""
+
+    def __init__(self):
+        self._taken: dict[tuple[str, int, date], list[tuple[datetime, datetime]]] = {}
+
+    def free(self, kind: str, key: int, day: date, starts_at: datetime, ends_at: datetime) -> bool:
+        return all(
+            ends <= starts_at or starts >= ends_at for starts, ends in self._taken.get((kind, key, day), ())
+        )
+
+    def take(self, kind: str, key: int, day: date, starts_at: datetime, ends_at: datetime) -> None:
+        self._taken.setdefault((kind, key, day), []).append((starts_at, ends_at))
+
+
+def _times(days: list[date], index: int, start: time, minutes: int) -> Iterator[tuple[date, datetime, datetime]]:
+    """The planned slot first, then the day's other slot (for short courses), then later days."""
+    starts = [start] + ([time(13, 30) if start == time(9, 30) else time(9, 30)] if minutes <= 180 else [])
+    for day in days[index:]:
+        for at in starts:
+            starts_at = local_to_utc(day, at)
+            yield day, starts_at, starts_at + timedelta(minutes=minutes)
+        starts = [time(9, 30), time(13, 30)] if minutes <= 180 else [time(9, 30)]
+
+
+def _first_free_trainer(diary: _Diary, trainer_ids: list[int], slots, rng: random.Random):
+    """The first slot some trainer is free for, and one of those trainers."""
+    for day, starts_at, ends_at in slots:
+        free = [t for t in trainer_ids if diary.free("trainer", t, day, starts_at, ends_at)]
+        if free:
+            return day, starts_at, ends_at, rng.choice(free)
+    raise DomainError("Too many sessions for that many trainers")
 
 
 def _financial_year(day: date) -> int:
@@ -226,25 +261,33 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         {"name": f"{place} Training Centre", "address": f"1 High Street\n{place}", "active": True}
         for place in PLACES[:12]])
 
-    # Sessions, spread over the weekdays of three years and a month ahead; the shorter
-    # courses run more often.
+    # Sessions, spread over the working days of three years and a month ahead; the shorter
+    # courses run more often. Each trainer and venue is in one place at a time.
     course_weights = [3 if minutes <= 180 else 2 for _, _, minutes, *_ in COURSES]
-    weekdays = _weekdays(made.first_day, made.last_day)
+    working_days = _working_days(made.first_day, made.last_day)
+    diary = _Diary()
     planned = []
     for n in range(scale.sessions):
         course = rng.choices(range(len(COURSES)), course_weights)[0]
         _, p, minutes, capacity, *_ = COURSES[course]
-        day = weekdays[n * len(weekdays) // scale.sessions]
-        starts_at = local_to_utc(day, time(9, 30) if minutes > 200 or rng.random() < 0.6 else time(13, 30))
-        ends_at = starts_at + timedelta(minutes=minutes)
+        start = time(9, 30) if minutes > 200 or rng.random() < 0.6 else time(13, 30)
         online = rng.random() < 0.25
         cancelled = rng.random() < 0.03
+        day, starts_at, ends_at, trainer = _first_free_trainer(
+            diary, trainer_ids, _times(working_days, n * len(working_days) // scale.sessions, start, minutes), rng
+        )
+        venues_free = [v for v in venue_ids if diary.free("venue", v, day, starts_at, ends_at)]
+        online = online or not venues_free  # every room taken: it runs online
+        venue = None if online else rng.choice(venues_free)
+        diary.take("trainer", trainer, day, starts_at, ends_at)
+        if venue is not None:
+            diary.take("venue", venue, day, starts_at, ends_at)
         status = (SessionStatus.CANCELLED if cancelled
                   else SessionStatus.DELIVERED if ends_at <= now else SessionStatus.SCHEDULED)
         planned.append({
             "course": course, "programme": p, "minutes": minutes, "day": day, "starts_at": starts_at,
             "ends_at": ends_at, "status": status, "capacity": capacity, "online": online,
-            "trainer": rng.choice(trainer_ids), "venue": None if online else rng.choice(venue_ids),
+            "trainer": trainer, "venue": venue,
         })
 
     # Bookings, planned per session so each session's places taken are known before it is written.

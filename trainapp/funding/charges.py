@@ -100,7 +100,6 @@ def _withdraw(booking: Booking, *, by: User | None) -> None:
         )
 
 
-@signals.attendance_marked.connect
 def _on_attendance_marked(booking: Booking, by: User | None = None, **_):
     reason = REASON_FOR_MARK.get(booking.attendance)
     if reason is not None:
@@ -110,10 +109,20 @@ def _on_attendance_marked(booking: Booking, by: User | None = None, **_):
         _withdraw(booking, by=by)
 
 
-@signals.booking_cancelled.connect
 def _on_booking_cancelled(booking: Booking, by: User | None = None, **_):
     if booking.is_late_cancellation:
         raise_charge(booking, ChargeReason.LATE_CANCELLATION, by=by)
+
+
+def connect_receivers() -> None:
+    """Raise charges from registers and late cancellations; create_app calls this for every app.
+
+    Connected here, not by decorators when this module happens to be imported, so no charge
+    depends on which pages or commands were loaded. Blinker keys receivers by identity, so
+    connecting again (one process, many apps) changes nothing; strong references keep them.
+    """
+    signals.attendance_marked.connect(_on_attendance_marked, weak=False)
+    signals.booking_cancelled.connect(_on_booking_cancelled, weak=False)
 
 
 def waive(charge_id: int, *, by: User, reason: str) -> Charge:
@@ -160,7 +169,11 @@ def month_range(month: date) -> tuple[datetime, datetime]:
 
 
 def charges_query(
-    *, agency_id: int | None = None, month: date | None = None, status: ChargeStatus | None = None
+    *,
+    agency_id: int | None = None,
+    month: date | None = None,
+    status: ChargeStatus | None = None,
+    newest_first: bool = False,
 ):
     query = (
         sa.select(Charge)
@@ -172,7 +185,9 @@ def charges_query(
             joinedload(Charge.agency),
         )
         .where(Charge.status != ChargeStatus.WITHDRAWN)
-        .order_by(Charge.raised_at, Charge.id)
+        .order_by(
+            *((Charge.raised_at.desc(), Charge.id.desc()) if newest_first else (Charge.raised_at, Charge.id))
+        )
     )
     if agency_id is not None:
         query = query.where(Charge.agency_id == agency_id)

@@ -9,6 +9,7 @@ from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import Course, Programme, SessionStatus, TrainingSession
 from trainapp.extensions import db
 from trainapp.funding.models import Allocation, Charge, ChargeStatus, CostLine, CostState, Grant
+from trainapp.money import divide_pence
 
 
 @dataclass
@@ -31,12 +32,17 @@ class GrantFigures:
     def unallocated(self) -> int:
         return self.grant.amount_pence - self.allocated
 
+    def _window_days(self) -> tuple[int, int]:
+        """Days of the delivery window gone (0 before it starts), and its length in days."""
+        total = (self.grant.ends_on - self.grant.starts_on).days + 1
+        gone = (min(self.today, self.grant.ends_on) - self.grant.starts_on).days + 1
+        return max(gone, 0), total
+
     @property
     def window_share(self) -> float:
         """How much of the delivery window has gone, 0 to 1."""
-        total = (self.grant.ends_on - self.grant.starts_on).days + 1
-        gone = (min(self.today, self.grant.ends_on) - self.grant.starts_on).days + 1
-        return min(max(gone / total, 0.0), 1.0)
+        gone, total = self._window_days()
+        return gone / total
 
     @property
     def spend_share(self) -> float:
@@ -45,9 +51,10 @@ class GrantFigures:
     @property
     def forecast(self) -> int | None:
         """Spend at the end of the window if money keeps going out at the rate so far."""
-        if self.window_share <= 0:
+        gone, total = self._window_days()
+        if gone == 0:
             return None
-        return round(self.spent / self.window_share)
+        return divide_pence(self.spent * total, gone)
 
     @property
     def is_overspent(self) -> bool:
@@ -123,6 +130,46 @@ def allocation_figures(grant_id: int) -> list[AllocationFigures]:
     return [AllocationFigures(allocation, int(amount)) for allocation, amount in rows]
 
 
+def programme_allocations(programme_id: int) -> list[AllocationFigures]:
+    """Money set aside for a programme or any of its courses, from every grant, with its spend."""
+    spent = (
+        sa.select(CostLine.allocation_id, sa.func.sum(CostLine.amount_pence).label("spent"))
+        .group_by(CostLine.allocation_id)
+        .subquery()
+    )
+    courses = sa.select(Course.id).where(Course.programme_id == programme_id)
+    rows = db.session.execute(
+        sa.select(Allocation, sa.func.coalesce(spent.c.spent, 0))
+        .outerjoin(spent, spent.c.allocation_id == Allocation.id)
+        .where(sa.or_(Allocation.programme_id == programme_id, Allocation.course_id.in_(courses)))
+        .options(
+            sa.orm.joinedload(Allocation.grant),
+            sa.orm.joinedload(Allocation.programme),
+            sa.orm.joinedload(Allocation.course),
+        )
+        .order_by(Allocation.id)
+    ).all()
+    return [AllocationFigures(allocation, int(amount)) for allocation, amount in rows]
+
+
+def programme_costs(programme_id: int) -> list[CostLine]:
+    """Costs for the whole programme and for its sessions, the most recent first."""
+    sessions = (
+        sa.select(TrainingSession.id).join(TrainingSession.course).where(Course.programme_id == programme_id)
+    )
+    return list(
+        db.session.scalars(
+            sa.select(CostLine)
+            .where(sa.or_(CostLine.programme_id == programme_id, CostLine.session_id.in_(sessions)))
+            .options(
+                sa.orm.joinedload(CostLine.session).joinedload(TrainingSession.course),
+                sa.orm.joinedload(CostLine.allocation).joinedload(Allocation.grant),
+            )
+            .order_by(CostLine.incurred_on.desc(), CostLine.id.desc())
+        )
+    )
+
+
 def spend_by_day(grant_id: int) -> list[tuple[date, int]]:
     """Committed and paid costs per day, for the burn-down."""
     rows = db.session.execute(
@@ -149,11 +196,11 @@ class ProgrammeFigures:
 
     @property
     def cost_per_place(self) -> int | None:
-        return round(self.cost / self.places_offered) if self.places_offered else None
+        return divide_pence(self.cost, self.places_offered) if self.places_offered else None
 
     @property
     def cost_per_learner(self) -> int | None:
-        return round(self.cost / self.learners_attended) if self.learners_attended else None
+        return divide_pence(self.cost, self.learners_attended) if self.learners_attended else None
 
 
 def programme_figures() -> list[ProgrammeFigures]:

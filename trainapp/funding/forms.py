@@ -12,7 +12,7 @@ from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitFi
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from trainapp.catalogue.forms import GovDateField
-from trainapp.forms import choices
+from trainapp.forms import SingleLine, choices
 from trainapp.funding.models import CostCategory, CostState, GrantStatus
 
 
@@ -29,14 +29,14 @@ def _money(label: str, required: str | None = None, description: str | None = No
 class GrantForm(FlaskForm):
     name = StringField(
         "Grant name",
-        validators=[DataRequired("Enter the grant's name"), Length(max=200)],
+        validators=[DataRequired("Enter the grant's name"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
     funder = StringField(
-        "Funder", validators=[DataRequired("Enter the funder"), Length(max=200)], widget=GovTextInput()
+        "Funder", validators=[DataRequired("Enter the funder"), Length(max=200), SingleLine()], widget=GovTextInput()
     )
     reference = StringField(
-        "Funder's reference", validators=[Optional(), Length(max=100)], widget=GovTextInput()
+        "Funder's reference", validators=[Optional(), Length(max=100), SingleLine()], widget=GovTextInput()
     )
     amount = _money("Amount", "Enter the grant's amount")
     match_funding = _money("Match funding expected")
@@ -80,9 +80,9 @@ class CostForm(FlaskForm):
         widget=GovRadioInput(),
     )
     incurred_on = GovDateField("Date", validators=[DataRequired("Enter the date of the cost")])
-    supplier = StringField("Supplier", validators=[Optional(), Length(max=200)], widget=GovTextInput())
+    supplier = StringField("Supplier", validators=[Optional(), Length(max=200), SingleLine()], widget=GovTextInput())
     reference = StringField(
-        "Invoice or order reference", validators=[Optional(), Length(max=100)], widget=GovTextInput()
+        "Invoice or order reference", validators=[Optional(), Length(max=100), SingleLine()], widget=GovTextInput()
     )
     override_reason = TextAreaField(
         "Reason for going over the allocation",

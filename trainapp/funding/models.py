@@ -203,6 +203,10 @@ class ChargeStatus(enum.StrEnum):
     WAIVED = "waived"
     WITHDRAWN = "withdrawn"  # the register was corrected: the person did attend
 
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
     def check_transition(self, target: "ChargeStatus") -> None:
         if target not in CHARGE_TRANSITIONS[self]:
             raise InvalidTransition(f"A {self.value} charge cannot become {target.value}")

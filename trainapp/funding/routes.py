@@ -36,8 +36,8 @@ from trainapp.funding.models import (
     Grant,
     GrantStatus,
 )
-from trainapp.money import format_money, parse_money, to_input
-from trainapp.timezones import format_date, to_local
+from trainapp.money import format_money, parse_money, to_input, to_pounds
+from trainapp.timezones import to_local
 
 bp = Blueprint("funding", __name__)
 COORDINATOR = roles(Role.COORDINATOR)
@@ -216,15 +216,10 @@ def edit_allocation(allocation_id: int):
     return _allocation_form(allocation.grant, allocation)
 
 
-@bp.route("/costs/new", methods=["GET", "POST"])
-@COORDINATOR
-def new_cost():
-    session = db.session.get(TrainingSession, request.args.get("session_id", 0, type=int))
-    programme = db.session.get(Programme, request.args.get("programme_id", 0, type=int))
-    if (session is None) == (programme is None):
-        abort(404)
+def _cost_form(session: TrainingSession | None, programme: Programme | None):
+    """The add-a-cost form for a session or a whole programme: (form, saved cost or None)."""
     form = CostForm()
-    allocations = db.session.scalars(
+    open_allocations = db.session.scalars(
         sa.select(Allocation)
         .join(Allocation.grant)
         .where(Grant.status != GrantStatus.CLOSED)
@@ -235,37 +230,68 @@ def new_cost():
         )
         .order_by(Grant.name, Allocation.id)
     ).all()
+    offered = [a for a in open_allocations if services.allocation_covers(a, session=session, programme=programme)]
     form.allocation.choices = [(0, "Choose an allocation")] + [
-        (a.id, f"{a.grant.name}: {a.target_name} ({format_money(a.amount_pence)})") for a in allocations
+        (a.id, f"{a.grant.name}: {a.target_name} ({format_money(a.amount_pence)})") for a in offered
     ]
+    # Another allocation's id is not a forgery to ignore: the service says why it cannot be used.
+    form.allocation.validate_choice = False
     if request.method == "GET" and session is not None:
         form.incurred_on.data = to_local(session.starts_at).date()
-    if form.validate_on_submit():
-        try:
-            services.add_cost(
-                form.allocation.data,
-                services.CostDetails(
-                    category=CostCategory(form.category.data),
-                    amount_pence=parse_money(form.amount.data, "amount"),
-                    state=CostState(form.state.data),
-                    incurred_on=form.incurred_on.data,
-                    supplier=form.supplier.data or "",
-                    reference=form.reference.data or "",
-                    session=session,
-                    programme=programme,
-                    override_reason=form.override_reason.data or "",
-                ),
-                by=current_user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The cost has been added.")
-            allocation = db.session.get(Allocation, form.allocation.data)
-            return redirect(url_for("funding.show_grant", grant_id=allocation.grant_id))
+    if not form.validate_on_submit():
+        return form, None
+    try:
+        cost = services.add_cost(
+            form.allocation.data,
+            services.CostDetails(
+                category=CostCategory(form.category.data),
+                amount_pence=parse_money(form.amount.data, "amount"),
+                state=CostState(form.state.data),
+                incurred_on=form.incurred_on.data,
+                supplier=form.supplier.data or "",
+                reference=form.reference.data or "",
+                session=session,
+                programme=programme,
+                override_reason=form.override_reason.data or "",
+            ),
+            by=current_user,
+        )
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return form, None
+    db.session.commit()
+    flash("The cost has been added.")
+    return form, cost
+
+
+@bp.route("/costs/new", methods=["GET", "POST"])
+@COORDINATOR
+def new_cost():
+    session = db.session.get(TrainingSession, request.args.get("session_id", 0, type=int))
+    programme = db.session.get(Programme, request.args.get("programme_id", 0, type=int))
+    if (session is None) == (programme is None):
+        abort(404)
+    form, cost = _cost_form(session, programme)
+    if cost is not None:
+        return redirect(url_for("funding.show_grant", grant_id=cost.allocation.grant_id))
     return render_template("funding/cost_form.html", form=form, session=session, programme=programme)
+
+
+@bp.route("/funding/programmes/<int:programme_id>", methods=["GET", "POST"])
+@COORDINATOR
+def programme_funding(programme_id: int):
+    programme = db.get_or_404(Programme, programme_id)
+    form, cost = _cost_form(None, programme)
+    if cost is not None:
+        return redirect(url_for("funding.programme_funding", programme_id=programme.id))
+    return render_template(
+        "funding/programme.html",
+        programme=programme,
+        form=form,
+        allocations=dashboard.programme_allocations(programme.id),
+        costs=dashboard.programme_costs(programme.id),
+    )
 
 
 @bp.route("/costs/<int:cost_id>/paid", methods=["POST"])
@@ -368,7 +394,9 @@ def list_charges():
     agency_id = (
         current_user.agency_id if current_user.is_agency_lead else request.args.get("agency", type=int)
     )
-    query = charges.charges_query(agency_id=agency_id, month=_month(request.args.get("month")))
+    query = charges.charges_query(
+        agency_id=agency_id, month=_month(request.args.get("month")), newest_first=True
+    )
     page = db.paginate(
         query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
     )
@@ -431,19 +459,19 @@ def statement_csv():
         abort(400)
     rows = [
         (
-            format_date(c.raised_at),
+            to_local(c.raised_at).date(),
             c.booking.user.name,
             c.booking.session.course.title,
-            format_date(c.booking.session.starts_at),
+            to_local(c.booking.session.starts_at).date(),
             c.reason.label,
-            c.status.value,
-            format_money(c.amount_pence),
+            c.status.label,
+            to_pounds(c.amount_pence),
             c.decided_reason or "",
         )
         for c in found.charges
     ]
     return csv_response(
         f"charges-{found.agency.name}-{found.month:%Y-%m}.csv".replace(" ", "-"),
-        ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount", "Waiver reason"],
+        ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount (£)", "Waiver reason"],
         rows,
     )

@@ -181,12 +181,41 @@ class CostDetails:
     override_reason: str = ""
 
 
+def allocation_covers(
+    allocation: Allocation, *, session: TrainingSession | None = None, programme: Programme | None = None
+) -> bool:
+    """Whether money set aside by this allocation may pay for a cost on this session or programme.
+
+    A programme's allocation pays for its sessions and its programme-wide costs; a course's
+    allocation pays only for that course's sessions.
+    """
+    if session is not None:
+        if allocation.course_id is not None:
+            return allocation.course_id == session.course_id
+        return allocation.programme_id == session.course.programme_id
+    return programme is not None and allocation.programme_id == programme.id
+
+
+def _require_allocation_covers(allocation: Allocation, details: "CostDetails") -> None:
+    if allocation_covers(allocation, session=details.session, programme=details.programme):
+        return
+    if details.session is not None:
+        course = details.session.course
+        wanted = f"{course.title} or its programme, {course.programme.name}"
+    else:
+        wanted = f"the programme {details.programme.name}"
+    raise DomainError(f"Choose an allocation for {wanted}: this one is for {allocation.target_name}", "allocation")
+
+
 def add_cost(allocation_id: int, details: CostDetails, *, by: User) -> CostLine:
-    """Charge a cost to an allocation; going over it needs a recorded reason."""
+    """Charge a cost to an allocation for its own programme or course; going over it needs a reason."""
     require_coordinator(by)
     allocation = db.session.get(Allocation, allocation_id)
     if allocation is None:
         raise DomainError("That allocation does not exist", "allocation")
+    if (details.session is None) == (details.programme is None):
+        raise DomainError("A cost belongs to a session or a programme")
+    _require_allocation_covers(allocation, details)
     grant = _lock_grant(allocation.grant_id)
     if grant.status == GrantStatus.CLOSED:
         raise DomainError("This grant is closed: no costs can be charged to it", "allocation")
@@ -198,8 +227,6 @@ def add_cost(allocation_id: int, details: CostDetails, *, by: User) -> CostLine:
         )
     if details.amount_pence <= 0:
         raise DomainError("Enter an amount more than zero", "amount")
-    if (details.session is None) == (details.programme is None):
-        raise DomainError("A cost belongs to a session or a programme")
     spent = spent_pence(allocation.id)
     over = spent + details.amount_pence - allocation.amount_pence
     reason = details.override_reason.strip() or None

@@ -3,15 +3,39 @@
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
+from email.utils import format_datetime
 
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 
 from trainapp.db import utcnow
 from trainapp.extensions import db
 from trainapp.notifications.models import OutboxMessage, OutboxStatus
 from trainapp.notifications.transports import configured_transport
+from trainapp.text import one_line
+
+SUBJECT_LENGTH = OutboxMessage.subject.type.length
+
+
+def render_email(template: str, **context) -> tuple[str, str]:
+    """(subject, body) from ``templates/email/<template>.txt``.
+
+    Each template names its subject in a ``subject`` block and its text in a ``body`` block, so
+    a line break in a name or title inside the body can never become, or end, the subject.
+    """
+    app = current_app._get_current_object()
+    page = app.jinja_env.get_template(f"email/{template}.txt")
+    app.update_template_context(context)
+    subject = "".join(page.blocks["subject"](page.new_context(context)))
+    body = "".join(page.blocks["body"](page.new_context(context)))
+    return _subject_line(subject), body.strip() + "\n"
+
+
+def _subject_line(text: str) -> str:
+    """One line that fits the column: names and titles stored before one-line fields were
+    checked may hold line breaks, and a long course title must not make the insert fail."""
+    subject = one_line(text)
+    return subject if len(subject) <= SUBJECT_LENGTH else subject[: SUBJECT_LENGTH - 1].rstrip() + "…"
 
 
 def queue_email(
@@ -25,8 +49,7 @@ def queue_email(
 ) -> OutboxMessage | None:
     """Render ``templates/email/<template>.txt`` and add it to the outbox.
 
-    The first line of the rendered template is the subject. With a ``dedupe_key``
-    already queued, nothing is added and None is returned.
+    With a ``dedupe_key`` already queued, nothing is added and None is returned.
     """
     if dedupe_key is not None:
         exists = db.session.scalar(
@@ -34,12 +57,11 @@ def queue_email(
         )
         if exists is not None:
             return None
-    rendered = render_template(f"email/{template}.txt", **context)
-    subject, _, body = rendered.strip().partition("\n")
+    subject, body = render_email(template, **context)
     message = OutboxMessage(
         recipient=recipient,
-        subject=subject.strip(),
-        body=body.strip() + "\n",
+        subject=subject,
+        body=body,
         dedupe_key=dedupe_key,
         calendar=calendar,
         calendar_method=calendar_method,
@@ -53,10 +75,14 @@ def build_email(message: OutboxMessage) -> EmailMessage:
     config = current_app.config
     email = EmailMessage()
     # Address() quotes the name: a comma in it must not split the sender into two addresses.
-    email["From"] = Address(config["ORGANISATION_NAME"], addr_spec=config["MAIL_FROM"])
-    email["To"] = message.recipient
-    email["Subject"] = message.subject
-    email["Message-ID"] = make_msgid(domain=config["MAIL_FROM"].partition("@")[2] or None)
+    email["From"] = Address(one_line(config["ORGANISATION_NAME"]), addr_spec=config["MAIL_FROM"])
+    # Address() refuses an address that is not one: nothing but the address reaches the header.
+    email["To"] = Address(addr_spec=message.recipient)
+    email["Subject"] = one_line(message.subject)
+    # When the message was made, not when a retry got it out; the same ID on every attempt, so
+    # a message delivered twice after a lost reply is recognised as one.
+    email["Date"] = format_datetime(message.created_at, usegmt=True)
+    email["Message-ID"] = message_id(message)
     email.set_content(message.body)
     if message.calendar:
         method = message.calendar_method or "PUBLISH"
@@ -69,6 +95,11 @@ def build_email(message: OutboxMessage) -> EmailMessage:
             params={"method": method, "charset": "utf-8"},
         )
     return email
+
+
+def message_id(message: OutboxMessage) -> str:
+    domain = current_app.config["MAIL_FROM"].partition("@")[2] or "localhost"
+    return f"<outbox.{message.id}.{message.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 SEND_LEASE = timedelta(minutes=10)

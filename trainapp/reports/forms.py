@@ -2,7 +2,7 @@
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextInput
-from wtforms import IntegerField, SelectField, SubmitField
+from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
 from trainapp.catalogue.forms import GovDateField
@@ -19,6 +19,8 @@ class ReportForm(FlaskForm):
     preset = SelectField("Period", choices=choices(PRESETS), validators=[Optional()], widget=GovSelect())
     start = GovDateField("From", validators=[Optional()])
     end = GovDateField("To", validators=[Optional()])
+    # The period the page last showed: dates left as the page filled them are not "typed".
+    shown = HiddenField()
     programme = SelectField("Programme", coerce=int, validators=[Optional()], widget=GovSelect())
     agency = SelectField("Agency", coerce=int, validators=[Optional()], widget=GovSelect())
     submit = SubmitField("Show report", widget=GovSubmitInput())

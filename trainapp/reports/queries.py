@@ -7,7 +7,7 @@ import sqlalchemy as sa
 
 from trainapp.accounts.models import Agency, User
 from trainapp.attendance.models import Evaluation, EvaluationKind
-from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import Course, Programme, SessionStatus, TrainingSession
 from trainapp.extensions import db
 from trainapp.funding.models import Charge, ChargeStatus, CostLine, CostState
@@ -42,9 +42,19 @@ class Summary:
     no_shows: int = 0
     turned_away: int = 0
     unable: int = 0
+    # With an agency chosen: places held for it, and how many of those its people booked.
+    places_held: int | None = None
+    booked_on_held: int = 0
 
     @property
     def fill_rate(self) -> float | None:
+        """Places booked over places offered; for one agency, over the places held for it.
+
+        One agency's bookings over every agency's places would read as the partnership's
+        sessions standing empty.
+        """
+        if self.places_held is not None:
+            return self.booked_on_held / self.places_held if self.places_held else None
         return self.booked / self.places_offered if self.places_offered else None
 
     @property
@@ -84,6 +94,7 @@ class BoardReport:
     charges_waived: int
     charges_waived_pence: int
     absence: dict[str, int] = field(default_factory=dict)
+    agency_name: str | None = None  # the agency chosen, if any
 
 
 def _months(filters: ReportFilters) -> list[date]:
@@ -167,6 +178,8 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
         no_shows=int(figures[4]), turned_away=int(figures[5]), unable=int(figures[6]),
         late_cancellations=int(db.session.scalar(late_query)),
     )
+    if filters.agency_id:
+        summary.places_held, summary.booked_on_held = _held_places(filters.agency_id, sessions, ran, placed)
 
     by_agency = [
         Row(name=name, booked=int(b), attended=int(a), no_shows=int(n), walk_ins=int(w))
@@ -267,7 +280,24 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
         charges_waived=waived[0], charges_waived_pence=waived[1],
         absence={"No-show": summary.no_shows, "Late and turned away": summary.turned_away,
                  "Unable to attend (gave notice)": summary.unable, "Late cancellation": summary.late_cancellations},
+        agency_name=db.session.get(Agency, filters.agency_id).name if filters.agency_id else None,
     )
+
+
+def _held_places(agency_id: int, sessions, ran, placed) -> tuple[int, int]:
+    """Places held for one agency on the sessions run, and how many its people booked."""
+    held = db.session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(AgencyReservation.places), 0))
+        .join(sessions, sessions.c.id == AgencyReservation.session_id)
+        .where(ran, AgencyReservation.agency_id == agency_id)
+    )
+    booked = db.session.scalar(
+        sa.select(sa.func.count(Booking.id))
+        .join(sessions, sessions.c.id == Booking.session_id)
+        .where(ran, placed, Booking.status == BookingStatus.CONFIRMED, Booking.agency_id == agency_id,
+               Booking.reserved_for_agency_id == agency_id)
+    )
+    return int(held), int(booked)
 
 
 @dataclass
@@ -284,14 +314,16 @@ class CoverageRow:
         return max(self.needed - self.in_date, 0)
 
 
-def coverage(today: date, agency_id: int | None = None) -> list[CoverageRow]:
+def coverage(today: date, agency_id: int | None = None, now: datetime | None = None) -> list[CoverageRow]:
     """Per agency and course with a target: staff trained and in date, due within 90 days, overdue.
 
-    One aggregate query per course that has targets: a course's refresher period turns
-    "due" and "overdue" into two fixed cut-off dates, so the database does the counting.
+    Trained means completed, as every page counts it (``trainapp.bookings.completion``), by the
+    end of ``today`` (or ``now``, if sooner). One aggregate query: each course's refresher period
+    turns "due" and "overdue" into two fixed cut-off instants, so the database does the counting.
     """
-    from trainapp.attendance.services import add_months
-    from trainapp.bookings.rules import completed_marks
+    from trainapp.attendance import refreshers
+    from trainapp.bookings.completion import last_completions
+    from trainapp.db import UTCDateTime, utcnow
     from trainapp.reports.models import CoverageTarget
 
     query = sa.select(CoverageTarget).options(
@@ -301,30 +333,26 @@ def coverage(today: date, agency_id: int | None = None) -> list[CoverageRow]:
         query = query.where(CoverageTarget.agency_id == agency_id)
     targets = db.session.scalars(query).all()
     counts: dict[tuple[int, int], tuple[int, int, int]] = {}
-    for course in {t.course for t in targets}:
-        last = (
-            sa.select(User.agency_id.label("agency_id"), sa.func.max(TrainingSession.starts_at).label("last"))
-            .select_from(Booking).join(Booking.user).join(Booking.session)
-            # Trained means the course was completed: partly attending counts only where the course says so.
-            .where(Booking.status == BookingStatus.CONFIRMED, Booking.attendance.in_(completed_marks(course)),
-                   User.active.is_(True),
-                   TrainingSession.course_id == course.id)
-            .group_by(User.agency_id, User.id)
-            .subquery()
+    if targets:
+        ended_by = min(now or utcnow(), local_to_utc(today + timedelta(days=1), time(0)))
+        last = last_completions(ended_by)
+        periods = sorted({t.course.refresher_months for t in targets if t.course.refresher_months})
+        due_by, overdue_by = refreshers.cut_offs(periods, today)
+        months = Course.refresher_months
+        overdue_before = refreshers.by_period(months, overdue_by, UTCDateTime())
+        due_before = refreshers.by_period(months, due_by, UTCDateTime())
+        is_overdue = sa.and_(months.is_not(None), last.c.completed_at < overdue_before)
+        is_due_soon = sa.and_(months.is_not(None), last.c.completed_at >= overdue_before,
+                              last.c.completed_at < due_before)
+        rows = db.session.execute(
+            sa.select(User.agency_id, last.c.course_id, sa.func.count(), _count(is_due_soon), _count(is_overdue))
+            .select_from(last).join(User, User.id == last.c.user_id).join(Course, Course.id == last.c.course_id)
+            # Staff count where they work now, whoever they were with when they trained.
+            .where(User.active.is_(True), last.c.course_id.in_({t.course_id for t in targets}))
+            .group_by(User.agency_id, last.c.course_id)
         )
-        if course.refresher_months:
-            # attended on or after `fresh` -> in date; before `due_by` -> due within 90 days.
-            overdue_before = local_to_utc(add_months(today, -course.refresher_months), time(0))
-            due_before = local_to_utc(add_months(today + timedelta(days=91), -course.refresher_months), time(0))
-            in_date = _count(last.c.last >= overdue_before)
-            due_soon = _count(sa.and_(last.c.last >= overdue_before, last.c.last < due_before))
-            overdue = _count(last.c.last < overdue_before)
-        else:
-            in_date, due_soon, overdue = sa.func.count(), sa.literal(0), sa.literal(0)
-        for agency, fresh, soon, late in db.session.execute(
-            sa.select(last.c.agency_id, in_date, due_soon, overdue).group_by(last.c.agency_id)
-        ):
-            counts[(agency, course.id)] = (int(fresh), int(soon), int(late))
+        for agency, course_id, trained, soon, late in rows:
+            counts[(agency, course_id)] = (int(trained) - int(late), int(soon), int(late))
     result = []
     for target in sorted(targets, key=lambda t: (t.agency.name, t.course.title)):
         in_date, due_soon, overdue = counts.get((target.agency_id, target.course_id), (0, 0, 0))

@@ -1,5 +1,7 @@
 """Report pages: the board report, coverage, charts beside their tables, CSV exports."""
 
+from datetime import date
+
 import sqlalchemy as sa
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -13,7 +15,7 @@ from trainapp.db import utcnow
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
 from trainapp.forms import show_domain_error
-from trainapp.money import format_money
+from trainapp.money import to_pounds
 from trainapp.reports import queries, services
 from trainapp.reports.forms import CoverageTargetForm, ReportForm
 from trainapp.timezones import to_local
@@ -40,20 +42,27 @@ def _report_form():
     return form
 
 
-def _filters(form: ReportForm) -> queries.ReportFilters:
-    today = to_local(utcnow()).date()
-    if not any(request.args.get(key) for key in ("preset", "start", "end")):
-        start, end = services.preset_range("this-year", today)
-    elif form.preset.data:
-        start, end = services.preset_range(form.preset.data, today)
-    else:
-        start, end = services.check_range(form.start.data, form.end.data)
+def _shown(value: str | None) -> tuple[date, date] | None:
+    """The period the page last showed, from its hidden field ("2025-04-01/2026-03-31")."""
+    try:
+        start, end = (date.fromisoformat(part) for part in (value or "").split("/"))
+    except ValueError:
+        return None
+    return start, end
+
+
+def _filters(form: ReportForm) -> tuple[queries.ReportFilters, str]:
+    """The filters the figures use, and the preset that names their period ("" for typed dates)."""
+    preset = request.args.get("preset") if "preset" in request.args else None
+    start, end, preset = services.report_period(
+        preset, form.start.data, form.end.data, _shown(form.shown.data), to_local(utcnow()).date()
+    )
     agency_id = form.agency.data or None
     if current_user.is_agency_lead:
         if agency_id not in (None, current_user.agency_id):
             abort(403)
         agency_id = current_user.agency_id
-    return queries.ReportFilters(start, end, form.programme.data or None, agency_id)
+    return queries.ReportFilters(start, end, form.programme.data or None, agency_id), preset
 
 
 def _load_report():
@@ -64,20 +73,72 @@ def _load_report():
             abort(400)
         return form, None
     try:
-        filters = _filters(form)
+        filters, preset = _filters(form)
     except DomainError as error:
         show_domain_error(form, error)
         return form, None
+    # The form shows the period the figures cover, never boxes left as they were sent.
+    form.preset.data = preset
     form.start.data, form.end.data = filters.start, filters.end
+    form.start.raw_data = form.end.raw_data = None
+    form.shown.data = f"{filters.start.isoformat()}/{filters.end.isoformat()}"
     return form, queries.board_report(filters, utcnow())
 
 
-FILTER_ARGS = ("preset", "start", "end", "programme", "agency")
+def _filter_args(report: queries.BoardReport | None) -> dict[str, list[str]]:
+    """The period as dates, with the programme and agency, for the CSV and printable links.
+
+    Dates rather than the preset, so a download holds exactly the figures on the page.
+    """
+    if report is None:
+        return {}
+    filters = report.filters
+    args = {name: [str(day.day), str(day.month), str(day.year)]
+            for name, day in (("start", filters.start), ("end", filters.end))}
+    if filters.programme_id:
+        args["programme"] = [str(filters.programme_id)]
+    if filters.agency_id:
+        args["agency"] = [str(filters.agency_id)]
+    return args
 
 
-def _filter_args() -> dict[str, list[str]]:
-    """The filter as sent, every value kept (a date is three), for the CSV and printable links."""
-    return {key: request.args.getlist(key) for key in FILTER_ARGS if key in request.args}
+def _summary(report: queries.BoardReport) -> list[tuple[str, object, str]]:
+    """The summary's measures as (label, value, kind), shared by the page and its CSV.
+
+    Each rate's label says what it divides by; with an agency chosen, both rates are that
+    agency's own, and the partnership's places are shown only as places offered.
+    """
+    s, agency = report.summary, report.agency_name
+    if agency:
+        places = [("Places offered (all agencies)", s.places_offered, "count"),
+                  (f"Places held for {agency}", s.places_held, "count"),
+                  (f"Places booked by {agency}", s.booked, "count"),
+                  (f"Attended (in full or in part), {agency}", s.attended, "count"),
+                  (f"Fill rate (places held for {agency} that it booked ÷ places held for it)", s.fill_rate,
+                   "percent"),
+                  (f"Show rate ({agency}'s people who attended ÷ places it booked)", s.show_rate, "percent")]
+    else:
+        places = [("Places offered", s.places_offered, "count"), ("Places booked", s.booked, "count"),
+                  ("Attended (in full or in part)", s.attended, "count"),
+                  ("Fill rate (places booked ÷ places offered)", s.fill_rate, "percent"),
+                  ("Show rate (people who attended ÷ places booked)", s.show_rate, "percent")]
+    return [
+        ("Sessions run", s.sessions_run, "count"), ("Sessions cancelled", s.sessions_cancelled, "count"),
+        *places,
+        ("Partial attendance", s.partial, "count"), ("Walk-ins", s.walk_ins, "count"),
+        ("Late cancellations", s.late_cancellations, "count"), ("No-shows", s.no_shows, "count"),
+        ("Confidence before, average of 1–5", report.confidence_before if report.responses else None, "average"),
+        ("Confidence after, average of 1–5", report.confidence_after if report.responses else None, "average"),
+        ("Evaluation responses", report.responses, "count"),
+    ]
+
+
+def _shown_value(value, kind: str) -> str:
+    if kind == "percent":
+        return _percent(value)
+    if kind == "average":
+        return "–" if value is None else f"{value:.2f}"
+    return str(value)
 
 
 @bp.route("/board")
@@ -86,8 +147,9 @@ def board():
     form, report = _load_report()
     charts = _charts(report) if report else {}
     template = "reports/board_print.html" if request.args.get("print") == "1" else "reports/board.html"
-    return render_template(template, form=form, report=report, charts=charts, percent=_percent,
-                           filter_args=_filter_args()), (200 if report or not request.args else 400)
+    summary = [(label, _shown_value(value, kind)) for label, value, kind in _summary(report)] if report else []
+    return render_template(template, form=form, report=report, charts=charts, percent=_percent, summary=summary,
+                           filter_args=_filter_args(report)), (200 if report or not request.args else 400)
 
 
 def _charts(report: queries.BoardReport) -> dict:
@@ -117,23 +179,17 @@ def board_csv():
     form, report = _load_report()
     if report is None:
         abort(400)
-    s = report.summary
     name = f"board-{table}-{report.filters.start}-{report.filters.end}.csv"
     if table == "summary":
-        rows = [("Sessions run", s.sessions_run), ("Sessions cancelled", s.sessions_cancelled),
-                ("Places offered", s.places_offered), ("Places booked", s.booked), ("Attended", s.attended),
-                ("Fill rate", _percent(s.fill_rate)), ("Show rate", _percent(s.show_rate)),
-                ("Partial attendance", s.partial), ("Walk-ins", s.walk_ins),
-                ("Late cancellations", s.late_cancellations), ("No-shows", s.no_shows),
-                ("Confidence before (average)", round(report.confidence_before, 2) if report.responses else ""),
-                ("Confidence after (average)", round(report.confidence_after, 2) if report.responses else ""),
-                ("Evaluation responses", report.responses)]
+        rows = [(label, _csv_value(value, kind)) for label, value, kind in _summary(report)]
         # The partnership's costs are not one agency's business; its own charges are.
         if current_user.is_coordinator:
-            rows += [("Costs committed", format_money(report.costs_committed)),
-                     ("Costs paid", format_money(report.costs_paid))]
-        rows += [("Charges raised", format_money(report.charges_raised_pence)),
-                 ("Charges waived", format_money(report.charges_waived_pence))]
+            rows += [("Costs committed (£)", to_pounds(report.costs_committed)),
+                     ("Costs paid (£)", to_pounds(report.costs_paid))]
+        rows += [("Charges raised", report.charges_raised),
+                 ("Charges raised (£)", to_pounds(report.charges_raised_pence)),
+                 ("Charges waived", report.charges_waived),
+                 ("Charges waived (£)", to_pounds(report.charges_waived_pence))]
         return csv_response(name, ["Measure", "Value"], rows)
     if table == "agencies":
         return csv_response(name, ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
@@ -147,6 +203,14 @@ def board_csv():
         return csv_response(name, ["Month", "Offered", "Booked", "Attended"],
                             [(f"{m:%Y-%m}", o, b, a) for m, o, b, a in report.by_month])
     return csv_response(name, ["Reason for absence", "Number"], list(report.absence.items()))
+
+
+def _csv_value(value, kind: str):
+    if kind == "percent":
+        return _percent(value)
+    if kind == "average":
+        return "" if value is None else round(value, 2)
+    return value
 
 
 def _coverage_agency() -> int | None:

@@ -39,6 +39,31 @@ def preset_range(preset: str, today: date) -> tuple[date, date]:
     raise DomainError("Choose a period from the list", "preset")
 
 
+DEFAULT_PRESET = "this-year"
+PRESET_AND_DATES = 'Choose "Choose dates below" to report on the dates you typed, or clear the dates'
+
+
+def report_period(
+    preset: str | None, start: date | None, end: date | None, shown: tuple[date, date] | None, today: date
+) -> tuple[date, date, str]:
+    """The period a board report covers, and the preset that names it ("" for typed dates).
+
+    A preset applies only when chosen; dates count as typed unless they are the period the page
+    last showed (the page fills the boxes in), so changing the period list alone changes the
+    period, and a chosen period with other dates is refused rather than one quietly winning.
+    `preset` is None when the filter was not sent at all: then this financial year.
+    """
+    typed = start is not None or end is not None
+    if preset:
+        period = preset_range(preset, today)
+        if typed and (start, end) not in (period, shown):
+            raise DomainError(PRESET_AND_DATES, "preset")
+        return *period, preset
+    if preset is None and not typed:
+        return *preset_range(DEFAULT_PRESET, today), DEFAULT_PRESET
+    return *check_range(start, end), ""
+
+
 def check_range(start: date | None, end: date | None) -> tuple[date, date]:
     if start is None or end is None:
         raise DomainError("Enter both dates, or choose a period", "start")
