@@ -11,7 +11,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from trainapp import extensions
 from trainapp.config import DefaultConfig, from_environment
-from trainapp.db import configure_engine
+from trainapp.db import configure_engine, end_request_session
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -71,6 +71,12 @@ def _init_extensions(app: Flask) -> None:
     db = extensions.db
     login_manager = extensions.login_manager
     db.init_app(app)
+
+    # Registered after Flask-SQLAlchemy's clean-up, so it runs before it (last in, first out).
+    @app.teardown_appcontext
+    def _end_session(_error):
+        end_request_session(db.session)
+
     extensions.migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"))
     extensions.csrf.init_app(app)
     login_manager.init_app(app)
@@ -134,6 +140,7 @@ def _register_blueprints(app: Flask) -> None:
     from trainapp.core import routes as core_routes
     from trainapp.core.error_pages import register_error_pages
     from trainapp.funding import routes as funding_routes
+    from trainapp.notifications import routes as outbox_routes
     from trainapp.reports import routes as report_routes
 
     app.register_blueprint(core_routes.bp)
@@ -151,4 +158,5 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_routes.bp)
     app.register_blueprint(funding_routes.bp)
     app.register_blueprint(report_routes.bp)
+    app.register_blueprint(outbox_routes.bp)
     register_error_pages(app)

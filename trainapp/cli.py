@@ -72,10 +72,33 @@ def outbox_group():
 @outbox_group.command("send")
 @click.option("--limit", default=500, show_default=True, help="Most messages to send now.")
 def outbox_send(limit):
-    """Send every message that is due, keeping failures to retry."""
-    from trainapp.notifications.services import describe_delivery, send_due_messages
+    """Send every message that is due, keeping failures to retry; exits 1 if any failed."""
+    from trainapp.notifications.services import send_due_messages
 
-    click.echo(describe_delivery(*send_due_messages(limit)))
+    report = send_due_messages(limit)
+    _outbox_says(report.line(), ok=report.ok)
+    if not report.ok:
+        sys.exit(1)
+
+
+@outbox_group.command("retry")
+@click.option("--failed", "include_failed", is_flag=True,
+              help="Also queue failed messages again, each with a fresh retry period.")
+def outbox_retry(include_failed):
+    """Make every waiting message due now (after mending the mail server, say)."""
+    from trainapp.notifications.services import retry_messages
+
+    report = retry_messages(include_failed=include_failed)
+    db.session.commit()
+    _outbox_says(report.line(), ok=True)
+
+
+def _outbox_says(line: str, *, ok: bool) -> None:
+    """One line for the terminal or cron mail, and the same for the log."""
+    import logging
+
+    click.echo(line)
+    logging.getLogger("trainapp.outbox").log(logging.INFO if ok else logging.ERROR, line)
 
 
 @click.group("jobs", help="Scheduled work, safe to run every few minutes.")
@@ -85,11 +108,18 @@ def jobs_group():
 
 @jobs_group.command("run")
 def jobs_run():
-    """Run every scheduled job once; running it twice changes nothing more."""
+    """Run every scheduled job once; running it twice changes nothing more.
+
+    Prints a line per step; exits 1 when a step failed or a message could not be delivered,
+    so cron and monitoring notice.
+    """
     from trainapp.jobs import run_all
 
-    for line in run_all():
-        click.echo(line)
+    outcomes = run_all()
+    for outcome in outcomes:
+        click.echo(outcome.line())
+    if any(outcome.failed for outcome in outcomes):
+        sys.exit(1)
 
 
 @click.command("demo-data")

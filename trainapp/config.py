@@ -29,6 +29,29 @@ def _development_secret(instance_path: Path) -> str:
     return key
 
 
+# Setting name -> what it counts, for the message when it is not a whole number above zero.
+OUTBOX_SETTINGS = {
+    "OUTBOX_RETRY_FOR_HOURS": "hours",
+    "OUTBOX_RETRY_CEILING_MINUTES": "minutes",
+    "OUTBOX_KEEP_SENT_DAYS": "days",
+    "OUTBOX_KEEP_FAILED_DAYS": "days",
+}
+
+
+def _outbox_settings() -> dict:
+    """How long mail is retried and kept: whole numbers above zero, defaults in DefaultConfig."""
+    settings = {}
+    for name, unit in OUTBOX_SETTINGS.items():
+        raw = os.environ.get(name, "").strip()
+        if not raw:
+            settings[name] = getattr(DefaultConfig, name)
+            continue
+        if not raw.isdigit() or int(raw) < 1:
+            raise ConfigError(f"{name} must be a whole number of {unit} above zero, not {raw!r}.")
+        settings[name] = int(raw)
+    return settings
+
+
 def from_environment(instance_path: Path) -> dict:
     """Build the configuration mapping for ``create_app``."""
     env = os.environ.get("TRAINAPP_ENV", "production").strip().lower()
@@ -78,6 +101,7 @@ def from_environment(instance_path: Path) -> dict:
         "SESSION_COOKIE_SECURE": secure_cookies,
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
+        **_outbox_settings(),
     }
 
 
@@ -99,7 +123,13 @@ class DefaultConfig:
     LOGIN_WINDOW_SECONDS = 15 * 60
     LOGIN_MAX_FAILURES_PER_ACCOUNT = 5
     LOGIN_MAX_FAILURES_PER_ADDRESS = 30
-    OUTBOX_MAX_ATTEMPTS = 8
+    # A message is retried, waiting at most OUTBOX_RETRY_CEILING_MINUTES between attempts, for
+    # OUTBOX_RETRY_FOR_HOURS before it is marked failed (a mail server down over a weekend).
+    OUTBOX_RETRY_FOR_HOURS = 72
+    OUTBOX_RETRY_CEILING_MINUTES = 30
+    # Then bodies and attachments are removed; the rows stay for support.
+    OUTBOX_KEEP_SENT_DAYS = 30
+    OUTBOX_KEEP_FAILED_DAYS = 30
     PAGE_SIZE = 25
 
 

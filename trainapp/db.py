@@ -1,11 +1,14 @@
 """Declarative base, column types and engine settings shared by every model."""
 
 import enum
+import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 from sqlalchemy.orm import DeclarativeBase
+
+_log = logging.getLogger("trainapp.db")
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -103,6 +106,34 @@ def configure_engine(engine: sa.Engine) -> None:
             connection.exec_driver_sql("BEGIN")
         else:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def rollback_quietly(session, failure: str = "Could not roll back the database session") -> bool:
+    """Roll back, logging instead of raising if the database cannot be reached; False then.
+
+    A rollback that fails has still closed the session's transaction and handed its
+    connection back to the pool, which discards a connection it cannot reset (and one that
+    was cut is already marked invalid), so the session and the pool are ready for the next
+    request whatever happened here.
+    """
+    try:
+        session.rollback()
+    except sa.exc.SQLAlchemyError:
+        _log.warning("%s; its connection is discarded", failure, exc_info=True)
+        return False
+    return True
+
+
+def end_request_session(scoped_session) -> None:
+    """End the request's session even when its connection has died.
+
+    Flask-SQLAlchemy's own clean-up rolls back in the app context's teardown, after the
+    response is made: an error there escapes every error handler and the server answers
+    with its bare page. Rolling back quietly first leaves that clean-up nothing to fail on.
+    """
+    if scoped_session.registry.has():
+        rollback_quietly(scoped_session(), "Could not end the request's database session cleanly")
+        scoped_session.remove()
 
 
 def writes_on_get(view):

@@ -1,18 +1,62 @@
-"""Scheduled jobs: each idempotent, so cron on several hosts changes nothing twice."""
+"""Scheduled jobs, safe to run every few minutes on any number of hosts at once.
 
-from datetime import timedelta
+Each step runs in its own transaction and claims its work first: on PostgreSQL a step takes a
+transaction-level advisory lock and a host that cannot get it skips the step (another host is
+doing it); on SQLite every step's transaction takes the write lock before it reads, so a second
+host waits and then finds nothing left to do. Whatever a step does is keyed (reminders by their
+dedupe key, expiries by the booking's status), so running again changes nothing twice. A step
+that fails is rolled back and reported, and the steps after it still run.
+"""
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from trainapp.accounts.models import PasswordResetToken, SignInAttempt
 from trainapp.db import refresh_planner_statistics, utcnow
 from trainapp.extensions import db
-from trainapp.notifications.services import describe_delivery, send_due_messages
+
+logger = logging.getLogger("trainapp.jobs")
+
+# As many as `outbox send` sends by default: a run should empty a normal day's queue.
+DELIVERY_LIMIT = 500
+ERROR_LENGTH = 200
 
 
-def forget_old_sign_in_attempts() -> int:
+@dataclass(frozen=True)
+class Done:
+    """What a step did, in a few words; ``ok`` is False when it needs an operator's attention."""
+
+    summary: str
+    ok: bool = True
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    run: Callable[[datetime], Done]
+    # The outbox leases each message itself and commits as it goes: a lock held for the
+    # step's transaction would protect nothing there.
+    exclusive: bool = True
+
+
+@dataclass(frozen=True)
+class Outcome:
+    step: str
+    summary: str
+    failed: bool = False
+
+    def line(self) -> str:
+        return f"{self.step}: {self.summary}"
+
+
+def forget_old_sign_in_attempts(now: datetime | None = None) -> int:
     """Throttling needs only the last window; older attempts are personal data to drop."""
-    cutoff = utcnow() - timedelta(days=1)
+    cutoff = (now or utcnow()) - timedelta(days=1)
     result = db.session.execute(sa.delete(SignInAttempt).where(SignInAttempt.attempted_at < cutoff))
     result_tokens = db.session.execute(
         sa.delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff)
@@ -20,29 +64,117 @@ def forget_old_sign_in_attempts() -> int:
     return result.rowcount + result_tokens.rowcount
 
 
-def run_all() -> list[str]:
-    """Run each job in its own transaction and report what it did."""
-    from trainapp.attendance.services import queue_follow_ups
-    from trainapp.bookings.reminders import queue_reminders
-    from trainapp.bookings.services import expire_requests, release_due_reservations
+# The features are imported when their step runs, as the CLI imports this module.
 
-    report = []
-    removed = forget_old_sign_in_attempts()
-    db.session.commit()
-    report.append(f"Removed {removed} expired sign-in record(s).")
-    released = release_due_reservations(utcnow())
-    db.session.commit()
-    report.append(f"Released {released} agency reservation(s).")
-    expired = expire_requests(utcnow())
-    db.session.commit()
-    report.append(f"Expired {expired} booking request(s) nobody decided.")
-    queued = queue_reminders(utcnow())
-    db.session.commit()
-    report.append(f"Queued {queued} reminder(s) and joining link(s).")
-    follow_ups = queue_follow_ups(utcnow())
-    db.session.commit()
-    report.append(f"Queued {follow_ups} evaluation follow-up(s).")
-    report.append(describe_delivery(*send_due_messages()))
-    if refresh_planner_statistics(db.session):
-        db.session.commit()
-    return report
+
+def _forget_sign_in_records(now: datetime) -> Done:
+    return Done(f"removed {forget_old_sign_in_attempts(now)}")
+
+
+def _release_reservations(now: datetime) -> Done:
+    from trainapp.bookings.services import release_due_reservations
+
+    return Done(f"released {release_due_reservations(now)}")
+
+
+def _expire_requests(now: datetime) -> Done:
+    from trainapp.bookings.services import expire_requests
+
+    return Done(f"expired {expire_requests(now)}")
+
+
+def _queue_reminders(now: datetime) -> Done:
+    from trainapp.bookings.reminders import queue_reminders
+
+    return Done(f"queued {queue_reminders(now)}")
+
+
+def _queue_follow_ups(now: datetime) -> Done:
+    from trainapp.attendance.services import queue_follow_ups
+
+    return Done(f"queued {queue_follow_ups(now)}")
+
+
+def _purge_outbox(now: datetime) -> Done:
+    from trainapp.notifications.services import purge_old_messages
+
+    return Done(f"purged {purge_old_messages(now)}")
+
+
+def _deliver_outbox(now: datetime) -> Done:
+    from trainapp.notifications.services import send_due_messages
+
+    report = send_due_messages(DELIVERY_LIMIT)
+    # The report's line is the one `outbox send` prints, which names the outbox itself.
+    return Done(report.line().removeprefix("outbox: "), ok=report.ok)
+
+
+def _refresh_planner_statistics(now: datetime) -> Done:
+    return Done("refreshed" if refresh_planner_statistics(db.session) else "not needed")
+
+
+STEPS: tuple[Step, ...] = (
+    Step("sign-in-records", _forget_sign_in_records),
+    Step("release-reservations", _release_reservations),
+    Step("expire-requests", _expire_requests),
+    Step("reminders", _queue_reminders),
+    Step("follow-ups", _queue_follow_ups),
+    Step("purge-outbox", _purge_outbox),
+    Step("outbox", _deliver_outbox, exclusive=False),
+    Step("planner-statistics", _refresh_planner_statistics),
+)
+
+
+def claim_step(session: Session, name: str) -> bool:
+    """Take the step for the session's transaction; False when another host has it.
+
+    The lock is keyed by the schema too, so two deployments (or test runs) sharing one
+    PostgreSQL database do not skip each other's steps.
+    """
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    return bool(
+        session.scalar(
+            sa.text("SELECT pg_try_advisory_xact_lock(hashtext(current_schema()), hashtext(:key))"),
+            {"key": f"trainapp.jobs.{name}"},
+        )
+    )
+
+
+def run_step(step: Step) -> Outcome:
+    """Run one step in its own transaction; any failure is rolled back, logged and reported."""
+    try:
+        if step.exclusive and not claim_step(db.session, step.name):
+            db.session.rollback()
+            outcome = Outcome(step.name, "skipped (running on another host)")
+        else:
+            done = step.run(utcnow())
+            db.session.commit()
+            outcome = Outcome(step.name, done.summary, failed=not done.ok)
+    except Exception as error:  # noqa: BLE001 - one broken step must not stop the others
+        _roll_back()
+        outcome = Outcome(step.name, f"failed ({describe_error(error)})", failed=True)
+        logger.error(outcome.line(), exc_info=error)
+        return outcome
+    logger.log(logging.ERROR if outcome.failed else logging.INFO, outcome.line())
+    return outcome
+
+
+def _roll_back() -> None:
+    try:
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 - a lost connection can fail its rollback too
+        logger.warning("Rolling back a failed step failed too; the next step starts afresh", exc_info=True)
+        db.session.remove()
+
+
+def describe_error(error: Exception) -> str:
+    """The error's class and the first line of what the database or library said."""
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+    text = f"{type(error).__name__}: {detail[0]}" if detail else type(error).__name__
+    return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"
+
+
+def run_all() -> list[Outcome]:
+    """Run every step once, in order; a step's failure never stops the steps after it."""
+    return [run_step(step) for step in STEPS]

@@ -762,9 +762,9 @@ def test_flask_jobs_run_expires_releases_and_reminds_exactly_once(app, db, agenc
     lines = first.output.splitlines()
     # Other features add their own jobs to the report: only the bookings' lines are checked here.
     for line in [
-        "Released 1 agency reservation(s).",
-        "Expired 1 booking request(s) nobody decided.",
-        "Queued 1 reminder(s) and joining link(s).",
+        "release-reservations: released 1",
+        "expire-requests: expired 1",
+        "reminders: queued 1",
     ]:
         assert line in lines, first.output
     assert state(db, approval) == (
@@ -778,10 +778,10 @@ def test_flask_jobs_run_expires_releases_and_reminds_exactly_once(app, db, agenc
 
     assert second.exit_code == 0, second.output
     for line in [
-        "Released 0 agency reservation(s).",
-        "Expired 0 booking request(s) nobody decided.",
-        "Queued 0 reminder(s) and joining link(s).",
-        "Sent 0 message(s); 0 could not be sent and stay in the outbox.",
+        "release-reservations: released 0",
+        "expire-requests: expired 0",
+        "reminders: queued 0",
+        "outbox: sent 0, failed 0, dropped 0",
     ]:
         assert line in second.output.splitlines(), second.output
     assert state(db, approval)[0][0][1] == BookingStatus.EXPIRED

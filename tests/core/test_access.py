@@ -21,6 +21,7 @@ from tests.factories import (
     make_session,
     make_user,
     make_venue,
+    queue_plain_email,
     sign_in,
 )
 from trainapp.accounts.access import PUBLIC, SIGNED_IN
@@ -41,6 +42,7 @@ from trainapp.funding.models import (
     Grant,
     GrantStatus,
 )
+from trainapp.notifications.models import OutboxStatus
 
 WHO = ["anonymous", "coordinator", "trainer", "agency_lead", "staff"]
 SIGNED_IN_ROLES = WHO[1:]
@@ -389,6 +391,11 @@ ACCESS = [
     Case("reports.coverage", "GET", "/reports/coverage", only(OK, "coordinator", "agency_lead")),
     Case("reports.coverage", "POST", "/reports/coverage", only(OK, "coordinator", "agency_lead")),
     Case("reports.coverage_csv", "GET", "/reports/coverage.csv", only(OK, "coordinator", "agency_lead")),
+    # the outbox: coordinators see failed mail and queue it again
+    Case("outbox.overview", "GET", "/outbox", only(OK, "coordinator")),
+    Case("outbox.requeue", "GET", "/outbox/{w.failed_message.id}/requeue", everyone(NOT_ALLOWED)),
+    Case("outbox.requeue", "POST", "/outbox/{w.failed_message.id}/requeue",
+         only(Redirect("/outbox"), "coordinator")),
 ]
 
 
@@ -461,6 +468,8 @@ def world(db):
     world.charge = Charge(booking=world.attended, agency_id=home_agency.id, reason=ChargeReason.NO_SHOW,
                           amount_pence=50_00)
     db.session.add_all([world.grant, world.allocation, world.cost, world.charge])
+    world.failed_message = queue_plain_email()
+    world.failed_message.status, world.failed_message.failed_at = OutboxStatus.FAILED, utcnow()
     world.staff_token = token_for(people.staff)
     world.trainer_token = token_for(people.trainer)
     world.outsider_booking = Booking(session=session, user=world.outsider, agency_id=other_agency.id,

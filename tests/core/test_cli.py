@@ -133,11 +133,11 @@ def test_outbox_send_delivers_what_is_due_and_says_so(cli, db, mail_dir):
     result = cli("outbox", "send")
 
     assert result.exit_code == 0, result.output
-    assert result.output.strip() == "Sent 2 message(s); 0 could not be sent and stay in the outbox."
+    assert result.output.strip() == "outbox: sent 2, failed 0, dropped 0"
     assert len(list(mail_dir.glob("*.eml"))) == 2
     statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
     assert statuses == [OutboxStatus.SENT, OutboxStatus.SENT]
-    assert cli("outbox", "send").output.strip() == "Sent 0 message(s); 0 could not be sent and stay in the outbox."
+    assert cli("outbox", "send").output.strip() == "outbox: sent 0, failed 0, dropped 0"
 
 
 def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, mail_dir):
@@ -157,26 +157,29 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
     first = cli("jobs", "run")
 
     assert first.exit_code == 0, first.output
-    assert first.output.splitlines() == [
-        "Removed 2 expired sign-in record(s).",
-        "Released 0 agency reservation(s).",
-        "Expired 0 booking request(s) nobody decided.",
-        "Queued 0 reminder(s) and joining link(s).",
-        "Queued 0 evaluation follow-up(s).",
-        "Sent 1 message(s); 0 could not be sent and stay in the outbox.",
+    assert first.stdout.splitlines()[:7] == [
+        "sign-in-records: removed 2",
+        "release-reservations: released 0",
+        "expire-requests: expired 0",
+        "reminders: queued 0",
+        "follow-ups: queued 0",
+        "purge-outbox: purged 0",
+        "outbox: sent 1, failed 0, dropped 0",
     ]
     assert db.session.scalars(sa.select(SignInAttempt.attempted_at)).all() == [just_now]
     assert db.session.scalars(sa.select(PasswordResetToken.token_hash)).all() == ["b" * 64]
     assert len(list(mail_dir.glob("*.eml"))) == 1
 
     second = cli("jobs", "run")
-    assert second.output.splitlines() == [
-        "Removed 0 expired sign-in record(s).",
-        "Released 0 agency reservation(s).",
-        "Expired 0 booking request(s) nobody decided.",
-        "Queued 0 reminder(s) and joining link(s).",
-        "Queued 0 evaluation follow-up(s).",
-        "Sent 0 message(s); 0 could not be sent and stay in the outbox.",
+    assert second.exit_code == 0, second.output
+    assert second.stdout.splitlines()[:7] == [
+        "sign-in-records: removed 0",
+        "release-reservations: released 0",
+        "expire-requests: expired 0",
+        "reminders: queued 0",
+        "follow-ups: queued 0",
+        "purge-outbox: purged 0",
+        "outbox: sent 0, failed 0, dropped 0",
     ]
 
 

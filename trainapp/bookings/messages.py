@@ -89,14 +89,14 @@ def session_cancelled(booking: Booking) -> None:
 
 
 def reminder(booking: Booking, working_days: int, dedupe_key: str):
-    """Returns None when this reminder was queued before."""
+    """Returns None when this reminder was queued before. Not sent once the session has started."""
     return queue_email(
         booking.user.email, "booking_reminder", booking=booking, session=booking.session,
-        working_days=working_days, dedupe_key=dedupe_key,
+        working_days=working_days, dedupe_key=dedupe_key, useless_after=booking.session.starts_at,
     )
 
 
 def joining_link(booking: Booking, dedupe_key: str):
-    """Returns None when this link was queued before."""
+    """Returns None when this link was queued before. Not sent once the session has ended."""
     return queue_email(booking.user.email, "joining_link", booking=booking, session=booking.session,
-                       dedupe_key=dedupe_key)
+                       dedupe_key=dedupe_key, useless_after=booking.session.ends_at)

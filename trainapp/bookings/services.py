@@ -376,15 +376,27 @@ def release_reservation(
 ) -> list[Booking]:
     """Put an agency's unused held places into the general pool and promote the waiting list."""
     now = now or utcnow()
+    if by is not None and not by.is_coordinator:
+        raise NotAllowed("Only a coordinator can release held places")
+    reservation, session = _locked_reservation(reservation_id)
+    if reservation.released_at is not None:
+        raise DomainError("These places have already been released")
+    return _release(reservation, session, by=by, now=now)
+
+
+def _locked_reservation(reservation_id: int) -> tuple[AgencyReservation, TrainingSession]:
     reservation = db.session.get(AgencyReservation, reservation_id)
     if reservation is None:
         raise DomainError("That reservation does not exist")
-    if by is not None and not by.is_coordinator:
-        raise NotAllowed("Only a coordinator can release held places")
     session = lock_session(reservation.session_id)
+    # Read it again now the session is locked: a coordinator or another host may have released it.
     db.session.refresh(reservation)
-    if reservation.released_at is not None:
-        raise DomainError("These places have already been released")
+    return reservation, session
+
+
+def _release(
+    reservation: AgencyReservation, session: TrainingSession, *, by: User | None, now: datetime
+) -> list[Booking]:
     reservation.released_at = now
     audit.record(by, "reservation.released", reservation, after={"released_at": now.isoformat()})
     return promote_from_waiting_list(session, now)
@@ -398,6 +410,10 @@ def release_due_reservations(now: datetime | None = None) -> int:
             AgencyReservation.released_at.is_(None), AgencyReservation.release_at <= now
         )
     ).all()
+    released = 0
     for reservation_id in due:
-        release_reservation(reservation_id, by=None, now=now)
-    return len(due)
+        reservation, session = _locked_reservation(reservation_id)
+        if reservation.released_at is None:
+            _release(reservation, session, by=None, now=now)
+            released += 1
+    return released

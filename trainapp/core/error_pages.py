@@ -1,11 +1,13 @@
 """Error pages in the service's own style, never a bare server page."""
 
-from flask import Flask, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from trainapp.calendars.links import redact
-from trainapp.extensions import db
+from trainapp.db import rollback_quietly
+from trainapp.extensions import db, login_manager
 
 MESSAGES = {
     400: ("There is a problem with your request", "Go back, check what you entered and try again."),
@@ -19,19 +21,45 @@ MESSAGES = {
     500: ("Sorry, there is a problem with the service", "Try again later. Nothing you entered "
           "has been saved."),
 }
+MESSAGES[503] = MESSAGES[500]
+
+# The database is down, restarting, cut off or too busy: worth trying again shortly.
+_DATABASE_UNAVAILABLE = (
+    sa.exc.OperationalError,
+    sa.exc.InterfaceError,
+    sa.exc.DisconnectionError,
+    sa.exc.TimeoutError,
+)
 
 
-def _render(code: int, title: str | None = None, detail: str | None = None):
+def _is_database_unavailable(error: BaseException) -> bool:
+    if isinstance(error, _DATABASE_UNAVAILABLE):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and error.connection_invalidated
+
+
+def _render(code: int, title: str | None = None, detail: str | None = None, *, with_menu: bool = True):
     default_title, default_detail = MESSAGES.get(code, MESSAGES[500])
     if request.path.startswith("/healthz"):
         return {"status": "error", "code": code}, code
-    return (
-        render_template(
-            "errors/error.html", code=code, title=title or default_title,
-            detail=detail or default_detail,
-        ),
-        code,
-    )
+    page = {"code": code, "title": title or default_title, "detail": detail or default_detail}
+    if with_menu:
+        try:
+            return render_template("errors/error.html", **page), code
+        except sa.exc.SQLAlchemyError:
+            # The menu depends on who is signed in, which is read from the database.
+            current_app.logger.warning("The database failed while showing a %s page", code, exc_info=True)
+            rollback_quietly(db.session)
+    _forgo_loading_the_signed_in_person()
+    return render_template("errors/error.html", without_menu=True, **page), code
+
+
+def _forgo_loading_the_signed_in_person() -> None:
+    # Flask-Login's context processor reads the signed-in person from the database for
+    # every template, unless this request has already done so; when the database is
+    # failing, this page goes without them instead.
+    if "_login_user" not in g:
+        login_manager._update_request_context_with_user()
 
 
 def register_error_pages(app: Flask) -> None:
@@ -50,6 +78,12 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
+        if _is_database_unavailable(error):
+            app.logger.error(
+                "Database unavailable on %s %s", request.method, redact(request.path), exc_info=error
+            )
+            rollback_quietly(db.session)
+            return _render(503, with_menu=False)
         app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))
-        db.session.rollback()
+        rollback_quietly(db.session)
         return _render(500)

@@ -1,0 +1,48 @@
+"""The outbox page: coordinators see what is waiting, what failed and why, and queue it again."""
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from trainapp.accounts.access import roles
+from trainapp.accounts.models import Role
+from trainapp.db import utcnow
+from trainapp.errors import DomainError
+from trainapp.extensions import db
+from trainapp.forms import ConfirmForm
+from trainapp.notifications import services
+from trainapp.notifications.models import OutboxMessage
+
+bp = Blueprint("outbox", __name__)
+
+# How far back the page counts sent and dropped messages.
+RECENT_DAYS = 7
+
+
+@bp.route("/outbox")
+@roles(Role.COORDINATOR)
+def overview():
+    summary = services.outbox_summary(utcnow(), days=RECENT_DAYS)
+    page = db.paginate(
+        services.failed_messages_query(),
+        page=request.args.get("page", 1, type=int),
+        per_page=current_app.config["PAGE_SIZE"],
+    )
+    return render_template(
+        "notifications/outbox.html", summary=summary, page=page, form=ConfirmForm(), recent_days=RECENT_DAYS
+    )
+
+
+@bp.route("/outbox/<int:message_id>/requeue", methods=["POST"])
+@roles(Role.COORDINATOR)
+def requeue(message_id: int):
+    message = db.get_or_404(OutboxMessage, message_id)
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.requeue(message, by=current_user, now=utcnow())
+    except DomainError as error:
+        flash(error.message, "error")
+    else:
+        db.session.commit()
+        flash(f"The message to {message.recipient} is queued again and will go with the next send.")
+    return redirect(url_for("outbox.overview"))
