@@ -55,9 +55,15 @@ from trainapp.reports import queries, services  # noqa: E402
 from trainapp.timezones import to_local  # noqa: E402
 
 SCHEMA = f"bench_board_report_{os.getpid()}"
-ROWS = ["board report, 3 years", "board report, 1 quarter", "board report, 3 years, 1 agency",
-        "board report, 1 quarter, 1 prog", "coverage, every agency", "GET /reports/board, 3 years",
-        "GET /reports/board.csv, 1 qtr"]
+ROWS = [
+    "board report, 3 years",
+    "board report, 1 quarter",
+    "board report, 3 years, 1 agency",
+    "board report, 1 quarter, 1 prog",
+    "coverage, every agency",
+    "GET /reports/board, 3 years",
+    "GET /reports/board.csv, 1 qtr",
+]
 
 
 def _without_options(url: str) -> str:
@@ -95,18 +101,24 @@ def _made() -> SimpleNamespace:
 
     first = db.session.scalar(sa.select(sa.func.min(TrainingSession.starts_at)))
     return SimpleNamespace(
-        agencies=count(Agency), people=count(User), sessions=count(TrainingSession), bookings=count(Booking),
-        evaluations=count(Evaluation), cost_lines=count(CostLine), charges=count(Charge),
-        first_day=to_local(first).date())
+        agencies=count(Agency),
+        people=count(User),
+        sessions=count(TrainingSession),
+        bookings=count(Booking),
+        evaluations=count(Evaluation),
+        cost_lines=count(CostLine),
+        charges=count(Charge),
+        first_day=to_local(first).date(),
+    )
 
 
 def dates(start: date, end: date) -> str:
-    return (f"start={start.day}&start={start.month}&start={start.year}"
-            f"&end={end.day}&end={end.month}&end={end.year}")
+    return f"start={start.day}&start={start.month}&start={start.year}&end={end.day}&end={end.month}&end={end.year}"
 
 
-def bench(name: str, url: str, instance: Path, runs: int, *, load: bool = True,
-          analyse: bool = False) -> tuple[float | None, dict[str, float], str]:
+def bench(
+    name: str, url: str, instance: Path, runs: int, *, load: bool = True, analyse: bool = False
+) -> tuple[float | None, dict[str, float], str]:
     app = create_app(test_config(url, instance))
     results: dict[str, float] = {}
     with app.app_context():
@@ -121,9 +133,11 @@ def bench(name: str, url: str, instance: Path, runs: int, *, load: bool = True,
             with db.engine.begin() as connection:
                 connection.execute(sa.text("ANALYZE"))
         made = _made()
-        summary = (f"{made.agencies} agencies, {made.people:,} people, {made.sessions:,} sessions, "
-                   f"{made.bookings:,} bookings, {made.evaluations:,} evaluations, {made.cost_lines:,} cost lines, "
-                   f"{made.charges:,} charges")
+        summary = (
+            f"{made.agencies} agencies, {made.people:,} people, {made.sessions:,} sessions, "
+            f"{made.bookings:,} bookings, {made.evaluations:,} evaluations, {made.cost_lines:,} cost lines, "
+            f"{made.charges:,} charges"
+        )
         now = utcnow()
         today = to_local(now).date()
         quarter = services.preset_range("last-quarter", today)
@@ -133,17 +147,20 @@ def bench(name: str, url: str, instance: Path, runs: int, *, load: bool = True,
         cases = {
             ROWS[0]: lambda: queries.board_report(three_years, now),
             ROWS[1]: lambda: queries.board_report(queries.ReportFilters(*quarter), now),
-            ROWS[2]: lambda: queries.board_report(queries.ReportFilters(made.first_day, today, agency_id=agency_id),
-                                                  now),
+            ROWS[2]: lambda: queries.board_report(
+                queries.ReportFilters(made.first_day, today, agency_id=agency_id), now
+            ),
             ROWS[3]: lambda: queries.board_report(queries.ReportFilters(*quarter, programme_id=programme_id), now),
             ROWS[4]: lambda: queries.coverage(today),
         }
         for label, run in cases.items():
             results[label] = median_seconds(run, runs)
         report = queries.board_report(three_years, now)
-        print(f"  {name}: three years: {report.summary.sessions_run:,} sessions run, {report.summary.booked:,} "
-              f"places booked, fill rate {report.summary.fill_rate:.1%}, show rate {report.summary.show_rate:.1%}",
-              flush=True)
+        print(
+            f"  {name}: three years: {report.summary.sessions_run:,} sessions run, {report.summary.booked:,} "
+            f"places booked, fill rate {report.summary.fill_rate:.1%}, show rate {report.summary.show_rate:.1%}",
+            flush=True,
+        )
         db.session.remove()
 
     from tests.factories import sign_in
@@ -159,6 +176,7 @@ def bench(name: str, url: str, instance: Path, runs: int, *, load: bool = True,
             response = client.get(path)
             assert response.status_code == 200, (path, response.status_code)
             return response.data
+
         return get
 
     with app.app_context():
@@ -171,8 +189,11 @@ def bench(name: str, url: str, instance: Path, runs: int, *, load: bool = True,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="a PostgreSQL server to use a fresh schema on (default: TEST_DATABASE_URL)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="a PostgreSQL server to use a fresh schema on (default: TEST_DATABASE_URL)",
+    )
     parser.add_argument("--runs", type=int, default=5, help="timed runs per row, median shown (default 5)")
     args = parser.parse_args()
 
@@ -201,8 +222,10 @@ def main() -> None:
     print(f"Large partnership: {summary}. Median of {args.runs} runs, Python {sys.version.split()[0]}.")
     names = list(columns)
     print(f"{'':36}" + "".join(f"{n:>16}" for n in names))
-    print(f"{'generating the dataset (s)':36}"
-          + "".join(f"{columns[n][0]:16.1f}" if columns[n][0] is not None else f"{'–':>16}" for n in names))
+    print(
+        f"{'generating the dataset (s)':36}"
+        + "".join(f"{columns[n][0]:16.1f}" if columns[n][0] is not None else f"{'–':>16}" for n in names)
+    )
     for label in ROWS:
         print(f"{label + ' (ms)':36}" + "".join(f"{columns[n][1][label] * 1000:16.0f}" for n in names))
 

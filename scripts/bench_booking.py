@@ -72,10 +72,15 @@ def bench(server: Server, *, people: int, capacity: int, rounds: int) -> list[Ro
             together, in_turn = add_session(server.app, scenario), add_session(server.app, scenario)
             concurrent = race(_booking_posts(browsers, together))
             serial = one_after_another(_booking_posts(browsers, in_turn))
-            results.append(Round(
-                concurrent.seconds, serial.seconds, _counts(server, together), _counts(server, in_turn),
-                len(concurrent.server_errors) + len(serial.server_errors),
-            ))
+            results.append(
+                Round(
+                    concurrent.seconds,
+                    serial.seconds,
+                    _counts(server, together),
+                    _counts(server, in_turn),
+                    len(concurrent.server_errors) + len(serial.server_errors),
+                )
+            )
     finally:
         for browser in browsers:
             browser.close()
@@ -98,8 +103,11 @@ def run_backend(name: str, url: str, work_dir: Path, args) -> tuple[list[Round],
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--postgres", default=os.environ.get("TEST_DATABASE_URL"),
-                        help="PostgreSQL URL (default: TEST_DATABASE_URL); the run uses a schema of its own")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL URL (default: TEST_DATABASE_URL); the run uses a schema of its own",
+    )
     parser.add_argument("--people", type=int, default=50)
     parser.add_argument("--capacity", type=int, default=10)
     parser.add_argument("--rounds", type=int, default=3, help="measurements per backend; the median is shown")
@@ -125,10 +133,14 @@ def main() -> int:
             print("postgresql: skipped (give --postgres URL or set TEST_DATABASE_URL)", file=sys.stderr)
 
     expected = f"{args.capacity}/{args.people - args.capacity}"
-    print(f"\n{args.people} people, {args.capacity} places, {args.workers} gunicorn workers, "
-          f"median of {args.rounds} rounds (booking POSTs only)\n")
-    print(f"{'backend':<11} {'concurrent':>11} {'serial':>9} {'ratio':>7}   "
-          "confirmed/waiting, concurrent then serial, each round")
+    print(
+        f"\n{args.people} people, {args.capacity} places, {args.workers} gunicorn workers, "
+        f"median of {args.rounds} rounds (booking POSTs only)\n"
+    )
+    print(
+        f"{'backend':<11} {'concurrent':>11} {'serial':>9} {'ratio':>7}   "
+        "confirmed/waiting, concurrent then serial, each round"
+    )
     ok = True
     for name, (rounds, clean_log) in results.items():
         concurrent = statistics.median(r.concurrent for r in rounds)
@@ -140,8 +152,10 @@ def main() -> int:
         check += "" if clean_log else "  ERRORS IN THE SERVER LOG"
         print(f"{name:<11} {concurrent:>10.2f}s {serial:>8.2f}s {concurrent / serial:>6.2f}x   {check}")
     if not ok:
-        print(f"\nCHECK FAILED: every round should give {expected}, with no failed requests or logged errors",
-              file=sys.stderr)
+        print(
+            f"\nCHECK FAILED: every round should give {expected}, with no failed requests or logged errors",
+            file=sys.stderr,
+        )
     return 0 if ok else 1
 
 

@@ -50,16 +50,22 @@ def seed(count: int) -> None:
     """``count`` sessions of 40 published courses at 20 venues, led by 10 trainers."""
     programmes = [Programme(name=f"Programme {n}", description="") for n in range(4)]
     courses = [
-        Course(programme=programmes[n % 4], title=f"Course {n}: safeguarding, risk; and \\ practice",
-               summary="What it covers, who it is for, and what to bring.\nSecond paragraph.",
-               audience="", duration_minutes=180, cpd_hours=3, eligible_kinds=[], default_capacity=20,
-               status=CourseStatus.PUBLISHED)
+        Course(
+            programme=programmes[n % 4],
+            title=f"Course {n}: safeguarding, risk; and \\ practice",
+            summary="What it covers, who it is for, and what to bring.\nSecond paragraph.",
+            audience="",
+            duration_minutes=180,
+            cpd_hours=3,
+            eligible_kinds=[],
+            default_capacity=20,
+            status=CourseStatus.PUBLISHED,
+        )
         for n in range(40)
     ]
     venues = [Venue(name=f"Venue {n}", address=f"Room {n}\n{n} High Street\nTown") for n in range(20)]
     trainers = [
-        User(email=f"trainer{n}@example.org", name=f"Trainer {n}", role=Role.TRAINER, active=True,
-             password_hash="!")  # noqa: S106 - no password: nobody signs in as them
+        User(email=f"trainer{n}@example.org", name=f"Trainer {n}", role=Role.TRAINER, active=True, password_hash="!")  # noqa: S106 - no password: nobody signs in as them
         for n in range(10)
     ]
     db.session.add_all(programmes + courses + venues + trainers)
@@ -67,19 +73,23 @@ def seed(count: int) -> None:
     for n in range(count):
         starts_at = start + timedelta(days=n * 730 // count, hours=(n % 3) * 2)
         online = n % 5 == 0
-        db.session.add(TrainingSession(
-            course=courses[n % 40], starts_at=starts_at, ends_at=starts_at + timedelta(hours=3),
-            delivery_mode=DeliveryMode.ONLINE if online else DeliveryMode.IN_PERSON,
-            venue=None if online else venues[n % 20],
-            joining_link=f"https://meet.example.org/{n}" if online else "",
-            capacity=20, trainers=[trainers[n % 10]], notes="Parking behind the building." if n % 2 else "",
-        ))
+        db.session.add(
+            TrainingSession(
+                course=courses[n % 40],
+                starts_at=starts_at,
+                ends_at=starts_at + timedelta(hours=3),
+                delivery_mode=DeliveryMode.ONLINE if online else DeliveryMode.IN_PERSON,
+                venue=None if online else venues[n % 20],
+                joining_link=f"https://meet.example.org/{n}" if online else "",
+                capacity=20,
+                trainers=[trainers[n % 10]],
+                notes="Parking behind the building." if n % 2 else "",
+            )
+        )
     db.session.commit()
 
 
-def median_seconds(
-    run: Callable[[], object], runs: int, *, fresh_session: bool = True
-) -> tuple[float, object]:
+def median_seconds(run: Callable[[], object], runs: int, *, fresh_session: bool = True) -> tuple[float, object]:
     times, result = [], None
     run()  # warm up: imports, compiled queries, connection pool
     for _ in range(runs):
@@ -152,11 +162,18 @@ def main() -> None:
             db.engine.dispose()
 
     baseline = results["icalendar alone: to_ical()"][0]
-    print(f"Public feed, {args.sessions} sessions, {len(feed_bytes) / 1024:.0f} KiB, "
-          f"median of {args.runs} runs (SQLite, Python {sys.version.split()[0]})")
+    print(
+        f"Public feed, {args.sessions} sessions, {len(feed_bytes) / 1024:.0f} KiB, "
+        f"median of {args.runs} runs (SQLite, Python {sys.version.split()[0]})"
+    )
     print(f"{'':34}{'ms':>9}{'vs icalendar':>14}")
-    for label in ["query + events (feeds.public)", "serialise (ical.feed)", "feeds.public + ical.feed",
-                  "HTTP GET /calendars/public.ics", "icalendar alone: to_ical()"]:
+    for label in [
+        "query + events (feeds.public)",
+        "serialise (ical.feed)",
+        "feeds.public + ical.feed",
+        "HTTP GET /calendars/public.ics",
+        "icalendar alone: to_ical()",
+    ]:
         seconds = results[label][0]
         print(f"{label:34}{seconds * 1000:9.0f}{seconds / baseline:13.1f}x")
 

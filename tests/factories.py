@@ -85,9 +85,18 @@ def make_course(programme=None, status="published", **kw):
     from trainapp.catalogue.models import Course, CourseStatus
 
     fields = dict(
-        title=f"Course {next(_counter)}", level=None, summary="About it", audience="", duration_minutes=120,
-        cpd_hours=2, refresher_months=None, prerequisite=None, eligible_kinds=[], requires_approval=False,
-        default_capacity=10, cancellation_notice_days=5,
+        title=f"Course {next(_counter)}",
+        level=None,
+        summary="About it",
+        audience="",
+        duration_minutes=120,
+        cpd_hours=2,
+        refresher_months=None,
+        prerequisite=None,
+        eligible_kinds=[],
+        requires_approval=False,
+        default_capacity=10,
+        cancellation_notice_days=5,
     )
     fields.update(kw)
     course = Course(programme=programme or make_programme(), status=CourseStatus(status), **fields)
@@ -140,8 +149,7 @@ def migrate_database(command="upgrade", **kw):
     import flask_migrate
 
     loggers = [logging.getLogger()] + [
-        logger for logger in logging.Logger.manager.loggerDict.values()
-        if isinstance(logger, logging.Logger)
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
     ]
     saved = [(lg, lg.level, lg.handlers[:], lg.propagate, lg.disabled) for lg in loggers]
     try:

@@ -88,9 +88,7 @@ def _init_extensions(app: Flask) -> None:
     def _load_user(token: str):
         from trainapp.accounts.models import User
 
-        return db.session.scalar(
-            sa.select(User).where(User.session_token == token, User.active.is_(True))
-        )
+        return db.session.scalar(sa.select(User).where(User.session_token == token, User.active.is_(True)))
 
     with app.app_context():
         configure_engine(db.engine)

@@ -51,9 +51,7 @@ def line_chart(title: str, series: list[Series], *, y_label=str, start: date, en
         if not line.points:
             continue
         colour = COLOURS[index % len(COLOURS)]
-        path = " ".join(
-            f"{'M' if i == 0 else 'L'}{x(d):.1f},{y(v):.1f}" for i, (d, v) in enumerate(line.points)
-        )
+        path = " ".join(f"{'M' if i == 0 else 'L'}{x(d):.1f},{y(v):.1f}" for i, (d, v) in enumerate(line.points))
         dash = ' stroke-dasharray="6 4"' if line.dashed else ""
         parts.append(f'<path d="{path}" fill="none" stroke="{colour}" stroke-width="2"{dash}/>')
         legend_y = TOP + 14 * index
@@ -80,19 +78,24 @@ def bar_chart(title: str, labels: list[str], series: list[tuple[str, list[float]
     ]
     for index, (name, _) in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
-        parts.append(f'<rect x="{label_width + 120 * index}" y="4" width="10" height="10" fill="{colour}"/>'
-                     f'<text x="{label_width + 14 + 120 * index}" y="13" font-size="11">{escape(name)}</text>')
+        parts.append(
+            f'<rect x="{label_width + 120 * index}" y="4" width="10" height="10" fill="{colour}"/>'
+            f'<text x="{label_width + 14 + 120 * index}" y="13" font-size="11">{escape(name)}</text>'
+        )
     for row, label in enumerate(labels):
         y0 = TOP + row * group
-        parts.append(f'<text x="{label_width - 6}" y="{y0 + bar}" text-anchor="end" font-size="11">'
-                     f"{escape(label[:34])}</text>")
+        parts.append(
+            f'<text x="{label_width - 6}" y="{y0 + bar}" text-anchor="end" font-size="11">{escape(label[:34])}</text>'
+        )
         for index, (_, values) in enumerate(series):
             value = values[row]
             width = max(value * scale, 0)
             y = y0 + index * bar
-            parts.append(f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="{bar - 2}" '
-                         f'fill="{COLOURS[index % len(COLOURS)]}"/>'
-                         f'<text x="{label_width + width + 4:.1f}" y="{y + bar - 4}" font-size="10">'
-                         f"{escape(value_label(value))}</text>")
+            parts.append(
+                f'<rect x="{label_width}" y="{y}" width="{width:.1f}" height="{bar - 2}" '
+                f'fill="{COLOURS[index % len(COLOURS)]}"/>'
+                f'<text x="{label_width + width + 4:.1f}" y="{y + bar - 4}" font-size="10">'
+                f"{escape(value_label(value))}</text>"
+            )
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 - every text part above is escaped

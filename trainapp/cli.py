@@ -82,8 +82,9 @@ def outbox_send(limit):
 
 
 @outbox_group.command("retry")
-@click.option("--failed", "include_failed", is_flag=True,
-              help="Also queue failed messages again, each with a fresh retry period.")
+@click.option(
+    "--failed", "include_failed", is_flag=True, help="Also queue failed messages again, each with a fresh retry period."
+)
 def outbox_retry(include_failed):
     """Make every waiting message due now (after mending the mail server, say)."""
     from trainapp.notifications.services import retry_messages

@@ -58,9 +58,7 @@ def forget_old_sign_in_attempts(now: datetime | None = None) -> int:
     """Throttling needs only the last window; older attempts are personal data to drop."""
     cutoff = (now or utcnow()) - timedelta(days=1)
     result = db.session.execute(sa.delete(SignInAttempt).where(SignInAttempt.attempted_at < cutoff))
-    result_tokens = db.session.execute(
-        sa.delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff)
-    )
+    result_tokens = db.session.execute(sa.delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff))
     return result.rowcount + result_tokens.rowcount
 
 

@@ -53,9 +53,7 @@ def local_to_utc(day: date, at: time) -> datetime:
     instant = local.astimezone(UTC)
     # A skipped time does not survive the round trip back to local time.
     if instant.astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise NonexistentLocalTime(
-            f"{at:%H:%M} on {day.day} {day:%B %Y} does not exist here: the clocks go forward"
-        )
+        raise NonexistentLocalTime(f"{at:%H:%M} on {day.day} {day:%B %Y} does not exist here: the clocks go forward")
     second = local.replace(fold=1)
     if second.utcoffset() != local.utcoffset():
         raise AmbiguousLocalTime(

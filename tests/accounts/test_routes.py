@@ -161,8 +161,7 @@ def test_a_protected_page_sends_you_back_to_it_after_signing_in(client, db):
     assert 'name="next" type="hidden" value="/account"' in html(form_page)
     response = client.post(
         sign_in_url,
-        data={"csrf_token": csrf_token(form_page), "email": user.email, "password": PASSWORD,
-              "next": "/account"},
+        data={"csrf_token": csrf_token(form_page), "email": user.email, "password": PASSWORD, "next": "/account"},
     )
     assert response.status_code == 302
     assert response.location == "/account"
@@ -170,8 +169,14 @@ def test_a_protected_page_sends_you_back_to_it_after_signing_in(client, db):
 
 @pytest.mark.parametrize(
     "forged",
-    ["https://evil.example", "//evil.example", "/\\evil.example", "javascript:alert(1)",
-     "https:/evil.example", "/\t/evil.example"],
+    [
+        "https://evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "javascript:alert(1)",
+        "https:/evil.example",
+        "/\t/evil.example",
+    ],
 )
 def test_next_never_leads_off_the_site(client, db, forged):
     user = make_user()
@@ -179,8 +184,7 @@ def test_next_never_leads_off_the_site(client, db, forged):
     form_page = client.get(url)
     response = client.post(
         url,
-        data={"csrf_token": csrf_token(form_page), "email": user.email, "password": PASSWORD,
-              "next": forged},
+        data={"csrf_token": csrf_token(form_page), "email": user.email, "password": PASSWORD, "next": forged},
     )
     assert response.status_code == 302
     assert response.location == "/"
@@ -240,7 +244,8 @@ def test_changing_password_ends_other_sessions_but_keeps_this_one(client, browse
     assert is_signed_in(remembered)
 
     response = submit(
-        client, "/account/password",
+        client,
+        "/account/password",
         {"current_password": PASSWORD, "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
 
@@ -260,7 +265,8 @@ def test_a_wrong_current_password_changes_nothing(client, browser, db):
     signed_in(client, user)
     other = signed_in(browser(), user)
     response = submit(
-        client, "/account/password",
+        client,
+        "/account/password",
         {"current_password": "not my password!", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
     )
     assert_error_page(response, "Your current password is not correct")
@@ -310,7 +316,8 @@ def test_registering_with_an_agency_domain_gives_an_account_straight_away(client
     assert "Which agency do you work for?" not in html(details)
 
     response = submit(
-        client, "/register/details",
+        client,
+        "/register/details",
         {"name": "Ann Smith", "job_title": "PC", "password": PASSWORD, "confirm": PASSWORD},
     )
     assert response.status_code == 302
@@ -356,15 +363,18 @@ def test_a_badly_formed_email_is_explained(client, db):
 
 @pytest.mark.parametrize(
     ("password", "message"),
-    [("short", "Password must be 12 characters or more"),
-     ("password1234", "This password is too common"),
-     ("1234567890123", "This password is too common")],
+    [
+        ("short", "Password must be 12 characters or more"),
+        ("password1234", "This password is too common"),
+        ("1234567890123", "This password is too common"),
+    ],
 )
 def test_a_weak_password_is_explained_and_creates_nothing(client, db, password, message):
     make_agency(domains=["police.example.org"])
     submit(client, "/register", {"email": "new@police.example.org"})
     response = submit(
-        client, "/register/details",
+        client,
+        "/register/details",
         {"name": "New Person", "job_title": "PC", "password": password, "confirm": password},
     )
     assert_error_page(response, message)
@@ -375,7 +385,8 @@ def test_mismatched_passwords_are_explained(client, db):
     make_agency(domains=["police.example.org"])
     submit(client, "/register", {"email": "new@police.example.org"})
     response = submit(
-        client, "/register/details",
+        client,
+        "/register/details",
         {"name": "New Person", "job_title": "PC", "password": PASSWORD, "confirm": PASSWORD + "x"},
     )
     assert_error_page(response, "The passwords do not match")
@@ -386,9 +397,15 @@ def _ask_for_access(client, email="xan@charity.example.org", password=PASSWORD):
     response = submit(client, "/register", {"email": email})
     assert response.location == "/register/request-access"
     return submit(
-        client, "/register/request-access",
-        {"name": "Xan Helper", "job_title": "Volunteer", "organisation": "Small Charity",
-         "password": password, "confirm": password},
+        client,
+        "/register/request-access",
+        {
+            "name": "Xan Helper",
+            "job_title": "Volunteer",
+            "organisation": "Small Charity",
+            "password": password,
+            "confirm": password,
+        },
     )
 
 
@@ -409,7 +426,9 @@ def test_an_unknown_domain_asks_for_access_and_a_coordinator_approves(client, br
     assert "Xan Helper" in html(coord.get("/access-requests"))
     assert "Small Charity" in html(coord.get(review_url))
     response = submit(
-        coord, review_url, {"approve-agency": str(agency.id), "approve-role": "staff"},
+        coord,
+        review_url,
+        {"approve-agency": str(agency.id), "approve-role": "staff"},
     )
     assert response.status_code == 302
     assert response.location == "/access-requests"
@@ -442,7 +461,9 @@ def test_rejecting_needs_a_reason_and_an_empty_one_changes_nothing(client, brows
     assert "Rae Jected" in html(coord.get("/access-requests"))
 
     response = submit(
-        coord, review_url + "/reject", {"reject-reason": "Please use your work email."},
+        coord,
+        review_url + "/reject",
+        {"reject-reason": "Please use your work email."},
         page=review_url,
     )
     assert response.status_code == 302
@@ -504,7 +525,9 @@ def test_a_used_link_cannot_set_a_password(client, browser, db):
     submit(client, reset_url, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
 
     again = submit(
-        client, reset_url, {"password": "a third passphrase", "confirm": "a third passphrase"},
+        client,
+        reset_url,
+        {"password": "a third passphrase", "confirm": "a third passphrase"},
         page="/sign-in",
     )
     assert again.status_code == 404
@@ -588,8 +611,12 @@ def test_an_oversized_sign_in_is_refused(client, app, db):
 
 # --- agencies -----------------------------------------------------------------------
 
-AGENCY = {"name": "Northshire Police", "kind": "police", "is_partner": "yes",
-          "domains": "police.example.org, @Custody.Example.org\npolice.example.org"}
+AGENCY = {
+    "name": "Northshire Police",
+    "kind": "police",
+    "is_partner": "yes",
+    "domains": "police.example.org, @Custody.Example.org\npolice.example.org",
+}
 
 
 def test_a_coordinator_adds_an_agency_whose_staff_can_then_register(client, browser, db):
@@ -640,9 +667,9 @@ def test_editing_an_agency_is_saved_and_audited(client, db):
     form_page = html(client.get(f"/agencies/{agency.id}/edit"))
     assert "fire.example.org\nold.example.org" in form_page
     response = submit(
-        client, f"/agencies/{agency.id}/edit",
-        {"name": "Northshire Fire and Rescue", "kind": "fire", "is_partner": "no",
-         "domains": "fire.example.org"},
+        client,
+        f"/agencies/{agency.id}/edit",
+        {"name": "Northshire Fire and Rescue", "kind": "fire", "is_partner": "no", "domains": "fire.example.org"},
     )
 
     assert response.status_code == 302
@@ -650,10 +677,12 @@ def test_editing_an_agency_is_saved_and_audited(client, db):
     assert "Northshire Fire and Rescue has been saved." in listing
     event = db.session.scalar(sa.select(AuditEvent).where(AuditEvent.action == "agency.updated"))
     assert event.actor_id == coordinator.id
-    assert event.before == {"name": "Fire Service", "is_partner": True,
-                            "domains": ["fire.example.org", "old.example.org"]}
-    assert event.after == {"name": "Northshire Fire and Rescue", "is_partner": False,
-                           "domains": ["fire.example.org"]}
+    assert event.before == {
+        "name": "Fire Service",
+        "is_partner": True,
+        "domains": ["fire.example.org", "old.example.org"],
+    }
+    assert event.after == {"name": "Northshire Fire and Rescue", "is_partner": False, "domains": ["fire.example.org"]}
 
 
 def test_a_deactivated_agency_stops_registering_its_staff_until_reactivated(client, browser, db):
@@ -664,15 +693,11 @@ def test_a_deactivated_agency_stops_registering_its_staff_until_reactivated(clie
     assert response.status_code == 302
     assert response.location == "/agencies"
     assert "Closing Agency has been deactivated." in html(client.get("/agencies"))
-    assert submit(browser(), "/register", {"email": "a@closing.example.org"}).location == (
-        "/register/request-access"
-    )
+    assert submit(browser(), "/register", {"email": "a@closing.example.org"}).location == ("/register/request-access")
 
     submit(client, f"/agencies/{agency.id}/reactivate", {}, page="/agencies")
     assert "Closing Agency has been reactivated." in html(client.get("/agencies"))
-    assert submit(browser(), "/register", {"email": "a@closing.example.org"}).location == (
-        "/register/details"
-    )
+    assert submit(browser(), "/register", {"email": "a@closing.example.org"}).location == ("/register/details")
 
 
 # --- people -------------------------------------------------------------------------
@@ -689,9 +714,9 @@ def test_a_coordinator_changes_someones_role_and_agency_and_it_is_audited(client
     assert re.search(r'<option value="staff" selected', form_page)
     assert re.search(rf'<option value="{home.id}" selected', form_page)
     response = submit(
-        client, f"/users/{person.id}/edit",
-        {"name": "Moving Person", "job_title": "Team leader", "role": "agency_lead",
-         "agency": str(other.id)},
+        client,
+        f"/users/{person.id}/edit",
+        {"name": "Moving Person", "job_title": "Team leader", "role": "agency_lead", "agency": str(other.id)},
     )
 
     assert response.status_code == 302
@@ -739,7 +764,8 @@ def test_the_last_coordinator_cannot_give_up_the_role(client, db):
     coordinator = make_user(Role.COORDINATOR, name="Only Coordinator")
     signed_in(client, coordinator)
     response = submit(
-        client, f"/users/{coordinator.id}/edit",
+        client,
+        f"/users/{coordinator.id}/edit",
         {"name": "Only Coordinator", "role": "staff", "agency": "0"},
     )
     assert_error_page(response, "The service needs at least one active coordinator")
@@ -818,9 +844,20 @@ def _empty_form(db, client, case):
     return review + "/reject", review
 
 
-FORMS = ["sign in", "register", "register details", "request access", "forgot password",
-         "reset password", "change password", "new agency", "edit agency", "edit user",
-         "approve access", "reject access"]
+FORMS = [
+    "sign in",
+    "register",
+    "register details",
+    "request access",
+    "forgot password",
+    "reset password",
+    "change password",
+    "new agency",
+    "edit agency",
+    "edit user",
+    "approve access",
+    "reject access",
+]
 
 
 @pytest.mark.parametrize("case", FORMS)

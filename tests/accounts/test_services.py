@@ -28,8 +28,11 @@ def _outbox(db):
 def test_registering_with_a_domain_owned_by_one_agency_puts_the_person_in_it(db):
     police = make_agency("Police", domains=["police.example.org"])
     user = services.register(
-        email="Ann.Smith@Police.Example.org", name="Ann Smith", job_title="PC",
-        password=PASSWORD, agency_id=None,
+        email="Ann.Smith@Police.Example.org",
+        name="Ann Smith",
+        job_title="PC",
+        password=PASSWORD,
+        agency_id=None,
     )
     assert user.agency == police
     assert user.role == Role.STAFF
@@ -41,13 +44,12 @@ def test_a_shared_domain_requires_choosing_one_of_its_agencies(db):
     second = make_agency("Trust B", domains=["nhs.example.net"])
     other = make_agency("Elsewhere", domains=["other.example.org"])
     with pytest.raises(UnknownAgency):
-        services.register(email="a@nhs.example.net", name="A", job_title="Nurse",
-                          password=PASSWORD, agency_id=None)
+        services.register(email="a@nhs.example.net", name="A", job_title="Nurse", password=PASSWORD, agency_id=None)
     with pytest.raises(UnknownAgency):
-        services.register(email="a@nhs.example.net", name="A", job_title="Nurse",
-                          password=PASSWORD, agency_id=other.id)
-    user = services.register(email="a@nhs.example.net", name="A", job_title="Nurse",
-                             password=PASSWORD, agency_id=second.id)
+        services.register(email="a@nhs.example.net", name="A", job_title="Nurse", password=PASSWORD, agency_id=other.id)
+    user = services.register(
+        email="a@nhs.example.net", name="A", job_title="Nurse", password=PASSWORD, agency_id=second.id
+    )
     assert user.agency == second
     assert first.id != second.id
 
@@ -60,15 +62,21 @@ def test_a_deactivated_agency_domain_does_not_register_anyone(db):
 def test_an_unknown_domain_becomes_an_access_request_that_tells_coordinators(db):
     coordinator = make_user(Role.COORDINATOR)
     access_request = services.request_access(
-        email="x@charity.example.org", name="Xan", job_title="Volunteer",
-        organisation="Small Charity", password=PASSWORD,
+        email="x@charity.example.org",
+        name="Xan",
+        job_title="Volunteer",
+        organisation="Small Charity",
+        password=PASSWORD,
     )
     assert access_request.status == AccessRequestStatus.PENDING
     assert [m.recipient for m in _outbox(db)] == [coordinator.email]
     with pytest.raises(DomainError, match="already asked"):
         services.request_access(
-            email="X@charity.example.org", name="Xan", job_title="Volunteer",
-            organisation="Small Charity", password=PASSWORD,
+            email="X@charity.example.org",
+            name="Xan",
+            job_title="Volunteer",
+            organisation="Small Charity",
+            password=PASSWORD,
         )
 
 
@@ -76,8 +84,11 @@ def test_approving_a_request_creates_the_account_once(db):
     coordinator = make_user(Role.COORDINATOR)
     agency = make_agency()
     access_request = services.request_access(
-        email="x@charity.example.org", name="Xan", job_title="Volunteer",
-        organisation="Small Charity", password=PASSWORD,
+        email="x@charity.example.org",
+        name="Xan",
+        job_title="Volunteer",
+        organisation="Small Charity",
+        password=PASSWORD,
     )
     user = services.approve_access_request(access_request, by=coordinator, agency=agency, role=Role.STAFF)
     assert user.agency == agency and user.active
@@ -91,8 +102,11 @@ def test_approving_a_request_creates_the_account_once(db):
 def test_rejecting_needs_a_reason_and_emails_it(db):
     coordinator = make_user(Role.COORDINATOR)
     access_request = services.request_access(
-        email="x@charity.example.org", name="Xan", job_title="Volunteer",
-        organisation="Small Charity", password=PASSWORD,
+        email="x@charity.example.org",
+        name="Xan",
+        job_title="Volunteer",
+        organisation="Small Charity",
+        password=PASSWORD,
     )
     with pytest.raises(DomainError, match="reason"):
         services.reject_access_request(access_request, by=coordinator, reason="  ")
@@ -161,8 +175,9 @@ def test_old_failures_stop_counting(app, db):
     make_user(email="target@example.org")
     long_ago = utcnow() - timedelta(seconds=app.config["LOGIN_WINDOW_SECONDS"] + 60)
     for _ in range(10):
-        db.session.add(SignInAttempt(email="target@example.org", address="1.1.1.1", succeeded=False,
-                                     attempted_at=long_ago))
+        db.session.add(
+            SignInAttempt(email="target@example.org", address="1.1.1.1", succeeded=False, attempted_at=long_ago)
+        )
     assert services.authenticate("target@example.org", PASSWORD, "1.1.1.1")
 
 
@@ -209,8 +224,9 @@ def test_role_and_agency_changes_are_audited(db):
     coordinator = make_user(Role.COORDINATOR)
     person = make_user()
     new_agency = make_agency()
-    services.update_user(person, by=coordinator, name=person.name, job_title="Lead",
-                         role=Role.AGENCY_LEAD, agency=new_agency)
+    services.update_user(
+        person, by=coordinator, name=person.name, job_title="Lead", role=Role.AGENCY_LEAD, agency=new_agency
+    )
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "user.updated")).one()
     assert event.actor_id == coordinator.id
     assert event.before["role"] == "staff" and event.after["role"] == "agency_lead"
@@ -251,7 +267,10 @@ def test_deactivating_ends_sessions_and_is_audited(db):
 def test_an_access_request_is_never_lost_when_approval_fails(db):
     coordinator = make_user(Role.COORDINATOR)
     access_request = services.request_access(
-        email="late@charity.example.org", name="Late", job_title="", organisation="Charity",
+        email="late@charity.example.org",
+        name="Late",
+        job_title="",
+        organisation="Charity",
         password=PASSWORD,
     )
     make_user(email="late@charity.example.org")

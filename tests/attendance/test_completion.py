@@ -38,19 +38,31 @@ class World:
         self.lead = make_user(Role.AGENCY_LEAD, agency=self.police, name="Pat Lead")
         self.coordinator = make_user(Role.COORDINATOR, name="Cora Ordinator")
         self.ana = make_user(agency=self.police, name="Ana Ahmed")
-        self.level1 = make_course(title="Level 1", cpd_hours=Decimal("3"), refresher_months=12,
-                                  partial_counts_as_completed=partial_counts)
+        self.level1 = make_course(
+            title="Level 1", cpd_hours=Decimal("3"), refresher_months=12, partial_counts_as_completed=partial_counts
+        )
         self.level2 = make_course(title="Level 2", cpd_hours=Decimal("6"), prerequisite=self.level1)
         self.level2_session = make_session(self.level2)
         db.session.add(CoverageTarget(agency=self.police, course=self.level1, staff_needed=1))
         db.session.commit()
 
     def took_level1(self, days_ago, attendance, *, cancelled=False):
-        session = make_session(self.level1, starts_at=now() - timedelta(days=days_ago), hours=3,
-                               status=SessionStatus.CANCELLED if cancelled else SessionStatus.DELIVERED)
-        self.db.session.add(Booking(session=session, user=self.ana, agency_id=self.police.id,
-                                    status=BookingStatus.CONFIRMED, attendance=attendance,
-                                    minutes_missed=40 if attendance == PARTIAL else None))
+        session = make_session(
+            self.level1,
+            starts_at=now() - timedelta(days=days_ago),
+            hours=3,
+            status=SessionStatus.CANCELLED if cancelled else SessionStatus.DELIVERED,
+        )
+        self.db.session.add(
+            Booking(
+                session=session,
+                user=self.ana,
+                agency_id=self.police.id,
+                status=BookingStatus.CONFIRMED,
+                attendance=attendance,
+                minutes_missed=40 if attendance == PARTIAL else None,
+            )
+        )
         session.places_taken = 1
         self.db.session.commit()
         return session
@@ -69,9 +81,12 @@ def _record_refreshers(page) -> list[tuple[str, str]]:
     match = re.search(r"<caption[^>]*>Refreshers</caption>.*?</table>", text(page), flags=re.S)
     if match is None:
         return []
-    return [(last, due) for last, due in re.findall(
-        r'data-label="Last [a-z]+">([^<]+)</td>\s*<td[^>]*data-label="Refresh by">([^<]+)</td>',
-        match.group(0))]
+    return [
+        (last, due)
+        for last, due in re.findall(
+            r'data-label="Last [a-z]+">([^<]+)</td>\s*<td[^>]*data-label="Refresh by">([^<]+)</td>', match.group(0)
+        )
+    ]
 
 
 def ask_every_page(app, w: World) -> Answers:
@@ -83,19 +98,25 @@ def ask_every_page(app, w: World) -> Answers:
     lead = signed_in(fresh_client(app), w.lead)
     due = lead.get("/refreshers")
     assert due.status_code == 200
-    listed = [re.sub(r"\s+", " ", row).strip() for row in re.findall(r"Ana Ahmed</a></td>(.*?)</tr>", text(due),
-                                                                      flags=re.S)]
+    listed = [
+        re.sub(r"\s+", " ", row).strip() for row in re.findall(r"Ana Ahmed</a></td>(.*?)</tr>", text(due), flags=re.S)
+    ]
 
     booking = submit(ana, f"/sessions/{w.level2_session.id}/book", {})
     assert booking.status_code == 302
-    placed = w.db.session.scalar(sa.select(Booking.id).where(
-        Booking.session_id == w.level2_session.id, Booking.user_id == w.ana.id)) is not None
+    placed = (
+        w.db.session.scalar(
+            sa.select(Booking.id).where(Booking.session_id == w.level2_session.id, Booking.user_id == w.ana.id)
+        )
+        is not None
+    )
 
     coordinator = signed_in(fresh_client(app), w.coordinator)
     coverage = text(coordinator.get("/reports/coverage"))
     row = re.search(r'data-label="Course">Level 1</td>(.*?)</tr>', coverage, flags=re.S).group(1)
-    figures = tuple(re.sub(r"<[^>]+>", "", cell).strip()
-                    for cell in re.findall(r'data-label="[^"]+">(.*?)</td>', row, flags=re.S))[1:]
+    figures = tuple(
+        re.sub(r"<[^>]+>", "", cell).strip() for cell in re.findall(r'data-label="[^"]+">(.*?)</td>', row, flags=re.S)
+    )[1:]
     return Answers(_record_refreshers(record), cpd, listed, placed, figures)
 
 
@@ -111,8 +132,9 @@ def test_partial_attendance_where_the_course_does_not_count_it_is_not_completion
 
     answers = ask_every_page(app, w)
 
-    assert answers == Answers(record_refreshers=[], cpd="0", refreshers_list=[], may_book_level2=False,
-                              coverage=("0", "0", "0", "1"))
+    assert answers == Answers(
+        record_refreshers=[], cpd="0", refreshers_list=[], may_book_level2=False, coverage=("0", "0", "0", "1")
+    )
 
 
 def test_partial_attendance_where_the_course_counts_it_is_completion_on_every_page(app, db):
@@ -148,8 +170,9 @@ def test_attendance_at_a_cancelled_session_counts_nowhere(app, db):
 
     answers = ask_every_page(app, w)
 
-    assert answers == Answers(record_refreshers=[], cpd="0", refreshers_list=[], may_book_level2=False,
-                              coverage=("0", "0", "0", "1"))
+    assert answers == Answers(
+        record_refreshers=[], cpd="0", refreshers_list=[], may_book_level2=False, coverage=("0", "0", "0", "1")
+    )
 
 
 def test_a_cancelled_session_does_not_push_back_an_earlier_completion(app, db):
@@ -179,8 +202,15 @@ def many_due(db):
     course = make_course(title="Information Sharing", refresher_months=6)
     for i in range(30):
         session = make_session(course, starts_at=now() - timedelta(days=300 - i), hours=2)
-        db.session.add(Booking(session=session, user=make_user(agency=police, name=f"Staff {i:02}"),
-                               agency_id=police.id, status=BookingStatus.CONFIRMED, attendance=ATTENDED))
+        db.session.add(
+            Booking(
+                session=session,
+                user=make_user(agency=police, name=f"Staff {i:02}"),
+                agency_id=police.id,
+                status=BookingStatus.CONFIRMED,
+                attendance=ATTENDED,
+            )
+        )
     db.session.commit()
     return lead
 

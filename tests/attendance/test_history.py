@@ -43,13 +43,10 @@ class World:
         self.cat = make_user(agency=self.council, name="Cat Cole")
         course = make_course(title="Safeguarding Adults", cpd_hours=Decimal("2"))
         self.upcoming = make_session(course, trainers=[self.trainer])
-        self.delivered = make_session(course, starts_at=now() - timedelta(days=10), hours=2,
-                                      trainers=[self.trainer])
+        self.delivered = make_session(course, starts_at=now() - timedelta(days=10), hours=2, trainers=[self.trainer])
         self.delivered.places_taken = 2
-        self.ana_mark = Booking(session=self.delivered, user=self.ana, agency_id=self.police.id,
-                                status="confirmed")
-        self.cat_mark = Booking(session=self.delivered, user=self.cat, agency_id=self.council.id,
-                                status="confirmed")
+        self.ana_mark = Booking(session=self.delivered, user=self.ana, agency_id=self.police.id, status="confirmed")
+        self.cat_mark = Booking(session=self.delivered, user=self.cat, agency_id=self.council.id, status="confirmed")
         db.session.add_all([self.ana_mark, self.cat_mark])
         db.session.commit()
 
@@ -66,18 +63,31 @@ class World:
 
     def trainer_marks_on_the_day(self):
         on_the_day = self.delivered.ends_at - timedelta(minutes=5)
-        services.mark_register(self.delivered.id, {
-            self.ana_mark.id: services.Mark(AttendanceStatus.ATTENDED),
-            self.cat_mark.id: services.Mark(AttendanceStatus.NO_SHOW),
-        }, by=self.trainer, now=on_the_day)
+        services.mark_register(
+            self.delivered.id,
+            {
+                self.ana_mark.id: services.Mark(AttendanceStatus.ATTENDED),
+                self.cat_mark.id: services.Mark(AttendanceStatus.NO_SHOW),
+            },
+            by=self.trainer,
+            now=on_the_day,
+        )
         self.db.session.commit()
 
     def coordinator_corrects(self):
         coordinator = self.client(self.coordinator)
         path = f"/sessions/{self.delivered.id}/register"
-        done = submit(coordinator, path, {f"mark-{self.ana_mark.id}": "partial", f"minutes-{self.ana_mark.id}": "45",
-                                          f"mark-{self.cat_mark.id}": "no_show",
-                                          "reason": "Left at the break, says the sign-out sheet", "save": "y"})
+        done = submit(
+            coordinator,
+            path,
+            {
+                f"mark-{self.ana_mark.id}": "partial",
+                f"minutes-{self.ana_mark.id}": "45",
+                f"mark-{self.cat_mark.id}": "no_show",
+                "reason": "Left at the break, says the sign-out sheet",
+                "save": "y",
+            },
+        )
         assert done.status_code == 302
 
 
@@ -96,8 +106,9 @@ def history_rows(page) -> list[str]:
 
 
 def event_time(db, action):
-    event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action)
-                               .order_by(AuditEvent.id.desc())).first()
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id.desc())
+    ).first()
     return format_datetime(event.occurred_at)
 
 
@@ -141,9 +152,12 @@ def test_the_bookings_lists_link_to_each_bookings_history(db, w):
 def test_the_register_history_shows_each_mark_who_when_old_and_new_and_the_reason(db, w):
     w.trainer_marks_on_the_day()
     w.coordinator_corrects()
-    corrected_at, marked_at = (format_datetime(e.occurred_at) for e in db.session.scalars(
-        sa.select(AuditEvent).where(AuditEvent.action == "attendance.marked").order_by(AuditEvent.id.desc())
-    ).all()[:3:2])
+    corrected_at, marked_at = (
+        format_datetime(e.occurred_at)
+        for e in db.session.scalars(
+            sa.select(AuditEvent).where(AuditEvent.action == "attendance.marked").order_by(AuditEvent.id.desc())
+        ).all()[:3:2]
+    )
 
     page = w.client(w.coordinator).get(f"/sessions/{w.delivered.id}/register/history")
 
@@ -174,8 +188,10 @@ def test_a_correction_after_the_register_locked_shows_its_reason_on_the_register
         page = w.client(person).get(f"/sessions/{w.delivered.id}/register")
         shown = plain(page)
         assert "Corrected after the register locked" in shown
-        assert ("Ana Ahmed: Attendance: Attended → Partially attended, Minutes missed: none → 45. "
-                "Reason: Left at the break, says the sign-out sheet") in shown
+        assert (
+            "Ana Ahmed: Attendance: Attended → Partially attended, Minutes missed: none → 45. "
+            "Reason: Left at the break, says the sign-out sheet"
+        ) in shown
         assert "Cora Ordinator" in shown
         assert "Cat Cole: Attendance" not in shown  # the trainer's own marks were on time
         assert f'href="/sessions/{w.delivered.id}/register/history"' in text(page)
@@ -183,8 +199,9 @@ def test_a_correction_after_the_register_locked_shows_its_reason_on_the_register
 
 def test_a_register_marked_in_time_shows_no_corrections(db, w):
     w.trainer_marks_on_the_day()
-    assert "Corrected after the register locked" not in plain(w.client(w.trainer).get(
-        f"/sessions/{w.delivered.id}/register"))
+    assert "Corrected after the register locked" not in plain(
+        w.client(w.trainer).get(f"/sessions/{w.delivered.id}/register")
+    )
 
 
 # --- a person ------------------------------------------------------------------------------
@@ -199,11 +216,14 @@ def test_a_coordinator_reads_a_persons_history_account_and_bookings(db, w):
     assert page.status_code == 200
     rows = history_rows(page)
     assert [re.sub(r"^.*?(am|pm) ", "", row) for row in rows] == [
-        "Ana Ahmed Booking cancelled Safeguarding Adults, " + format_datetime(booking.session.starts_at)
+        "Ana Ahmed Booking cancelled Safeguarding Adults, "
+        + format_datetime(booking.session.starts_at)
         + " Status: Booked → Cancelled Clashes with a court date",
-        "Ana Ahmed Place booked Safeguarding Adults, " + format_datetime(booking.session.starts_at)
+        "Ana Ahmed Place booked Safeguarding Adults, "
+        + format_datetime(booking.session.starts_at)
         + " Status: Booked –",
-        "Tess Trainer Attendance marked Safeguarding Adults, " + format_datetime(w.delivered.starts_at)
+        "Tess Trainer Attendance marked Safeguarding Adults, "
+        + format_datetime(w.delivered.starts_at)
         + " Attendance: Not marked → Attended –",
     ]
     assert f'href="/people/{w.ana.id}/history"' in text(w.client(w.coordinator).get(f"/users/{w.ana.id}"))
@@ -229,8 +249,12 @@ def test_a_long_history_is_shown_a_page_at_a_time_with_the_same_queries(db, w):
     with counting_queries(db.engine) as short:
         assert coordinator.get(path).status_code == 200
     for minutes in range(1, 30):
-        services.mark_register(w.delivered.id, {w.ana_mark.id: services.Mark(AttendanceStatus.PARTIAL, minutes)},
-                               by=w.trainer, now=w.delivered.ends_at)
+        services.mark_register(
+            w.delivered.id,
+            {w.ana_mark.id: services.Mark(AttendanceStatus.PARTIAL, minutes)},
+            by=w.trainer,
+            now=w.delivered.ends_at,
+        )
     db.session.commit()
 
     with counting_queries(db.engine) as long:

@@ -52,7 +52,9 @@ def checked(response, booking) -> str | None:
 
 def marks(db, session) -> dict[str, tuple]:
     rows = db.session.scalars(
-        sa.select(Booking).where(Booking.session_id == session.id).order_by(Booking.id)
+        sa.select(Booking)
+        .where(Booking.session_id == session.id)
+        .order_by(Booking.id)
         .execution_options(populate_existing=True)
     ).all()
     return {b.user.name: (b.attendance, b.minutes_missed) for b in rows}
@@ -104,13 +106,15 @@ class World:
     def __init__(self, db):
         self.police = make_agency("Wessex Police", kind=AgencyKind.POLICE)
         self.council = make_agency("Downs Council", kind=AgencyKind.COUNCIL)
-        self.police_lead = make_user(Role.AGENCY_LEAD, agency=self.police, name="Pat Lead",
-                                     email="pat.lead@police.example.org")
+        self.police_lead = make_user(
+            Role.AGENCY_LEAD, agency=self.police, name="Pat Lead", email="pat.lead@police.example.org"
+        )
         self.trainer = make_user(Role.TRAINER, agency=self.police, name="Tess Trainer")
         self.coordinator = make_user(Role.COORDINATOR, name="Cora Ordinator")
         self.course = make_course(title="Safeguarding Adults", cpd_hours=Decimal("2"), refresher_months=12)
-        self.session = make_session(course=self.course, starts_at=now() - timedelta(hours=1), hours=2,
-                                    capacity=3, trainers=[self.trainer])
+        self.session = make_session(
+            course=self.course, starts_at=now() - timedelta(hours=1), hours=2, capacity=3, trainers=[self.trainer]
+        )
         self.ana = make_user(agency=self.police, name="Ana Ahmed", email="ana@police.example.org")
         self.ben = make_user(agency=self.police, name="Ben Brook", email="ben@police.example.org")
         self.cat = make_user(agency=self.council, name="Cat Cole", email="cat@council.example.org")
@@ -147,13 +151,20 @@ def test_the_register_lists_each_learner_with_their_agency_and_every_mark(traine
     shown = plain(page)
     assert "Register: Safeguarding Adults" in shown
     assert "3 on the register (0 walk-ins)." in shown
-    legends = [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", legend)).strip()
-               for legend in re.findall(r"<legend[^>]*>(.*?)</legend>", text(page), flags=re.S)]
+    legends = [
+        re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", legend)).strip()
+        for legend in re.findall(r"<legend[^>]*>(.*?)</legend>", text(page), flags=re.S)
+    ]
     assert legends == ["Ana Ahmed Wessex Police", "Ben Brook Wessex Police", "Cat Cole Downs Council"]
     assert "&lt;span" not in page.get_data(as_text=True)  # the legend's markup is markup, not text
     labels = re.findall(rf'<label[^>]*for="mark-{w.ana_booking.id}[^"]*">\s*([^<]+?)\s*</label>', text(page))
-    assert labels == ["Attended", "Partially attended", "Late and turned away", "No-show",
-                      "Unable to attend (gave notice)"]
+    assert labels == [
+        "Attended",
+        "Partially attended",
+        "Late and turned away",
+        "No-show",
+        "Unable to attend (gave notice)",
+    ]
     assert f'for="minutes-{w.ben_booking.id}">' in page.get_data(as_text=True)
     for button in ("Mark everyone attended", "Add a walk-in", "Submit the register", "Save marks"):
         assert button in shown
@@ -161,19 +172,26 @@ def test_the_register_lists_each_learner_with_their_agency_and_every_mark(traine
 
 
 def test_saving_marks_keeps_them_and_shows_them_checked(db, trainer, w):
-    response = submit(trainer, w.path, {
-        f"mark-{w.ana_booking.id}": "attended",
-        f"mark-{w.ben_booking.id}": "partial", f"minutes-{w.ben_booking.id}": "25",
-        f"mark-{w.cat_booking.id}": "", "save": "Save marks",
-    })
+    response = submit(
+        trainer,
+        w.path,
+        {
+            f"mark-{w.ana_booking.id}": "attended",
+            f"mark-{w.ben_booking.id}": "partial",
+            f"minutes-{w.ben_booking.id}": "25",
+            f"mark-{w.cat_booking.id}": "",
+            "save": "Save marks",
+        },
+    )
 
     assert response.status_code == 302 and response.location == w.path
-    assert marks(db, w.session) == {"Ana Ahmed": (ATTENDED, None), "Ben Brook": (PARTIAL, 25),
-                                    "Cat Cole": (None, None)}
+    assert marks(db, w.session) == {"Ana Ahmed": (ATTENDED, None), "Ben Brook": (PARTIAL, 25), "Cat Cole": (None, None)}
     page = trainer.get(w.path)
     assert "The marks have been saved." in plain(page)
     assert (checked(page, w.ana_booking), checked(page, w.ben_booking), checked(page, w.cat_booking)) == (
-        "attended", "partial", None
+        "attended",
+        "partial",
+        None,
     )
     assert f'id="minutes-{w.ben_booking.id}" name="minutes-{w.ben_booking.id}" type="text" value="25"' in text(page)
     assert w.session.status == SessionStatus.SCHEDULED  # saving is not submitting
@@ -181,9 +199,15 @@ def test_saving_marks_keeps_them_and_shows_them_checked(db, trainer, w):
 
 @pytest.mark.parametrize("forged", ["late", "ATTENDED", "deleted", "1"])
 def test_a_forged_status_is_a_bad_request_and_nothing_is_marked(db, trainer, w, forged):
-    response = submit(trainer, w.path, {
-        f"mark-{w.ana_booking.id}": "attended", f"mark-{w.ben_booking.id}": forged, "save": "Save marks",
-    })
+    response = submit(
+        trainer,
+        w.path,
+        {
+            f"mark-{w.ana_booking.id}": "attended",
+            f"mark-{w.ben_booking.id}": forged,
+            "save": "Save marks",
+        },
+    )
     assert response.status_code == 400
     assert marks(db, w.session) == UNMARKED
     assert count(db, AuditEvent) == 0
@@ -191,10 +215,16 @@ def test_a_forged_status_is_a_bad_request_and_nothing_is_marked(db, trainer, w, 
 
 @pytest.mark.parametrize("minutes", ["", "0", "120", "twenty"])
 def test_partial_attendance_without_sensible_minutes_shows_the_error_summary(db, trainer, w, minutes):
-    response = submit(trainer, w.path, {
-        f"mark-{w.ana_booking.id}": "attended",
-        f"mark-{w.ben_booking.id}": "partial", f"minutes-{w.ben_booking.id}": minutes, "save": "Save marks",
-    })
+    response = submit(
+        trainer,
+        w.path,
+        {
+            f"mark-{w.ana_booking.id}": "attended",
+            f"mark-{w.ben_booking.id}": "partial",
+            f"minutes-{w.ben_booking.id}": minutes,
+            "save": "Save marks",
+        },
+    )
 
     message = "For Ben Brook, enter the minutes missed: between 1 and 119"
     assert response.status_code == 200
@@ -207,10 +237,15 @@ def test_partial_attendance_without_sensible_minutes_shows_the_error_summary(db,
 
 
 def test_submitting_with_someone_unmarked_says_who_and_saves_nothing(db, trainer, w):
-    response = submit(trainer, w.path, {
-        f"mark-{w.ana_booking.id}": "attended", f"mark-{w.ben_booking.id}": "no_show",
-        "submit": "Submit the register",
-    })
+    response = submit(
+        trainer,
+        w.path,
+        {
+            f"mark-{w.ana_booking.id}": "attended",
+            f"mark-{w.ben_booking.id}": "no_show",
+            "submit": "Submit the register",
+        },
+    )
 
     assert response.status_code == 200
     assert error_summary(response) == ["Mark everyone before submitting. Not marked: Cat Cole"]
@@ -237,8 +272,7 @@ def test_submitting_the_register_marks_the_session_delivered(app, db, trainer, w
 
 
 def test_mark_everyone_attended_then_change_one_to_a_no_show(db, trainer, w):
-    response = submit(trainer, f"{w.path}/everyone-attended", {"submit": "Mark everyone attended"},
-                      form_page=w.path)
+    response = submit(trainer, f"{w.path}/everyone-attended", {"submit": "Mark everyone attended"}, form_page=w.path)
     assert response.status_code == 302 and response.location == w.path
     page = trainer.get(w.path)
     assert "Everyone is marked attended. Change anyone who was not, then submit the register." in plain(page)
@@ -246,8 +280,11 @@ def test_mark_everyone_attended_then_change_one_to_a_no_show(db, trainer, w):
 
     submit(trainer, w.path, {**w.all_marked(), f"mark-{w.ben_booking.id}": "no_show", "save": "Save marks"})
 
-    assert marks(db, w.session) == {"Ana Ahmed": (ATTENDED, None), "Ben Brook": (NO_SHOW, None),
-                                    "Cat Cole": (ATTENDED, None)}
+    assert marks(db, w.session) == {
+        "Ana Ahmed": (ATTENDED, None),
+        "Ben Brook": (NO_SHOW, None),
+        "Cat Cole": (ATTENDED, None),
+    }
     [email] = outbox(db, w.police_lead.email)
     assert email.subject == "No-show: Ben Brook, Safeguarding Adults"
 
@@ -296,9 +333,7 @@ def test_a_locked_register_tells_the_trainer_and_cannot_be_changed(db, client, w
     assert forged.status_code == 200
     assert error_summary(forged) == ["The register is locked. Ask a coordinator to correct it"]
     everyone = submit(client, f"{w.path}/everyone-attended", {"submit": "y"}, form_page=w.path)
-    assert error_summary(client.get(everyone.location)) == [
-        "The register is locked. Ask a coordinator to correct it"
-    ]
+    assert error_summary(client.get(everyone.location)) == ["The register is locked. Ask a coordinator to correct it"]
     walk_in = submit(client, f"{w.path}/walk-in", {"email": w.police_lead.email})
     assert error_summary(walk_in) == ["The register is locked. Ask a coordinator to correct it"]
     assert marks(db, w.session) == {**UNMARKED, "Ana Ahmed": (ATTENDED, None)}
@@ -329,13 +364,17 @@ def test_a_coordinator_correcting_a_locked_register_must_give_a_reason(db, clien
     assert field_error(refused, "reason") == "Error: Enter a reason for correcting a locked register"
     assert marks(db, w.session)["Ana Ahmed"] == (ATTENDED, None)
 
-    done = submit(client, w.path, {f"mark-{w.ana_booking.id}": "no_show", "reason": "Signed in, then left",
-                                   "save": "y"})
+    done = submit(
+        client, w.path, {f"mark-{w.ana_booking.id}": "no_show", "reason": "Signed in, then left", "save": "y"}
+    )
     assert done.status_code == 302
     assert marks(db, w.session)["Ana Ahmed"] == (NO_SHOW, None)
     event = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "attendance.marked")).one()
     assert (event.actor_id, event.reason, event.before["attendance"], event.after["attendance"]) == (
-        w.coordinator.id, "Signed in, then left", "attended", "no_show"
+        w.coordinator.id,
+        "Signed in, then left",
+        "attended",
+        "no_show",
     )
 
 
@@ -364,9 +403,15 @@ def test_an_existing_person_is_added_as_a_walk_in_beyond_capacity(db, trainer, w
 
 
 def test_a_new_person_walks_in_and_is_sent_a_link_to_choose_a_password(db, trainer, w):
-    response = submit(trainer, f"{w.path}/walk-in", {
-        "email": "nia.newcomer@council.example.org", "name": "Nia Newcomer", "agency": str(w.council.id),
-    })
+    response = submit(
+        trainer,
+        f"{w.path}/walk-in",
+        {
+            "email": "nia.newcomer@council.example.org",
+            "name": "Nia Newcomer",
+            "agency": str(w.council.id),
+        },
+    )
 
     assert response.status_code == 302
     person = db.session.scalars(sa.select(User).where(User.email == "nia.newcomer@council.example.org")).one()
@@ -383,8 +428,10 @@ def test_a_new_person_walks_in_and_is_sent_a_link_to_choose_a_password(db, train
         ({"email": "", "name": "Nia", "agency": "council"}, ["Enter the walk-in's email address"]),
         ({"email": "nia@council.example.org", "name": "", "agency": "council"}, ["Enter the walk-in's full name"]),
         ({"email": "nia@council.example.org", "name": "Nia", "agency": "0"}, ["Choose the walk-in's agency"]),
-        ({"email": "nia@", "name": "Nia", "agency": "council"},
-         ["Enter an email address in the correct format, like name@example.org"]),
+        (
+            {"email": "nia@", "name": "Nia", "agency": "council"},
+            ["Enter an email address in the correct format, like name@example.org"],
+        ),
         ({"email": "nia@council.example.org", "name": "Nia", "agency": "999999"}, ["Not a valid choice."]),
     ],
     ids=["no email", "no name", "no agency", "bad email", "forged agency"],
@@ -423,8 +470,9 @@ def history(db, w):
     due_soon = make_course(title="First Aid", cpd_hours=Decimal("6"), refresher_months=12)
     overdue = make_course(title="Information Sharing", cpd_hours=Decimal("1.5"), refresher_months=6)
     partial = make_course(title="Coercive Control", cpd_hours=Decimal("4"))
-    feedback_first = make_course(title="Trauma-informed Practice", cpd_hours=Decimal("2"),
-                                 certificate_needs_evaluation=True)
+    feedback_first = make_course(
+        title="Trauma-informed Practice", cpd_hours=Decimal("2"), certificate_needs_evaluation=True
+    )
     ana = w.ana
     h = type("History", (), {})()
     h.in_date = booked(past_session(in_date, 30), ana, attendance=ATTENDED)
@@ -450,8 +498,9 @@ def _history_rows(response) -> dict[str, str]:
 
 def _refreshers(response) -> list[tuple[str, str]]:
     table = re.search(r"<caption[^>]*>Refreshers</caption>.*?</table>", text(response), flags=re.S).group(0)
-    return re.findall(r'data-label="Course"><a[^>]*>([^<]+)</a>.*?<strong class="govuk-tag[^"]*">([^<]+)</strong>',
-                      table, flags=re.S)
+    return re.findall(
+        r'data-label="Course"><a[^>]*>([^<]+)</a>.*?<strong class="govuk-tag[^"]*">([^<]+)</strong>', table, flags=re.S
+    )
 
 
 def test_my_training_shows_history_cpd_total_refreshers_and_certificate_links(db, client, w, history):
@@ -460,11 +509,19 @@ def test_my_training_shows_history_cpd_total_refreshers_and_certificate_links(db
 
     assert page.status_code == 200
     assert "12.5 CPD hours from completed courses." in plain(page)  # 3 + 6 + 1.5 + 2, not the partial
-    assert _refreshers(page) == [("Information Sharing", "Overdue"), ("First Aid", "Due soon"),
-                                 ("Risk Assessment", "In date")]
+    assert _refreshers(page) == [
+        ("Information Sharing", "Overdue"),
+        ("First Aid", "Due soon"),
+        ("Risk Assessment", "In date"),
+    ]
     rows = _history_rows(page)
-    assert list(rows) == ["Trauma-informed Practice", "Coercive Control", "Risk Assessment",
-                          "Information Sharing", "First Aid"]  # most recent first; today's session not yet over
+    assert list(rows) == [
+        "Trauma-informed Practice",
+        "Coercive Control",
+        "Risk Assessment",
+        "Information Sharing",
+        "First Aid",
+    ]  # most recent first; today's session not yet over
     assert "Partially attended (40 minutes missed)" in rows["Coercive Control"]
     assert f"{format_date(history.in_date.session.starts_at)} Attended 3.0" in rows["Risk Assessment"]
     html = text(page)
@@ -511,8 +568,11 @@ def test_the_refreshers_page_shows_each_lead_only_their_agencys_staff(app, db, w
 
 @pytest.fixture
 def attended_booking(db, w):
-    booking = booked(past_session(make_course(title="Trauma-informed Practice", certificate_needs_evaluation=True),
-                                  3), w.ana, attendance=ATTENDED)
+    booking = booked(
+        past_session(make_course(title="Trauma-informed Practice", certificate_needs_evaluation=True), 3),
+        w.ana,
+        attendance=ATTENDED,
+    )
     db.session.commit()
     return booking
 
@@ -537,14 +597,21 @@ def test_the_learner_gives_feedback_and_can_then_get_the_certificate(db, client,
 
 @pytest.mark.parametrize(
     ("before", "after", "messages"),
-    [("0", "3", ["Not a valid choice."]), ("3", "6", ["Not a valid choice."]), ("-1", "99", ["Not a valid choice."] * 2),
-     ("", "3", ["Choose a score from 1 to 5"]), ("three", "3", ["Not a valid choice."])],
+    [
+        ("0", "3", ["Not a valid choice."]),
+        ("3", "6", ["Not a valid choice."]),
+        ("-1", "99", ["Not a valid choice."] * 2),
+        ("", "3", ["Choose a score from 1 to 5"]),
+        ("three", "3", ["Not a valid choice."]),
+    ],
 )
-def test_scores_outside_one_to_five_are_refused_and_nothing_is_saved(db, client, w, attended_booking,
-                                                                     before, after, messages):
+def test_scores_outside_one_to_five_are_refused_and_nothing_is_saved(
+    db, client, w, attended_booking, before, after, messages
+):
     signed_in(client, w.ana)
-    response = submit(client, f"/bookings/{attended_booking.id}/evaluation",
-                      {"confidence_before": before, "confidence_after": after})
+    response = submit(
+        client, f"/bookings/{attended_booking.id}/evaluation", {"confidence_before": before, "confidence_after": after}
+    )
     assert response.status_code == 200
     assert error_summary(response) == messages
     assert count(db, Evaluation) == 0
@@ -554,8 +621,9 @@ def test_someone_who_did_not_attend_is_told_they_cannot_give_feedback(db, client
     attended_booking.attendance = NO_SHOW
     db.session.commit()
     signed_in(client, w.ana)
-    response = submit(client, f"/bookings/{attended_booking.id}/evaluation",
-                      {"confidence_before": "3", "confidence_after": "3"})
+    response = submit(
+        client, f"/bookings/{attended_booking.id}/evaluation", {"confidence_before": "3", "confidence_after": "3"}
+    )
     assert error_summary(response) == ["You can evaluate a course you attended"]
     assert count(db, Evaluation) == 0
 
@@ -583,8 +651,9 @@ def pdf_text(pdf: bytes) -> str:
 
 @pytest.fixture
 def full_attendance(db, w):
-    booking = booked(past_session(make_course(title="Risk Assessment", cpd_hours=Decimal("3")), 2), w.ana,
-                     attendance=ATTENDED)
+    booking = booked(
+        past_session(make_course(title="Risk Assessment", cpd_hours=Decimal("3")), 2), w.ana, attendance=ATTENDED
+    )
     db.session.commit()
     return booking
 
@@ -727,10 +796,15 @@ def test_the_register_page_runs_the_same_queries_for_few_or_many_learners(db, tr
 
 def _more_history(db, person, n, first=0):
     for i in range(first, first + n):
-        course = make_course(title=f"Course {i:02}", refresher_months=6 + i % 12,
-                             certificate_needs_evaluation=i % 3 == 0)
-        booking = booked(past_session(course, 10 + i * 7), person,
-                         attendance=[ATTENDED, PARTIAL, NO_SHOW][i % 3], minutes_missed=10 if i % 3 == 1 else None)
+        course = make_course(
+            title=f"Course {i:02}", refresher_months=6 + i % 12, certificate_needs_evaluation=i % 3 == 0
+        )
+        booking = booked(
+            past_session(course, 10 + i * 7),
+            person,
+            attendance=[ATTENDED, PARTIAL, NO_SHOW][i % 3],
+            minutes_missed=10 if i % 3 == 1 else None,
+        )
         if i % 3 == 0 and i % 2 == 0:
             db.session.add(Certificate(booking=booking, number=f"AAAAA-{i:05}"))
             db.session.add(Evaluation(booking=booking, kind="after", confidence_before=2, confidence_after=4))

@@ -48,16 +48,17 @@ class World:
     def __init__(self, db):
         self.police = make_agency("Wessex Police", kind=AgencyKind.POLICE)
         self.council = make_agency("Downs Council", kind=AgencyKind.COUNCIL)
-        self.police_lead = make_user(Role.AGENCY_LEAD, agency=self.police, name="Pat Lead",
-                                     email="pat.lead@police.example.org")
-        self.council_lead = make_user(Role.AGENCY_LEAD, agency=self.council, name="Cy Lead",
-                                      email="cy.lead@council.example.org")
+        self.police_lead = make_user(
+            Role.AGENCY_LEAD, agency=self.police, name="Pat Lead", email="pat.lead@police.example.org"
+        )
+        self.council_lead = make_user(
+            Role.AGENCY_LEAD, agency=self.council, name="Cy Lead", email="cy.lead@council.example.org"
+        )
         self.trainer = make_user(Role.TRAINER, agency=self.police, name="Tess Trainer")
         self.other_trainer = make_user(Role.TRAINER, agency=self.police, name="Otto Trainer")
         self.coordinator = make_user(Role.COORDINATOR, name="Cora Ordinator")
         self.course = make_course(title="Safeguarding Adults", cpd_hours=Decimal("3"), refresher_months=12)
-        self.session = make_session(course=self.course, starts_at=START, hours=3, capacity=3,
-                                    trainers=[self.trainer])
+        self.session = make_session(course=self.course, starts_at=START, hours=3, capacity=3, trainers=[self.trainer])
         self.ana = make_user(agency=self.police, name="Ana Ahmed", email="ana@police.example.org")
         self.ben = make_user(agency=self.police, name="Ben Brook", email="ben@police.example.org")
         self.cat = make_user(agency=self.council, name="Cat Cole", email="cat@council.example.org")
@@ -89,7 +90,9 @@ def marks_of(w) -> dict[str, tuple]:
     from trainapp.extensions import db
 
     rows = db.session.scalars(
-        sa.select(Booking).where(Booking.session_id == w.session.id).order_by(Booking.id)
+        sa.select(Booking)
+        .where(Booking.session_id == w.session.id)
+        .order_by(Booking.id)
         .execution_options(populate_existing=True)
     ).all()
     return {b.user.name: (b.attendance, b.minutes_missed) for b in rows}
@@ -124,12 +127,29 @@ UNMARKED = {"Ana Ahmed": (None, None), "Ben Brook": (None, None), "Cat Cole": (N
         ("trainer", LOCKED, (True, False, False, "The register is locked. Ask a coordinator to correct it")),
         ("coordinator", DURING, (True, True, False, "")),
         ("coordinator", LOCKED, (True, True, True, "The register is locked: a correction needs a reason")),
-        ("other_trainer", DURING, (False, False, False, "Only the session's trainers and coordinators take its register")),
+        (
+            "other_trainer",
+            DURING,
+            (False, False, False, "Only the session's trainers and coordinators take its register"),
+        ),
         ("ana", DURING, (False, False, False, "Only the session's trainers and coordinators take its register")),
-        ("police_lead", DURING, (False, False, False, "Only the session's trainers and coordinators take its register")),
+        (
+            "police_lead",
+            DURING,
+            (False, False, False, "Only the session's trainers and coordinators take its register"),
+        ),
     ],
-    ids=["trainer before start", "trainer at start", "trainer 7 days after the end", "trainer after that",
-         "coordinator on the day", "coordinator once locked", "another trainer", "a learner", "an agency lead"],
+    ids=[
+        "trainer before start",
+        "trainer at start",
+        "trainer 7 days after the end",
+        "trainer after that",
+        "coordinator on the day",
+        "coordinator once locked",
+        "another trainer",
+        "a learner",
+        "an agency lead",
+    ],
 )
 def test_who_may_see_and_change_the_register_and_when(w, who, now, expected):
     access = services.register_access(w.session, getattr(w, who), now)
@@ -146,8 +166,14 @@ def test_a_cancelled_session_has_no_register_to_change(w):
 def test_the_register_lists_confirmed_learners_with_their_agency_by_name(db, w):
     waiting = make_user(agency=w.police, name="Aaron Waiting")
     assert bookings.book_place(w.session.id, waiting, by=waiting, now=BOOKED_AT).status == BookingStatus.WAITING
-    db.session.add(Booking(session=w.session, user=make_user(agency=w.police, name="Abe Cancelled"),
-                           agency_id=w.police.id, status=BookingStatus.CANCELLED))
+    db.session.add(
+        Booking(
+            session=w.session,
+            user=make_user(agency=w.police, name="Abe Cancelled"),
+            agency_id=w.police.id,
+            status=BookingStatus.CANCELLED,
+        )
+    )
     db.session.flush()
 
     rows = services.register_rows(w.session)
@@ -169,8 +195,10 @@ def test_the_trainer_marks_each_status_and_the_marks_are_kept(db, w):
     eve_user = make_user(agency=w.council, name="Eve Eden")
     eve = bookings.book_place(w.session.id, eve_user, by=eve_user, now=BOOKED_AT)
 
-    changed = mark(w, {w.ana_booking: ATTENDED, w.ben_booking: (PARTIAL, 45), w.cat_booking: TURNED_AWAY,
-                       dan: NO_SHOW, eve: UNABLE})
+    changed = mark(
+        w,
+        {w.ana_booking: ATTENDED, w.ben_booking: (PARTIAL, 45), w.cat_booking: TURNED_AWAY, dan: NO_SHOW, eve: UNABLE},
+    )
 
     assert changed == 5
     assert marks_of(w) == {
@@ -279,10 +307,18 @@ def test_every_change_of_a_mark_is_audited_with_who_old_new_and_no_change_is_not
 
     rows = [r for r in audit_rows(db, "attendance.marked") if r.entity_id == w.ben_booking.id]
     assert [(r.actor_id, r.entity_type, r.before, r.after) for r in rows] == [
-        (w.trainer.id, "bookings", {"attendance": None, "minutes_missed": None},
-         {"attendance": "partial", "minutes_missed": 30}),
-        (w.trainer.id, "bookings", {"attendance": "partial", "minutes_missed": 30},
-         {"attendance": "no_show", "minutes_missed": None}),
+        (
+            w.trainer.id,
+            "bookings",
+            {"attendance": None, "minutes_missed": None},
+            {"attendance": "partial", "minutes_missed": 30},
+        ),
+        (
+            w.trainer.id,
+            "bookings",
+            {"attendance": "partial", "minutes_missed": 30},
+            {"attendance": "no_show", "minutes_missed": None},
+        ),
     ]
     assert all(r.occurred_at is not None for r in rows)
     assert len(audit_rows(db, "attendance.marked")) == 3
@@ -325,15 +361,21 @@ def test_a_coordinator_correcting_a_locked_register_must_give_a_reason(db, w, re
 
 def test_a_coordinators_correction_with_a_reason_is_made_and_audited_with_it(db, w):
     mark(w, {w.ana_booking: ATTENDED})
-    mark(w, {w.ana_booking: (PARTIAL, 60)}, by=w.coordinator, now=LOCKED + timedelta(days=30),
-         reason="  Left at 11:30, confirmed by her lead  ")
+    mark(
+        w,
+        {w.ana_booking: (PARTIAL, 60)},
+        by=w.coordinator,
+        now=LOCKED + timedelta(days=30),
+        reason="  Left at 11:30, confirmed by her lead  ",
+    )
 
     assert marks_of(w)["Ana Ahmed"] == (PARTIAL, 60)
     correction = audit_rows(db, "attendance.marked")[-1]
     assert correction.actor_id == w.coordinator.id
     assert correction.reason == "Left at 11:30, confirmed by her lead"
     assert (correction.before, correction.after) == (
-        {"attendance": "attended", "minutes_missed": None}, {"attendance": "partial", "minutes_missed": 60}
+        {"attendance": "attended", "minutes_missed": None},
+        {"attendance": "partial", "minutes_missed": 60},
     )
 
 
@@ -355,9 +397,7 @@ def test_submitting_marks_the_session_delivered_and_is_audited(db, w):
 
     assert w.session.status == SessionStatus.DELIVERED
     submission = db.session.scalars(sa.select(RegisterSubmission)).one()
-    assert (submission.session_id, submission.submitted_by, submission.submitted_at) == (
-        w.session.id, w.trainer, AFTER
-    )
+    assert (submission.session_id, submission.submitted_by, submission.submitted_at) == (w.session.id, w.trainer, AFTER)
     event = audit_rows(db, "register.submitted")[0]
     assert (event.actor_id, event.entity_type, event.entity_id) == (w.trainer.id, "training_sessions", w.session.id)
 
@@ -401,7 +441,10 @@ def test_an_existing_person_walks_in_to_a_full_session_without_taking_a_place(db
     assert availability(w.session, DURING).general_taken == 3
     rows = services.register_rows(w.session)
     assert [(b.user.name, b.is_walk_in) for b in rows] == [
-        ("Ana Ahmed", False), ("Ben Brook", False), ("Cat Cole", False), ("Wal King", True)
+        ("Ana Ahmed", False),
+        ("Ben Brook", False),
+        ("Cat Cole", False),
+        ("Wal King", True),
     ]
     event = audit_rows(db, "attendance.walk_in")[0]
     assert (event.actor_id, event.entity_id, event.before) == (w.trainer.id, booking.id, None)
@@ -409,8 +452,14 @@ def test_an_existing_person_walks_in_to_a_full_session_without_taking_a_place(db
 
 
 def test_a_new_person_walks_in_gets_an_account_and_an_email_to_choose_a_password(db, w):
-    booking = services.add_walk_in(w.session.id, by=w.trainer, name="  Nia Newcomer ",
-                                   email="Nia.Newcomer@Council.Example.org", agency=w.council, now=DURING)
+    booking = services.add_walk_in(
+        w.session.id,
+        by=w.trainer,
+        name="  Nia Newcomer ",
+        email="Nia.Newcomer@Council.Example.org",
+        agency=w.council,
+        now=DURING,
+    )
 
     person = db.session.scalars(sa.select(User).where(User.email == "nia.newcomer@council.example.org")).one()
     assert booking.user == person and booking.is_walk_in and booking.attendance == ATTENDED
@@ -426,8 +475,9 @@ def test_a_new_person_walks_in_gets_an_account_and_an_email_to_choose_a_password
 
 def test_a_new_walk_in_whose_email_already_has_an_account_uses_that_account(db, w):
     known = make_user(agency=w.police, name="Kim Known", email="kim@police.example.org")
-    booking = services.add_walk_in(w.session.id, by=w.trainer, name="Kimberley", email="KIM@police.example.org",
-                                   agency=w.council, now=DURING)
+    booking = services.add_walk_in(
+        w.session.id, by=w.trainer, name="Kimberley", email="KIM@police.example.org", agency=w.council, now=DURING
+    )
     assert booking.user == known and known.name == "Kim Known" and booking.agency_id == w.police.id
     assert outbox_to(db, known.email) == []
 
@@ -443,8 +493,14 @@ def test_a_new_walk_in_whose_email_already_has_an_account_uses_that_account(db, 
 def test_a_new_walk_in_needs_a_name_an_agency_and_a_real_email(db, w, name, email, agency, message, field):
     users_before = count(db, User)
     with pytest.raises(DomainError, match=message) as error:
-        services.add_walk_in(w.session.id, by=w.trainer, name=name, email=email,
-                             agency=getattr(w, agency) if agency else None, now=DURING)
+        services.add_walk_in(
+            w.session.id,
+            by=w.trainer,
+            name=name,
+            email=email,
+            agency=getattr(w, agency) if agency else None,
+            now=DURING,
+        )
     assert error.value.field == field
     db.session.rollback()
     assert count(db, User) == users_before
@@ -484,8 +540,9 @@ def test_walk_ins_follow_the_register_rules(db, w):
         services.add_walk_in(w.session.id, by=w.other_trainer, person=walker, now=DURING)
     with pytest.raises(DomainError, match="Enter a reason"):
         services.add_walk_in(w.session.id, by=w.coordinator, person=walker, now=LOCKED)
-    booking = services.add_walk_in(w.session.id, by=w.coordinator, person=walker, now=LOCKED,
-                                   reason="Signed the paper register")
+    booking = services.add_walk_in(
+        w.session.id, by=w.coordinator, person=walker, now=LOCKED, reason="Signed the paper register"
+    )
     assert audit_rows(db, "attendance.walk_in")[0].reason == "Signed the paper register"
     assert booking.is_walk_in
 
@@ -534,8 +591,7 @@ def test_each_missed_booking_tells_its_own_agency(db, w):
         (TURNED_AWAY, True, False),
         (UNABLE, True, False),
     ],
-    ids=["unmarked", "attended", "partial", "partial where the course allows it", "no-show", "turned away",
-         "unable"],
+    ids=["unmarked", "attended", "partial", "partial where the course allows it", "no-show", "turned away", "unable"],
 )
 def test_a_prerequisite_is_met_by_what_the_register_says(db, w, status, partial_counts, met):
     w.course.partial_counts_as_completed = partial_counts
@@ -556,8 +612,9 @@ def test_a_prerequisite_is_met_by_what_the_register_says(db, w, status, partial_
 
 
 def evaluate(booking, kind=EvaluationKind.AFTER, before=2, after=4, by=None, now=AFTER, comments="Useful"):
-    return services.submit_evaluation(booking, kind, by=by or booking.user, before=before, after=after,
-                                      comments=comments, now=now)
+    return services.submit_evaluation(
+        booking, kind, by=by or booking.user, before=before, after=after, comments=comments, now=now
+    )
 
 
 @pytest.mark.parametrize("status", [ATTENDED, (PARTIAL, 20)])
@@ -565,14 +622,24 @@ def test_after_attending_the_learner_gives_confidence_before_and_after(db, w, st
     mark(w, {w.ana_booking: status})
     evaluation = evaluate(w.ana_booking, before=1, after=5, comments="  Clear and practical. ")
     assert (evaluation.kind, evaluation.confidence_before, evaluation.confidence_after, evaluation.comments) == (
-        EvaluationKind.AFTER, 1, 5, "Clear and practical."
+        EvaluationKind.AFTER,
+        1,
+        5,
+        "Clear and practical.",
     )
     assert evaluation.submitted_at == AFTER
 
 
-@pytest.mark.parametrize(("before", "after", "field"), [(0, 3, "confidence_before"), (6, 3, "confidence_before"),
-                                                         (3, 0, "confidence_after"), (3, 6, "confidence_after"),
-                                                         (-1, 9, "confidence_before")])
+@pytest.mark.parametrize(
+    ("before", "after", "field"),
+    [
+        (0, 3, "confidence_before"),
+        (6, 3, "confidence_before"),
+        (3, 0, "confidence_after"),
+        (3, 6, "confidence_after"),
+        (-1, 9, "confidence_before"),
+    ],
+)
 def test_scores_outside_one_to_five_are_refused_and_nothing_is_saved(db, w, before, after, field):
     mark(w, {w.ana_booking: ATTENDED})
     with pytest.raises(DomainError, match="Choose a score from 1 to 5") as error:
@@ -687,7 +754,9 @@ def test_a_correction_that_takes_away_full_attendance_withdraws_the_certificate(
     assert services.find_certificate(number) is None
     withdrawn = audit_rows(db, "certificate.withdrawn")[0]
     assert (withdrawn.actor_id, withdrawn.before, withdrawn.reason) == (
-        w.coordinator.id, {"number": number}, "Left at the break"
+        w.coordinator.id,
+        {"number": number},
+        "Left at the break",
     )
 
 
@@ -716,8 +785,15 @@ def attended(person, course, starts_at, status=ATTENDED, minutes=None, **kw):
     from trainapp.extensions import db
 
     session = make_session(course=course, starts_at=starts_at, hours=3)
-    booking = Booking(session=session, user=person, agency_id=person.agency_id, status=kw.pop("booking_status",
-                      BookingStatus.CONFIRMED), attendance=status, minutes_missed=minutes, **kw)
+    booking = Booking(
+        session=session,
+        user=person,
+        agency_id=person.agency_id,
+        status=kw.pop("booking_status", BookingStatus.CONFIRMED),
+        attendance=status,
+        minutes_missed=minutes,
+        **kw,
+    )
     db.session.add(booking)
     db.session.flush()
     return booking
@@ -830,7 +906,10 @@ def test_agency_leads_see_their_staff_who_are_due_or_overdue_and_coordinators_ev
 
 def test_the_refreshers_list_is_sorted_by_the_local_due_date_across_refresher_periods(db):
     police = make_agency("Wessex Police")
-    half, yearly = make_course(title="Half-yearly", refresher_months=6), make_course(title="Yearly", refresher_months=12)
+    half, yearly = (
+        make_course(title="Half-yearly", refresher_months=6),
+        make_course(title="Yearly", refresher_months=12),
+    )
     ada, bo, cy = (make_user(agency=police, name=name) for name in ("Ada", "Bo", "Cy"))
     attended(ada, half, datetime(2030, 6, 14, 23, 30, tzinfo=UTC))  # 00:30 on 15 June in London: due 15 Dec
     attended(bo, yearly, datetime(2029, 12, 15, 10, 0, tzinfo=UTC))  # due 15 Dec
@@ -839,16 +918,22 @@ def test_the_refreshers_list_is_sorted_by_the_local_due_date_across_refresher_pe
     rows = services.agency_refreshers(police.id, RECORD_NOW).items
 
     assert [(r.person.name, r.due_on) for r in rows] == [
-        ("Cy", date(2030, 12, 14)), ("Ada", date(2030, 12, 15)), ("Bo", date(2030, 12, 15))]
+        ("Cy", date(2030, 12, 14)),
+        ("Ada", date(2030, 12, 15)),
+        ("Bo", date(2030, 12, 15)),
+    ]
 
 
-@pytest.mark.parametrize(("completed", "today", "listed"), [
-    # One-month refresher: 28 February is due on 28 March, so overdue on 30 March.
-    (date(2031, 2, 28), date(2031, 3, 30), "overdue"),
-    # 31 January is due on 28 February (the month's last day): 28 February is still in date.
-    (date(2031, 1, 31), date(2031, 2, 28), "due soon"),
-    (date(2031, 1, 31), date(2031, 3, 1), "overdue"),
-])
+@pytest.mark.parametrize(
+    ("completed", "today", "listed"),
+    [
+        # One-month refresher: 28 February is due on 28 March, so overdue on 30 March.
+        (date(2031, 2, 28), date(2031, 3, 30), "overdue"),
+        # 31 January is due on 28 February (the month's last day): 28 February is still in date.
+        (date(2031, 1, 31), date(2031, 2, 28), "due soon"),
+        (date(2031, 1, 31), date(2031, 3, 1), "overdue"),
+    ],
+)
 def test_refreshers_falling_due_at_a_month_end_are_listed_by_their_real_due_date(db, completed, today, listed):
     person = make_user(agency=make_agency())
     attended(person, make_course(refresher_months=1), at(completed))

@@ -117,9 +117,7 @@ def book(session, person, by=None):
 # --- the session page's booking panel -------------------------------------------------
 
 
-def test_the_booking_panel_shows_places_left_and_held_places_only_to_that_agencys_staff(
-    app, client, db, agency
-):
+def test_the_booking_panel_shows_places_left_and_held_places_only_to_that_agencys_staff(app, client, db, agency):
     council = make_agency("Downs Council", kind=AgencyKind.COUNCIL)
     session = make_session(capacity=5)
     services.reserve_places(
@@ -160,19 +158,14 @@ def test_the_confirmation_page_warns_of_an_overlapping_booking(client, db, agenc
     person = make_user(agency=agency)
     first = make_session(course=make_course(title="Risk Assessment"))
     book(first, person)
-    clashing = make_session(
-        course=make_course(title="Safety Planning"), starts_at=first.starts_at + timedelta(hours=1)
-    )
-    later = make_session(
-        course=make_course(title="Coercive Control"), starts_at=first.starts_at + timedelta(days=1)
-    )
+    clashing = make_session(course=make_course(title="Safety Planning"), starts_at=first.starts_at + timedelta(hours=1))
+    later = make_session(course=make_course(title="Coercive Control"), starts_at=first.starts_at + timedelta(days=1))
     signed_in(client, person)
 
     page = plain(client.get(f"/sessions/{clashing.id}/book"))
     assert "Book a place on Safety Planning" in page
     assert (
-        f"You are already booked on Risk Assessment at an overlapping time ({format_datetime(first.starts_at)})"
-        in page
+        f"You are already booked on Risk Assessment at an overlapping time ({format_datetime(first.starts_at)})" in page
     )
     assert "Confirm booking" in page
 
@@ -204,8 +197,7 @@ def test_booking_a_second_session_of_a_course_warns_but_still_books(app, client,
     later = make_session(course=awaiting.course, starts_at=awaiting.starts_at + timedelta(days=7))
     book(awaiting, colleague)
     lead = signed_in(fresh_client(app), make_user(Role.AGENCY_LEAD, agency=agency))
-    response = submit(lead, f"/sessions/{later.id}/book-for", {"people": [str(colleague.id)]},
-                      follow_redirects=True)
+    response = submit(lead, f"/sessions/{later.id}/book-for", {"people": [str(colleague.id)]}, follow_redirects=True)
     assert (
         f"Ed Evans already has a place on another session of Coercive Control, on "
         f"{format_datetime(awaiting.starts_at)}." in plain(response)
@@ -292,9 +284,7 @@ def _prerequisite(session):
     ],
     ids=["cancelled", "past", "closed", "other kind of agency", "prerequisite"],
 )
-def test_a_session_that_cannot_be_booked_says_why_and_a_post_changes_nothing(
-    client, db, agency, spoil, reason
-):
+def test_a_session_that_cannot_be_booked_says_why_and_a_post_changes_nothing(client, db, agency, spoil, reason):
     session = make_session(course=make_course(title="Safety Planning"), capacity=3)
     spoil(session)
     signed_in(client, make_user(agency=agency))
@@ -320,9 +310,7 @@ def test_my_bookings_tabs_list_the_right_bookings(client, db, agency):
 
     def titled(title, **kw):
         kw.setdefault("starts_at", soon)
-        return make_session(
-            course=make_course(title=title, requires_approval=kw.pop("approval", False)), **kw
-        )
+        return make_session(course=make_course(title=title, requires_approval=kw.pop("approval", False)), **kw)
 
     book(titled("Booked Course"), person)
     book(titled("Approval Course", approval=True, starts_at=soon + timedelta(days=1)), person)
@@ -350,9 +338,7 @@ def test_my_bookings_tabs_list_the_right_bookings(client, db, agency):
 
 
 @pytest.mark.parametrize(("days_ahead", "late"), [(60, False), (1, True)], ids=["in good time", "late"])
-def test_cancelling_warns_after_the_cut_off_and_records_a_late_cancellation(
-    client, db, agency, days_ahead, late
-):
+def test_cancelling_warns_after_the_cut_off_and_records_a_late_cancellation(client, db, agency, days_ahead, late):
     session = make_session(
         course=make_course(title="Safety Planning", cancellation_notice_days=5),
         starts_at=(utcnow() + timedelta(days=days_ahead)).replace(microsecond=0),
@@ -498,9 +484,7 @@ def test_a_forged_person_from_another_agency_in_book_for_is_refused(client, db, 
     session = make_session(capacity=5)
     signed_in(client, lead)
 
-    response = submit(
-        client, f"/sessions/{session.id}/book-for", {"people": [str(mine.id), str(outsider.id)]}
-    )
+    response = submit(client, f"/sessions/{session.id}/book-for", {"people": [str(mine.id), str(outsider.id)]})
 
     assert response.status_code == 400
     assert state(db, session) == ([], 0)
@@ -542,9 +526,7 @@ def test_a_lead_approves_once_and_a_second_approval_says_it_was_decided(client, 
     assert mine.status == BookingStatus.CONFIRMED
     assert outbox(db, mine.user.email)[-1].subject.startswith("Approved:")
 
-    again = plain(
-        submit(client, f"/bookings/{mine.id}/approve", {}, form_page="/approvals", follow_redirects=True)
-    )
+    again = plain(submit(client, f"/bookings/{mine.id}/approve", {}, form_page="/approvals", follow_redirects=True))
     assert PROBLEM in again and "This request has already been decided: it is booked" in again
     db.session.refresh(mine)
     assert mine.status == BookingStatus.CONFIRMED
@@ -571,9 +553,7 @@ def test_declining_needs_a_reason_and_emails_it_to_the_learner(client, db, reque
 
     done = submit(client, f"/bookings/{mine.id}/decline", {"reason": "Not needed for your role"})
     assert done.location == "/approvals"
-    assert "Ann Asker's request has been declined and they have been told why." in plain(
-        client.get("/approvals")
-    )
+    assert "Ann Asker's request has been declined and they have been told why." in plain(client.get("/approvals"))
     db.session.refresh(mine)
     assert mine.status == BookingStatus.DECLINED and mine.session.places_taken == 1
 
@@ -667,28 +647,20 @@ def test_holding_places_checks_the_numbers_and_shows_the_hold(client, db, agency
     assert PROBLEM in plain(empty)
     assert "Choose an agency" in plain(empty) and "Enter how many places to hold" in plain(empty)
 
-    too_many = submit(
-        client, path, {"agency": str(agency.id), "places": "3", "release_on": _release_boxes(session, 7)}
-    )
+    too_many = submit(client, path, {"agency": str(agency.id), "places": "3", "release_on": _release_boxes(session, 7)})
     assert too_many.status_code == 200
     assert "Only 2 places can be held: the others are booked or held" in plain(too_many)
     assert count(db, AgencyReservation) == 0
 
-    past = submit(
-        client, path, {"agency": str(agency.id), "places": "2", "release_on": _release_boxes(session, 40)}
-    )
+    past = submit(client, path, {"agency": str(agency.id), "places": "2", "release_on": _release_boxes(session, 40)})
     assert "The release date must be in the future" in plain(past)
     assert count(db, AgencyReservation) == 0
 
-    held = submit(
-        client, path, {"agency": str(agency.id), "places": "2", "release_on": _release_boxes(session, 7)}
-    )
+    held = submit(client, path, {"agency": str(agency.id), "places": "2", "release_on": _release_boxes(session, 7)})
     assert held.location == path
     page = client.get(path)
     assert "2 places are held for Wessex Police." in plain(page)
-    assert re.search(
-        r'data-label="Agency">Wessex Police</td>\s*<td[^>]*data-label="Places">2</td>', text(page)
-    )
+    assert re.search(r'data-label="Agency">Wessex Police</td>\s*<td[^>]*data-label="Places">2</td>', text(page))
     assert "Release now for Wessex Police" in plain(page)
 
 
@@ -743,9 +715,7 @@ def test_flask_jobs_run_expires_releases_and_reminds_exactly_once(app, db, agenc
     book(approval, make_user(agency=agency, name="Ben Waiting"), by=lead)
 
     held = make_session(starts_at=far, capacity=1)
-    services.reserve_places(
-        held.id, agency, places=1, release_at=utcnow() + timedelta(days=1), by=coordinator
-    )
+    services.reserve_places(held.id, agency, places=1, release_at=utcnow() + timedelta(days=1), by=coordinator)
     book(held, make_user(agency=make_agency("Downs Council"), name="Olu Outsider"))
     # The release date has come since.
     db.session.execute(sa.update(AgencyReservation).values(release_at=utcnow() - timedelta(minutes=1)))
@@ -818,9 +788,7 @@ def _viewer_and_builder(db, kind):
 
         def build():
             if kind == "/my-bookings":
-                booking(
-                    viewer, status=[BookingStatus.CONFIRMED, BookingStatus.AWAITING_APPROVAL][next(n) % 2]
-                )
+                booking(viewer, status=[BookingStatus.CONFIRMED, BookingStatus.AWAITING_APPROVAL][next(n) % 2])
             else:
                 booking(viewer, status=BookingStatus.CANCELLED, transferred_to=make_user(agency=agency))
 

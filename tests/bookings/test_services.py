@@ -65,9 +65,10 @@ def test_the_session_fills_then_people_join_the_waiting_list_in_order(db, agency
     assert session.places_taken == 2
     waiting = sorted_bookings(session)[2:]
     assert [services.waiting_position(w) for w in waiting] == [1, 2]
-    assert "number 2 on the waiting list" in db.session.scalars(
-        sa.select(OutboxMessage.body).where(OutboxMessage.recipient == d.email)
-    ).one()
+    assert (
+        "number 2 on the waiting list"
+        in db.session.scalars(sa.select(OutboxMessage.body).where(OutboxMessage.recipient == d.email)).one()
+    )
 
 
 def test_booking_twice_is_refused_and_changes_nothing(db, agency):
@@ -100,9 +101,15 @@ def test_raising_capacity_promotes_the_waiting_list(db, agency):
     session = make_session(starts_at=START, capacity=1)
     for person in people(agency, 3):
         book(session, person)
-    details = SessionDetails(starts_at=session.starts_at, ends_at=session.ends_at,
-                             delivery_mode=session.delivery_mode, venue=session.venue, joining_link="",
-                             capacity=3, trainers=list(session.trainers))
+    details = SessionDetails(
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        delivery_mode=session.delivery_mode,
+        venue=session.venue,
+        joining_link="",
+        capacity=3,
+        trainers=list(session.trainers),
+    )
     session_lifecycle.change_session(session.id, details, by=coordinator, now=NOW)
     assert statuses(session) == [BookingStatus.CONFIRMED] * 3
     assert session.places_taken == 3
@@ -241,9 +248,14 @@ def test_declining_needs_a_reason_frees_the_place_and_tells_the_learner(db, agen
     services.decline_booking(booking.id, by=lead, reason="Not needed for your role", now=NOW)
     assert booking.status == BookingStatus.DECLINED
     assert statuses(session)[1] == BookingStatus.CONFIRMED  # booked by the lead, so approved already
-    assert "Not needed for your role" in db.session.scalars(
-        sa.select(OutboxMessage.body).where(OutboxMessage.recipient == person.email).order_by(OutboxMessage.id.desc())
-    ).first()
+    assert (
+        "Not needed for your role"
+        in db.session.scalars(
+            sa.select(OutboxMessage.body)
+            .where(OutboxMessage.recipient == person.email)
+            .order_by(OutboxMessage.id.desc())
+        ).first()
+    )
 
 
 def test_another_agencys_lead_cannot_decide(db, agency):
@@ -388,11 +400,18 @@ def test_holding_more_places_than_are_free_is_refused(db, agency):
     session = make_session(starts_at=START, capacity=3)
     book(session, make_user(agency=make_agency()))
     with pytest.raises(DomainError, match="Only 2 places"):
-        services.reserve_places(session.id, agency, places=3, release_at=NOW + timedelta(days=1), by=coordinator,
-                                now=NOW)
+        services.reserve_places(
+            session.id, agency, places=3, release_at=NOW + timedelta(days=1), by=coordinator, now=NOW
+        )
     with pytest.raises(NotAllowed):
-        services.reserve_places(session.id, agency, places=1, release_at=NOW + timedelta(days=1),
-                                by=make_user(Role.AGENCY_LEAD, agency=agency), now=NOW)
+        services.reserve_places(
+            session.id,
+            agency,
+            places=1,
+            release_at=NOW + timedelta(days=1),
+            by=make_user(Role.AGENCY_LEAD, agency=agency),
+            now=NOW,
+        )
 
 
 # Session changes and reminders -----------------------------------------------------------
@@ -407,8 +426,9 @@ def test_cancelling_a_session_tells_everyone_booked_or_waiting(db, agency):
     gone = services.book_place(session.id, cancelled_person, by=cancelled_person, now=NOW)
     services.cancel_booking(gone.id, by=cancelled_person, now=NOW)
     session_lifecycle.cancel_session(session.id, by=coordinator, reason="Trainer unwell")
-    told = db.session.scalars(sa.select(OutboxMessage.recipient).where(
-        OutboxMessage.subject.like("Session cancelled%"))).all()
+    told = db.session.scalars(
+        sa.select(OutboxMessage.recipient).where(OutboxMessage.subject.like("Session cancelled%"))
+    ).all()
     assert sorted(told) == sorted([booked_person.email, waiting_person.email])
 
 
@@ -422,12 +442,14 @@ def test_reminders_are_queued_once_at_10_and_3_working_days(db, agency):
     assert reminders.queue_reminders(datetime(2030, 3, 13, 12, tzinfo=UTC)) == 1  # 3 working days before
     assert reminders.queue_reminders(datetime(2030, 3, 14, 12, tzinfo=UTC)) == 0
     assert [s for s in outbox_subjects(db, person.email) if s.startswith("Reminder")] == [
-        f"Reminder: {session.course.title}, 18 March 2030"] * 2
+        f"Reminder: {session.course.title}, 18 March 2030"
+    ] * 2
 
 
 def test_online_sessions_send_the_joining_link_two_days_before(db, agency):
-    session = make_session(starts_at=START, delivery_mode=DeliveryMode.ONLINE, venue=None,
-                           joining_link="https://meet.example.org/abc")
+    session = make_session(
+        starts_at=START, delivery_mode=DeliveryMode.ONLINE, venue=None, joining_link="https://meet.example.org/abc"
+    )
     person = make_user(agency=agency)
     book(session, person)
     assert reminders.queue_reminders(START - timedelta(hours=49)) == 1  # only the 3-day reminder
@@ -464,18 +486,14 @@ def test_places_left_on_pages_matches_what_the_locked_section_would_sell(db, age
     coordinator = make_user(Role.COORDINATOR)
     council, health = make_agency(kind=AgencyKind.COUNCIL), make_agency(kind=AgencyKind.NHS)
     session = make_session(starts_at=START, capacity=7)
-    services.reserve_places(session.id, agency, places=3, release_at=NOW + timedelta(days=7), by=coordinator,
-                            now=NOW)
-    services.reserve_places(session.id, health, places=1, release_at=NOW + timedelta(days=1), by=coordinator,
-                            now=NOW)
+    services.reserve_places(session.id, agency, places=3, release_at=NOW + timedelta(days=7), by=coordinator, now=NOW)
+    services.reserve_places(session.id, health, places=1, release_at=NOW + timedelta(days=1), by=coordinator, now=NOW)
     book(session, make_user(agency=agency))  # takes one of the police's held places
     book(session, make_user(agency=council))  # from the general pool
     book(session, make_user(agency=health))  # health's held place, released two days later
 
     def on_page(agency_id, now):
-        return db.session.scalar(
-            sa.select(places_left_column(agency_id, now)).where(TrainingSession.id == session.id)
-        )
+        return db.session.scalar(sa.select(places_left_column(agency_id, now)).where(TrainingSession.id == session.id))
 
     for now in (NOW, NOW + timedelta(days=2)):
         avail = availability(session, now)

@@ -141,9 +141,12 @@ def test_cancelling_a_whole_series_cancels_every_booking_and_sends_everyone_a_ca
         for person in people[session.id]:
             assert_told_with_a_calendar_cancel(db, person, session)
     # The cancelled session's waiting list is not promoted into the places it freed.
-    assert db.session.scalar(
-        sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.subject.like("A place has come free%"))
-    ) == 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.subject.like("A place has come free%"))
+        )
+        == 0
+    )
     audited = db.session.scalars(
         sa.select(AuditEvent.entity_id).where(AuditEvent.action == "booking.session_cancelled")
     ).all()
@@ -151,9 +154,7 @@ def test_cancelling_a_whole_series_cancels_every_booking_and_sends_everyone_a_ca
     assert no_charges(db)
 
 
-def test_cancelling_a_series_from_a_date_ends_only_the_later_sessions_bookings(
-    client, db, coordinator, agency
-):
+def test_cancelling_a_series_from_a_date_ends_only_the_later_sessions_bookings(client, db, coordinator, agency):
     series = weekly_series(coordinator, course=make_course(), weeks=3, capacity=1)
     first, second, third = series.sessions
     kept = fill(first, agency, booked=1, asking=0, waiting=1)
@@ -164,8 +165,11 @@ def test_cancelling_a_series_from_a_date_ends_only_the_later_sessions_bookings(
     response = submit(
         client,
         f"/series/{series.id}/cancel",
-        {"which": "from", "from_on": [str(d) for d in _boxes(to_local(second.starts_at).date())],
-         "reason": "Funding ended"},
+        {
+            "which": "from",
+            "from_on": [str(d) for d in _boxes(to_local(second.starts_at).date())],
+            "reason": "Funding ended",
+        },
         form_page=f"/series/{series.id}",
     )
 
@@ -190,8 +194,11 @@ def test_cancelling_one_session_through_its_page_cancels_its_bookings_without_a_
     from trainapp.funding import charges  # noqa: F401  (connects the late-cancellation receiver)
 
     # Two days ahead: well inside the 5 working days' notice, so a person's own cancellation is late.
-    session = make_session(course=make_course(title="Risk Assessment"), capacity=2,
-                           starts_at=(utcnow() + timedelta(days=2)).replace(microsecond=0))
+    session = make_session(
+        course=make_course(title="Risk Assessment"),
+        capacity=2,
+        starts_at=(utcnow() + timedelta(days=2)).replace(microsecond=0),
+    )
     booked, other, waiting = (make_user(agency=agency) for _ in range(3))
     for person in (booked, other, waiting):
         services.book_place(session.id, person, by=person)

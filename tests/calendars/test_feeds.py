@@ -90,9 +90,15 @@ def lines(data: bytes) -> list[str]:
 
 
 def details_of(session, **changes):
-    fields = dict(starts_at=session.starts_at, ends_at=session.ends_at, delivery_mode=session.delivery_mode,
-                  venue=session.venue, joining_link=session.joining_link, capacity=session.capacity,
-                  trainers=list(session.trainers))
+    fields = dict(
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        delivery_mode=session.delivery_mode,
+        venue=session.venue,
+        joining_link=session.joining_link,
+        capacity=session.capacity,
+        trainers=list(session.trainers),
+    )
     fields.update(changes)
     return SessionDetails(**fields)
 
@@ -105,7 +111,8 @@ def _old(*rows, now, days=3):
 
 def invitations(db, user):
     return db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.recipient == user.email, OutboxMessage.calendar.is_not(None))
+        sa.select(OutboxMessage)
+        .where(OutboxMessage.recipient == user.email, OutboxMessage.calendar.is_not(None))
         .order_by(OutboxMessage.id)
     ).all()
 
@@ -121,11 +128,15 @@ def invitation_event(message):
 
 def test_the_personal_feed_holds_places_requests_and_waiting_places_and_nothing_else(db, client, learner, now):
     other = make_user(Role.STAFF, agency=learner.agency)
-    confirmed = make_session(starts_at=at(now, 7, 10), delivery_mode=DeliveryMode.ONLINE, venue=None,
-                             joining_link=LINK)
+    confirmed = make_session(starts_at=at(now, 7, 10), delivery_mode=DeliveryMode.ONLINE, venue=None, joining_link=LINK)
     awaiting = make_session(course=make_course(requires_approval=True), starts_at=at(now, 8, 10))
-    full = make_session(starts_at=at(now, 9, 10), capacity=1, delivery_mode=DeliveryMode.ONLINE, venue=None,
-                        joining_link=LINK + "-waiting")
+    full = make_session(
+        starts_at=at(now, 9, 10),
+        capacity=1,
+        delivery_mode=DeliveryMode.ONLINE,
+        venue=None,
+        joining_link=LINK + "-waiting",
+    )
     left = make_session(starts_at=at(now, 10, 10))
     not_mine = make_session(starts_at=at(now, 11, 10))
     recent = make_session(starts_at=at(now, -29, 10))
@@ -219,8 +230,9 @@ def test_a_booking_the_person_cancels_drops_from_their_feed(db, client, learner,
 
 def test_the_trainer_feed_holds_the_sessions_they_deliver_with_joining_links(db, client, now):
     trainer = make_user(Role.TRAINER, name="Tess Trainer")
-    theirs = make_session(starts_at=at(now, 3, 9), trainers=[trainer], delivery_mode=DeliveryMode.HYBRID,
-                          joining_link=LINK)
+    theirs = make_session(
+        starts_at=at(now, 3, 9), trainers=[trainer], delivery_mode=DeliveryMode.HYBRID, joining_link=LINK
+    )
     draft = make_session(course=make_course(status="draft"), starts_at=at(now, 4, 9), trainers=[trainer])
     someone_elses = make_session(starts_at=at(now, 3, 9))
     response = client.get(trainer_url(trainer))
@@ -235,8 +247,9 @@ def test_the_trainer_feed_holds_the_sessions_they_deliver_with_joining_links(db,
 
 def test_the_public_feed_has_published_sessions_and_no_personal_data(db, client, learner, now):
     trainer = make_user(Role.TRAINER, name="Tess Trainer", email="tess.trainer@council.example.org")
-    online = make_session(starts_at=at(now, 3, 9), delivery_mode=DeliveryMode.ONLINE, venue=None,
-                          joining_link=LINK, trainers=[trainer])
+    online = make_session(
+        starts_at=at(now, 3, 9), delivery_mode=DeliveryMode.ONLINE, venue=None, joining_link=LINK, trainers=[trainer]
+    )
     draft = make_session(course=make_course(status="draft"), starts_at=at(now, 4, 9))
     book(online, learner, now)
     response = client.get("/calendars/public.ics")
@@ -323,8 +336,13 @@ def test_a_change_gives_a_new_etag_and_a_full_answer(db, client, learner, coordi
     book(session, learner, now - timedelta(hours=1))
     _old(session, session.course, session.venue, now=now, days=1)
     first = client.get(personal_url(learner))
-    session_lifecycle.change_session(session.id, details_of(session, starts_at=session.starts_at + timedelta(hours=1),
-                                                    ends_at=session.ends_at + timedelta(hours=1)), by=coordinator)
+    session_lifecycle.change_session(
+        session.id,
+        details_of(
+            session, starts_at=session.starts_at + timedelta(hours=1), ends_at=session.ends_at + timedelta(hours=1)
+        ),
+        by=coordinator,
+    )
     for headers in ({"If-None-Match": first.headers["ETag"]}, {"If-Modified-Since": first.headers["Last-Modified"]}):
         changed = client.get(personal_url(learner), headers=headers)
         assert changed.status_code == 200 and changed.headers["ETag"] != first.headers["ETag"]
@@ -400,9 +418,19 @@ def test_unknown_truncated_and_old_tokens_all_get_the_same_404(db, client, learn
 
     def page(response):  # the same page, give or take the per-response CSP nonce
         return re.sub(rb'nonce="[^"]*"', b"", response.data)
+
     bad = [
-        old, token[:-1], token[:32], token + "0", token.upper(), "", "x" * 64, "../" + token, token[:-1] + "g",
-        "%00" + token[1:], " " + token[1:],
+        old,
+        token[:-1],
+        token[:32],
+        token + "0",
+        token.upper(),
+        "",
+        "x" * 64,
+        "../" + token,
+        token[:-1] + "g",
+        "%00" + token[1:],
+        " " + token[1:],
     ]
     for candidate in bad:
         for kind in ("personal", "trainer"):
@@ -418,8 +446,10 @@ def test_unknown_truncated_and_old_tokens_all_get_the_same_404(db, client, learn
 
 def test_redact_takes_tokens_out_of_paths():
     token = "a1" * 32
-    assert redact(f'"GET /calendars/{token}/personal.ics HTTP/1.1" 200 -') == \
-        '"GET /calendars/[secret]/personal.ics HTTP/1.1" 200 -'
+    assert (
+        redact(f'"GET /calendars/{token}/personal.ics HTTP/1.1" 200 -')
+        == '"GET /calendars/[secret]/personal.ics HTTP/1.1" 200 -'
+    )
     assert token not in redact(f"/calendars/{token}/trainer.ics?x=1 and /calendars/{token}/personal.ics")
     assert redact("/calendars/public.ics") == "/calendars/public.ics"
 
@@ -479,12 +509,14 @@ def test_a_booking_email_carries_a_request_from_the_training_mailbox(app, db, cl
     [part] = [p for p in email.walk() if p.get_content_type() == "text/calendar"]
     assert part.get_param("method") == "REQUEST"
     content = part.get_content()
-    assert (content.decode() if isinstance(content, bytes) else content).replace("\r\n", "\n") == \
-        message.calendar.replace("\r\n", "\n")
+    assert (content.decode() if isinstance(content, bytes) else content).replace(
+        "\r\n", "\n"
+    ) == message.calendar.replace("\r\n", "\n")
 
 
-def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_in_feed_and_email(db, client, learner, coordinator,
-                                                                                  agency, now):
+def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_in_feed_and_email(
+    db, client, learner, coordinator, agency, now
+):
     session = make_session(starts_at=at(now, 10, 9), capacity=1)
     waiting = make_user(Role.STAFF, agency=agency)
     book(session, learner, now - timedelta(hours=1))
@@ -494,8 +526,9 @@ def test_a_reschedule_keeps_the_uid_and_raises_the_sequence_in_feed_and_email(db
     sequence = before["sequence"]
     moved_to = session.starts_at + timedelta(days=1, hours=2)
 
-    session_lifecycle.change_session(session.id, details_of(session, starts_at=moved_to, ends_at=moved_to + timedelta(hours=2)),
-                            by=coordinator)
+    session_lifecycle.change_session(
+        session.id, details_of(session, starts_at=moved_to, ends_at=moved_to + timedelta(hours=2)), by=coordinator
+    )
     assert session.sequence == sequence + 1
 
     after = events(client.get(personal_url(learner)))[uid(session)]
@@ -549,7 +582,7 @@ HOSTILE_TITLES = [
     "Windows\r\nEND:VEVENT\r\nBEGIN:VEVENT\r\nUID:evil@attacker.example",
     "Tab\tand escape \x1b[31m red",
     "Emoji 🎓🚓 for Zoë in Łódź, 日本語",
-    'Quotes "double" and \'single\'; back\\slash',
+    "Quotes \"double\" and 'single'; back\\slash",
     "Long " + "très " * 120,
     "Bidi \u202eevil\u202c and separator\u2028here",
 ]
@@ -631,8 +664,12 @@ def test_an_edit_to_the_course_or_venue_moves_last_modified(db, client, learner,
     _old(session, session.course, session.venue, booking, now=now)
     db.session.commit()
     sign_in(client, learner)
-    url = {"personal": personal_url(learner), "trainer": trainer_url(trainer), "public": "/calendars/public.ics",
-           "download": f"/sessions/{session.id}/calendar.ics"}[kind]
+    url = {
+        "personal": personal_url(learner),
+        "trainer": trainer_url(trainer),
+        "public": "/calendars/public.ics",
+        "download": f"/sessions/{session.id}/calendar.ics",
+    }[kind]
     first = client.get(url)
     assert first.status_code == 200
 
@@ -680,8 +717,11 @@ def test_a_feed_changed_this_very_second_has_no_last_modified_yet(db, client, le
 
 
 def _sequences(db, user, session):
-    return [(invitation_event(m)[0], invitation_event(m)[1]["sequence"]) for m in invitations(db, user)
-            if str(invitation_event(m)[1]["uid"]) == uid(session)]
+    return [
+        (invitation_event(m)[0], invitation_event(m)[1]["sequence"])
+        for m in invitations(db, user)
+        if str(invitation_event(m)[1]["uid"]) == uid(session)
+    ]
 
 
 def test_a_transfer_cancels_with_a_higher_sequence_and_a_rebooking_raises_it_again(db, client, learner, agency, now):
@@ -710,8 +750,9 @@ def test_a_reschedule_after_a_cancel_and_rebooking_still_raises_the_sequence(db,
     services.cancel_booking(booking.id, by=learner)
     services.book_place(session.id, learner, by=learner)
     moved = session.starts_at + timedelta(hours=2)
-    session_lifecycle.change_session(session.id, details_of(session, starts_at=moved,
-                                                           ends_at=moved + timedelta(hours=2)), by=coordinator)
+    session_lifecycle.change_session(
+        session.id, details_of(session, starts_at=moved, ends_at=moved + timedelta(hours=2)), by=coordinator
+    )
     session_lifecycle.cancel_session(session.id, by=coordinator, reason="Venue flooded")
     sent = _sequences(db, learner, session)
     assert [method for method, _ in sent] == ["REQUEST", "CANCEL", "REQUEST", "REQUEST", "CANCEL"]
@@ -726,33 +767,46 @@ def _encoded(token: str) -> str:
     return "".join(f"%{ord(c):02X}" for c in token)
 
 
-@pytest.mark.parametrize("path", [
-    "/calendars/{token}/personal.ics",
-    "/calendars/{encoded}/personal.ics",
-    "/calendars/{half}/trainer.ics",
-    "/calendars/{token}",
-    "/calendars/{token}/personal",
-    "/calendars/{token}?refresh=1",
-    "%2Fcalendars%2F{token}%2Fpersonal.ics",
-    "//calendars//{token}/personal.ics",
-    "/Calendars/{token}/personal.ics",
-    "/calendars/{token}%2Fpersonal.ics",
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/calendars/{token}/personal.ics",
+        "/calendars/{encoded}/personal.ics",
+        "/calendars/{half}/trainer.ics",
+        "/calendars/{token}",
+        "/calendars/{token}/personal",
+        "/calendars/{token}?refresh=1",
+        "%2Fcalendars%2F{token}%2Fpersonal.ics",
+        "//calendars//{token}/personal.ics",
+        "/Calendars/{token}/personal.ics",
+        "/calendars/{token}%2Fpersonal.ics",
+    ],
+)
 def test_redact_takes_the_secret_out_of_any_form_of_the_path(path):
     token = "a1" * 32
-    line = '127.0.0.1 - - [01/Dec/2026 10:00:00] "GET ' + path.format(
-        token=token, encoded=_encoded(token), half=token[:32] + _encoded(token[32:])) + ' HTTP/1.1" 200 -'
+    line = (
+        '127.0.0.1 - - [01/Dec/2026 10:00:00] "GET '
+        + path.format(token=token, encoded=_encoded(token), half=token[:32] + _encoded(token[32:]))
+        + ' HTTP/1.1" 200 -'
+    )
     cleaned = redact(line)
     assert token[:20] not in cleaned and _encoded(token)[:30] not in cleaned and "%61%31%61%31" not in cleaned
     assert "[secret]" in cleaned and cleaned.startswith('127.0.0.1 - - [01/Dec/2026 10:00:00] "GET ')
-    assert redact('"GET /calendars/public.ics?course=3 HTTP/1.1" 200') == '"GET /calendars/public.ics?course=3 HTTP/1.1" 200'
+    assert (
+        redact('"GET /calendars/public.ics?course=3 HTTP/1.1" 200')
+        == '"GET /calendars/public.ics?course=3 HTTP/1.1" 200'
+    )
 
 
 def test_a_gunicorn_access_log_line_does_not_show_the_token(app, db, learner, caplog):
     token = token_for(learner)
     caplog.set_level(logging.INFO, logger="gunicorn.access")
-    atoms = {"h": "10.0.0.1", "r": f"GET /calendars/{_encoded(token)}/personal.ics HTTP/1.1",
-             "U": f"/calendars/{token}", "s": "200"}
+    atoms = {
+        "h": "10.0.0.1",
+        "r": f"GET /calendars/{_encoded(token)}/personal.ics HTTP/1.1",
+        "U": f"/calendars/{token}",
+        "s": "200",
+    }
     logging.getLogger("gunicorn.access").info('%(h)s "%(r)s" %(s)s path=%(U)s', atoms)
     assert token[:20] not in caplog.text and _encoded(token)[:30] not in caplog.text
     assert "/calendars/[secret]/personal.ics" in caplog.text

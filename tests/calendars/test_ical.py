@@ -17,18 +17,40 @@ CREATED = datetime(2030, 1, 2, 9, 30, tzinfo=UTC)
 CHANGED = datetime(2030, 2, 3, 14, 5, 6, 789000, tzinfo=UTC)  # microseconds never reach the output
 
 
-def make(session_id=7, *, title="Safeguarding adults", starts_at=datetime(2030, 6, 10, 9, 0, tzinfo=UTC),
-         hours=3, status=SessionStatus.SCHEDULED, mode=DeliveryMode.IN_PERSON, venue_name="Civic Centre",
-         address="Room 4\nCivic Centre\nHigh Street", link="", sequence=2, notes="", cancel_reason=None,
-         summary="Who to tell, and how."):
+def make(
+    session_id=7,
+    *,
+    title="Safeguarding adults",
+    starts_at=datetime(2030, 6, 10, 9, 0, tzinfo=UTC),
+    hours=3,
+    status=SessionStatus.SCHEDULED,
+    mode=DeliveryMode.IN_PERSON,
+    venue_name="Civic Centre",
+    address="Room 4\nCivic Centre\nHigh Street",
+    link="",
+    sequence=2,
+    notes="",
+    cancel_reason=None,
+    summary="Who to tell, and how.",
+):
     """A stand-in for a TrainingSession: the attributes ical reads, and nothing else."""
-    venue = None if mode == DeliveryMode.ONLINE else SimpleNamespace(name=venue_name, address=address,
-                                                                     updated_at=CREATED)
+    venue = (
+        None if mode == DeliveryMode.ONLINE else SimpleNamespace(name=venue_name, address=address, updated_at=CREATED)
+    )
     return SimpleNamespace(
-        id=session_id, sequence=sequence, created_at=CREATED, updated_at=CHANGED,
-        starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours), status=status,
-        course=SimpleNamespace(title=title, summary=summary, updated_at=CREATED), venue=venue, delivery_mode=mode,
-        joining_link=link, notes=notes, cancel_reason=cancel_reason,
+        id=session_id,
+        sequence=sequence,
+        created_at=CREATED,
+        updated_at=CHANGED,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        status=status,
+        course=SimpleNamespace(title=title, summary=summary, updated_at=CREATED),
+        venue=venue,
+        delivery_mode=mode,
+        joining_link=link,
+        notes=notes,
+        cancel_reason=cancel_reason,
     )
 
 
@@ -97,6 +119,7 @@ def test_escaping_is_rfc5545_in_the_raw_bytes():
 
 
 # --- Time zone --------------------------------------------------------------------------------
+
 
 def test_london_vtimezone_is_in_rrule_form():
     zone = ical.london_vtimezone()
@@ -167,6 +190,7 @@ def test_utc_deployments_write_z_times_and_no_vtimezone():
 
 # --- Same data, same bytes -------------------------------------------------------------------
 
+
 def test_the_same_data_gives_byte_identical_feeds():
     a = feed_of(make(1), make(2, starts_at=datetime(2030, 5, 1, 9, tzinfo=UTC)), make(3))
     b = feed_of(make(3), make(1), make(2, starts_at=datetime(2030, 5, 1, 9, tzinfo=UTC)))
@@ -196,14 +220,17 @@ def test_uid_and_sequence_follow_the_session():
 
 # --- Statuses and what each reader sees ------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("options", "status", "title"),
     [
         ({}, "CONFIRMED", "Safeguarding adults"),
-        ({"status": "TENTATIVE", "summary_prefix": "Awaiting approval: "}, "TENTATIVE",
-         "Awaiting approval: Safeguarding adults"),
-        ({"status": "TENTATIVE", "summary_prefix": "Waiting list: "}, "TENTATIVE",
-         "Waiting list: Safeguarding adults"),
+        (
+            {"status": "TENTATIVE", "summary_prefix": "Awaiting approval: "},
+            "TENTATIVE",
+            "Awaiting approval: Safeguarding adults",
+        ),
+        ({"status": "TENTATIVE", "summary_prefix": "Waiting list: "}, "TENTATIVE", "Waiting list: Safeguarding adults"),
     ],
 )
 def test_status_and_summary_prefix(options, status, title):
@@ -234,7 +261,10 @@ def test_location_and_description_carry_venue_address_and_a_link_back():
 
 @pytest.mark.parametrize(
     ("mode", "location"),
-    [(DeliveryMode.ONLINE, "Online"), (DeliveryMode.HYBRID, "Civic Centre, Room 4, Civic Centre, High Street (and online)")],
+    [
+        (DeliveryMode.ONLINE, "Online"),
+        (DeliveryMode.HYBRID, "Civic Centre, Room 4, Civic Centre, High Street (and online)"),
+    ],
 )
 def test_the_joining_link_appears_only_when_the_reader_may_have_it(mode, location):
     session = make(mode=mode, link="https://meet.example.org/j/123")
@@ -251,6 +281,7 @@ def test_an_in_person_session_never_shows_a_stale_joining_link():
 
 
 # --- Feeds and invitations -------------------------------------------------------------------
+
 
 def test_a_feed_names_itself_asks_for_hourly_refresh_and_has_no_organizer_or_attendee():
     lines = unfolded(feed_of(make(), name="Partnership: my training"))
@@ -269,8 +300,12 @@ def test_an_empty_feed_is_still_a_valid_calendar():
 def invite(session, method="REQUEST", stamp=None):
     kwargs = {"stamp": stamp} if stamp else {}
     return ical.invitation(
-        event(session, joining_link=method == "REQUEST"), method=method, organiser="training@example.org",
-        organiser_name="Partnership, Training Team", attendee="zoe@agency.example.org", attendee_name="Zoë Adams",
+        event(session, joining_link=method == "REQUEST"),
+        method=method,
+        organiser="training@example.org",
+        organiser_name="Partnership, Training Team",
+        attendee="zoe@agency.example.org",
+        attendee_name="Zoë Adams",
         **kwargs,
     )
 
@@ -313,8 +348,14 @@ def test_the_invitation_does_not_change_the_feed_event():
     session = make()
     before = event(session).to_ical()
     built = event(session)
-    ical.invitation(built, method="REQUEST", organiser="a@example.org", organiser_name="A", attendee="b@example.org",
-                    attendee_name="B")
+    ical.invitation(
+        built,
+        method="REQUEST",
+        organiser="a@example.org",
+        organiser_name="A",
+        attendee="b@example.org",
+        attendee_name="B",
+    )
     assert built.to_ical() == before and b"ATTENDEE" not in before
 
 

@@ -259,9 +259,7 @@ BAD_SESSIONS = {
 
 
 @pytest.mark.parametrize("changes, message", BAD_SESSIONS.values(), ids=BAD_SESSIONS.keys())
-def test_bad_session_input_is_explained_on_the_form_and_saves_nothing(
-    as_coordinator, db, world, changes, message
-):
+def test_bad_session_input_is_explained_on_the_form_and_saves_nothing(as_coordinator, db, world, changes, message):
     response = submit(as_coordinator, "/sessions/new", session_form(world, **changes))
 
     assert response.status_code == 200
@@ -353,17 +351,13 @@ def test_sessions_either_side_of_the_october_clock_change_both_show_ten_oclock(a
         .order_by(TrainingSession.starts_at)
         .limit(1)
     )
-    assert "Thursday 28 October 2027, 10:00am to 12:00pm" in text(
-        as_coordinator.get(f"/sessions/{before.id}")
-    )
+    assert "Thursday 28 October 2027, 10:00am to 12:00pm" in text(as_coordinator.get(f"/sessions/{before.id}"))
     assert "Thursday 4 November 2027, 10:00am to 12:00pm" in text(as_coordinator.get(f"/sessions/{after.id}"))
     # Stored in UTC: 09:00 in summer time, 10:00 after the clocks go back.
     assert (before.starts_at.hour, after.starts_at.hour) == (9, 10)
 
 
-def test_checking_the_dates_lists_bank_holidays_left_out_then_ticked_dates_are_skipped(
-    as_coordinator, db, world
-):
+def test_checking_the_dates_lists_bank_holidays_left_out_then_ticked_dates_are_skipped(as_coordinator, db, world):
     # Mondays from 15 March to 19 April 2027; Easter Monday is 29 March.
     spring = series_form(
         world,
@@ -396,12 +390,8 @@ def test_checking_the_dates_lists_bank_holidays_left_out_then_ticked_dates_are_s
         {**spring, "submit": "Create the sessions", "skip": ["2027-04-05", "2027-04-12"]},
     )
     assert response.status_code == 302
-    assert "3 sessions of Safeguarding Basics have been created." in text(
-        as_coordinator.get(response.location)
-    )
-    starts = db.session.scalars(
-        sa.select(TrainingSession.starts_at).order_by(TrainingSession.starts_at)
-    ).all()
+    assert "3 sessions of Safeguarding Basics have been created." in text(as_coordinator.get(response.location))
+    starts = db.session.scalars(sa.select(TrainingSession.starts_at).order_by(TrainingSession.starts_at)).all()
     assert [to_local(s) for s in starts] == [
         datetime(2027, 3, 15, 10, tzinfo=to_local(starts[0]).tzinfo),
         datetime(2027, 3, 22, 10, tzinfo=to_local(starts[1]).tzinfo),
@@ -449,9 +439,7 @@ BAD_SERIES = {
 
 
 @pytest.mark.parametrize("changes, message", BAD_SERIES.values(), ids=BAD_SERIES.keys())
-def test_bad_series_input_is_explained_on_the_form_and_saves_nothing(
-    as_coordinator, db, world, changes, message
-):
+def test_bad_series_input_is_explained_on_the_form_and_saves_nothing(as_coordinator, db, world, changes, message):
     response = submit(as_coordinator, "/series/new", series_form(world, **changes))
 
     assert response.status_code == 200
@@ -493,9 +481,7 @@ def series_statuses(response) -> list[str]:
     return re.findall(r'data-label="Status">(\w+)<', text(response))
 
 
-def test_cancelling_a_series_from_a_date_cancels_only_the_later_sessions(
-    as_coordinator, db, coordinator, world
-):
+def test_cancelling_a_series_from_a_date_cancels_only_the_later_sessions(as_coordinator, db, coordinator, world):
     series = _thursdays_in_november(db, coordinator, world)
     path = f"/series/{series.id}"
 
@@ -531,8 +517,7 @@ def test_cancelling_a_series_needs_a_reason_and_a_date_with_sessions_after_it(
 ):
     series = _thursdays_in_november(db, coordinator, world)
     path = f"/series/{series.id}"
-    data = {"which": "from", "from_on": date_boxes(date(2027, 11, 18)), "reason": "The trainer is on leave",
-            **changes}
+    data = {"which": "from", "from_on": date_boxes(date(2027, 11, 18)), "reason": "The trainer is on leave", **changes}
 
     response = submit(as_coordinator, f"{path}/cancel", data, form_page=path)
     assert response.status_code == 400
@@ -579,9 +564,7 @@ def test_changing_only_the_notes_keeps_the_calendar_version(as_coordinator, db, 
     )
     db.session.commit()
 
-    response = submit(
-        as_coordinator, f"/sessions/{session.id}/edit", session_form(world, notes="Parking at the back")
-    )
+    response = submit(as_coordinator, f"/sessions/{session.id}/edit", session_form(world, notes="Parking at the back"))
     assert response.status_code == 302
     page = text(as_coordinator.get(f"/sessions/{session.id}"))
     assert "Parking at the back" in page
@@ -668,9 +651,7 @@ def test_staff_find_upcoming_published_sessions_soonest_first(client, db, catalo
     # Staff cannot ask for past sessions: the list stays upcoming only.
     assert listed(staff.get("/sessions?when=past")) == ["Up2U Basics", "Online Awareness"]
     # A draft course's session is not found by guessing its address either.
-    draft_session = db.session.scalar(
-        sa.select(TrainingSession).join(Course).where(Course.title == "Secret Draft")
-    )
+    draft_session = db.session.scalar(sa.select(TrainingSession).join(Course).where(Course.title == "Secret Draft"))
     assert staff.get(f"/sessions/{draft_session.id}").status_code == 404
 
 
@@ -767,9 +748,7 @@ def test_a_trainer_sees_only_their_own_sessions(client, db):
     tess = make_user(Role.TRAINER, name="Tess Gray")
     soon = (utcnow() + timedelta(days=3)).replace(microsecond=0)
     make_session(course=make_course(title="Tom's First"), starts_at=soon, trainers=[tom])
-    make_session(
-        course=make_course(title="Tom's Second"), starts_at=soon + timedelta(days=7), trainers=[tom, tess]
-    )
+    make_session(course=make_course(title="Tom's Second"), starts_at=soon + timedelta(days=7), trainers=[tom, tess])
     make_session(course=make_course(title="Tess's Own"), starts_at=soon, trainers=[tess])
     make_session(course=make_course(title="Tom's Old"), starts_at=soon - timedelta(days=30), trainers=[tom])
     db.session.commit()

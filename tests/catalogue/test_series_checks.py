@@ -143,27 +143,47 @@ def test_ticking_the_clashing_date_off_clears_the_clash_on_the_check(as_coordina
 
 CHECKED_ALIKE = {
     "01:30 as the clocks go forward": (
-        {"weekday": "6", "first_on": date_boxes(date(2027, 3, 21)), "last_on": date_boxes(date(2027, 4, 4)),
-         "start_time": "01:30", "end_time": "03:00"},
+        {
+            "weekday": "6",
+            "first_on": date_boxes(date(2027, 3, 21)),
+            "last_on": date_boxes(date(2027, 4, 4)),
+            "start_time": "01:30",
+            "end_time": "03:00",
+        },
         "start_time",
         "01:30 on 28 March 2027 does not exist here: the clocks go forward",
     ),
     "an end at 01:15 as the clocks go forward": (
-        {"weekday": "6", "first_on": date_boxes(date(2027, 3, 21)), "last_on": date_boxes(date(2027, 4, 4)),
-         "start_time": "00:15", "end_time": "01:15"},
+        {
+            "weekday": "6",
+            "first_on": date_boxes(date(2027, 3, 21)),
+            "last_on": date_boxes(date(2027, 4, 4)),
+            "start_time": "00:15",
+            "end_time": "01:15",
+        },
         "end_time",
         "01:15 on 28 March 2027 does not exist here: the clocks go forward",
     ),
     "01:30 as the clocks go back": (
-        {"weekday": "6", "first_on": date_boxes(date(2027, 10, 24)), "last_on": date_boxes(date(2027, 11, 7)),
-         "start_time": "01:30", "end_time": "03:00"},
+        {
+            "weekday": "6",
+            "first_on": date_boxes(date(2027, 10, 24)),
+            "last_on": date_boxes(date(2027, 11, 7)),
+            "start_time": "01:30",
+            "end_time": "03:00",
+        },
         "start_time",
         "01:30 on 31 October 2027 happens twice here, first in BST and then in GMT: the clocks go back. "
         "Choose a time before or after the change",
     ),
     "an end at 01:45 as the clocks go back": (
-        {"weekday": "6", "first_on": date_boxes(date(2027, 10, 24)), "last_on": date_boxes(date(2027, 11, 7)),
-         "start_time": "00:30", "end_time": "01:45"},
+        {
+            "weekday": "6",
+            "first_on": date_boxes(date(2027, 10, 24)),
+            "last_on": date_boxes(date(2027, 11, 7)),
+            "start_time": "00:30",
+            "end_time": "01:45",
+        },
         "end_time",
         "01:45 on 31 October 2027 happens twice here, first in BST and then in GMT: the clocks go back. "
         "Choose a time before or after the change",
@@ -173,8 +193,11 @@ CHECKED_ALIKE = {
         "joining_link",
         "Enter the joining link for an online or hybrid session",
     ),
-    "an end before the start": ({"start_time": "12:00", "end_time": "10:00"}, "end_time",
-                                "The end must be after the start"),
+    "an end before the start": (
+        {"start_time": "12:00", "end_time": "10:00"},
+        "end_time",
+        "The end must be after the start",
+    ),
 }
 
 
@@ -209,14 +232,14 @@ def _fortnight_either_side_of_today() -> dict:
 
 def _passed_message(days: list[date]) -> str:
     listed = " and ".join(f"{d.day} {d:%B %Y}" for d in days)
-    return (f"2 of the dates have passed ({listed}). Choose a later first date, or tick "
-            "“Create sessions on dates that have passed” to record training already given")
+    return (
+        f"2 of the dates have passed ({listed}). Choose a later first date, or tick "
+        "“Create sessions on dates that have passed” to record training already given"
+    )
 
 
 @pytest.mark.parametrize("step", ["check", "submit"])
-def test_dates_that_have_passed_are_flagged_beside_the_first_date_and_not_created(
-    as_coordinator, db, world, step
-):
+def test_dates_that_have_passed_are_flagged_beside_the_first_date_and_not_created(as_coordinator, db, world, step):
     changes, passed = _fortnight_either_side_of_today()
 
     response = submit(as_coordinator, "/series/new", series_form(world, step, **changes))
@@ -253,8 +276,10 @@ def test_a_session_in_the_hour_the_clocks_go_back_is_refused_beside_the_time(as_
 
     response = submit(as_coordinator, "/sessions/new", data)
 
-    message = ("01:30 on 31 October 2027 happens twice here, first in BST and then in GMT: the clocks go back. "
-               "Choose a time before or after the change")
+    message = (
+        "01:30 on 31 October 2027 happens twice here, first in BST and then in GMT: the clocks go back. "
+        "Choose a time before or after the change"
+    )
     assert response.status_code == 200
     assert error_summary(response) == [message]
     assert field_error(response, "start_time") == f"Error: {message}"
@@ -276,8 +301,9 @@ def test_a_session_already_in_the_repeated_hour_says_which_one_it_means(as_coord
     """Sessions stored before such times were refused (or added another way) name BST or GMT."""
     course, trainer, venue = world
     summer = make_session(course=course, starts_at=datetime(2027, 10, 31, 0, 30, tzinfo=UTC), trainers=[trainer])
-    winter = make_session(course=course, starts_at=datetime(2027, 10, 31, 1, 30, tzinfo=UTC), hours=1,
-                          trainers=[trainer], venue=venue)
+    winter = make_session(
+        course=course, starts_at=datetime(2027, 10, 31, 1, 30, tzinfo=UTC), hours=1, trainers=[trainer], venue=venue
+    )
     db.session.commit()
 
     assert "Sunday 31 October 2027, 1:30am BST to 2:30am" in plain(as_coordinator.get(f"/sessions/{summer.id}"))

@@ -14,8 +14,12 @@ from trainapp.timezones import to_local
 
 def _details(start, hours=2, **kw):
     fields = dict(
-        starts_at=start, ends_at=start + timedelta(hours=hours), delivery_mode=DeliveryMode.IN_PERSON,
-        venue=kw.pop("venue", None) or make_venue(), joining_link="", capacity=10,
+        starts_at=start,
+        ends_at=start + timedelta(hours=hours),
+        delivery_mode=DeliveryMode.IN_PERSON,
+        venue=kw.pop("venue", None) or make_venue(),
+        joining_link="",
+        capacity=10,
         trainers=kw.pop("trainers", None) or [make_user(Role.TRAINER)],
     )
     fields.update(kw)
@@ -57,8 +61,15 @@ def test_a_series_across_the_october_clock_change_stays_at_ten_local(app, db, co
     template = _details(START)
     series = services.create_series(
         course,
-        services.SeriesDetails(weekday=3, start_time=time(10), end_time=time(12), first_on=date(2027, 10, 21),
-                               last_on=date(2027, 11, 4), skip=set(), template=template),
+        services.SeriesDetails(
+            weekday=3,
+            start_time=time(10),
+            end_time=time(12),
+            first_on=date(2027, 10, 21),
+            last_on=date(2027, 11, 4),
+            skip=set(),
+            template=template,
+        ),
         by=coordinator,
     )
     # Clocks go back on 31 October 2027: the last session is in GMT.
@@ -73,8 +84,15 @@ def test_a_series_across_the_october_clock_change_stays_at_ten_local(app, db, co
 def test_a_series_across_the_march_clock_change_stays_at_ten_local(app, db, coordinator):
     series = services.create_series(
         make_course(),
-        services.SeriesDetails(weekday=3, start_time=time(10), end_time=time(12), first_on=date(2028, 3, 16),
-                               last_on=date(2028, 3, 30), skip=set(), template=_details(START)),
+        services.SeriesDetails(
+            weekday=3,
+            start_time=time(10),
+            end_time=time(12),
+            first_on=date(2028, 3, 16),
+            last_on=date(2028, 3, 30),
+            skip=set(),
+            template=_details(START),
+        ),
         by=coordinator,
     )
     hours = [s.starts_at.hour for s in series.sessions]
@@ -103,16 +121,30 @@ def test_a_series_at_a_time_the_clocks_skip_is_refused(app, db, coordinator):
     with pytest.raises(DomainError, match="does not exist"):
         services.create_series(
             make_course(),
-            services.SeriesDetails(weekday=6, start_time=time(1, 30), end_time=time(3), first_on=date(2027, 3, 21),
-                                   last_on=date(2027, 3, 28), skip=set(), template=_details(START)),
+            services.SeriesDetails(
+                weekday=6,
+                start_time=time(1, 30),
+                end_time=time(3),
+                first_on=date(2027, 3, 21),
+                last_on=date(2027, 3, 28),
+                skip=set(),
+                template=_details(START),
+            ),
             by=coordinator,
         )
     assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 0
 
 
 def test_a_series_with_dates_that_have_passed_is_created_only_once_confirmed(app, db, coordinator):
-    details = services.SeriesDetails(weekday=3, start_time=time(10), end_time=time(12), first_on=date(2027, 11, 4),
-                                     last_on=date(2027, 11, 25), skip=set(), template=_details(START))
+    details = services.SeriesDetails(
+        weekday=3,
+        start_time=time(10),
+        end_time=time(12),
+        first_on=date(2027, 11, 4),
+        last_on=date(2027, 11, 25),
+        skip=set(),
+        template=_details(START),
+    )
     now = datetime(2027, 11, 12, 9, tzinfo=UTC)
 
     checked = services.check_series(details, now=now)
@@ -126,8 +158,15 @@ def test_a_series_with_dates_that_have_passed_is_created_only_once_confirmed(app
 def test_a_series_at_a_time_the_clocks_repeat_is_refused_at_the_time_concerned(app, db, coordinator):
     with pytest.raises(DomainError, match="happens twice here, first in BST and then in GMT") as refused:
         services.check_series(
-            services.SeriesDetails(weekday=6, start_time=time(0, 30), end_time=time(1, 30), first_on=date(2027, 10, 24),
-                                   last_on=date(2027, 11, 7), skip=set(), template=_details(START)),
+            services.SeriesDetails(
+                weekday=6,
+                start_time=time(0, 30),
+                end_time=time(1, 30),
+                first_on=date(2027, 10, 24),
+                last_on=date(2027, 11, 7),
+                skip=set(),
+                template=_details(START),
+            ),
         )
     assert refused.value.field == "end_time"
 
@@ -135,15 +174,20 @@ def test_a_series_at_a_time_the_clocks_repeat_is_refused_at_the_time_concerned(a
 def test_cancelling_a_series_from_a_date_leaves_earlier_sessions(app, db, coordinator):
     series = services.create_series(
         make_course(),
-        services.SeriesDetails(weekday=3, start_time=time(10), end_time=time(12), first_on=date(2027, 11, 4),
-                               last_on=date(2027, 12, 2), skip=set(), template=_details(START)),
+        services.SeriesDetails(
+            weekday=3,
+            start_time=time(10),
+            end_time=time(12),
+            first_on=date(2027, 11, 4),
+            last_on=date(2027, 12, 2),
+            skip=set(),
+            template=_details(START),
+        ),
         by=coordinator,
     )
     now = datetime(2027, 11, 1, tzinfo=UTC)
-    chosen = services.sessions_to_cancel(series, by=coordinator, from_on=date(2027, 11, 18), reason="Funding",
-                                         now=now)
-    assert [to_local(s.starts_at).date() for s in chosen] == [date(2027, 11, 18), date(2027, 11, 25),
-                                                                date(2027, 12, 2)]
+    chosen = services.sessions_to_cancel(series, by=coordinator, from_on=date(2027, 11, 18), reason="Funding", now=now)
+    assert [to_local(s.starts_at).date() for s in chosen] == [date(2027, 11, 18), date(2027, 11, 25), date(2027, 12, 2)]
     assert len(services.sessions_to_cancel(series, by=coordinator, from_on=None, reason="Funding", now=now)) == 5
     for session in chosen:
         services.cancel_session(session, by=coordinator, reason="Funding")
@@ -232,8 +276,9 @@ def test_capacity_cannot_drop_below_places_taken(app, db, coordinator):
     session = make_session(starts_at=START, capacity=10)
     session.places_taken = 6
     with pytest.raises(DomainError, match="6 places already taken"):
-        services.update_session(session, _details(START, venue=session.venue, trainers=session.trainers,
-                                                  capacity=5), by=coordinator)
+        services.update_session(
+            session, _details(START, venue=session.venue, trainers=session.trainers, capacity=5), by=coordinator
+        )
 
 
 def test_cancelling_needs_a_reason_raises_the_sequence_and_happens_once(app, db, coordinator):
@@ -253,9 +298,19 @@ def test_cancelling_needs_a_reason_raises_the_sequence_and_happens_once(app, db,
 
 def _course_details(**kw):
     fields = dict(
-        programme=make_programme(), title="Level 2", level=2, summary="s", audience="", duration_minutes=120,
-        cpd_hours=2, refresher_months=36, prerequisite=None, eligible_kinds=["police"], requires_approval=False,
-        default_capacity=20, cancellation_notice_days=5,
+        programme=make_programme(),
+        title="Level 2",
+        level=2,
+        summary="s",
+        audience="",
+        duration_minutes=120,
+        cpd_hours=2,
+        refresher_months=36,
+        prerequisite=None,
+        eligible_kinds=["police"],
+        requires_approval=False,
+        default_capacity=20,
+        cancellation_notice_days=5,
     )
     fields.update(kw)
     return services.CourseDetails(**fields)

@@ -136,8 +136,15 @@ class Server:
     def start(self, timeout: float = 120) -> "Server":
         self._stderr_file = open(self.stderr_path, "ab")  # noqa: SIM115 - closed in stop()
         self.process = subprocess.Popen(
-            [str(GUNICORN), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-             *_NO_CONTROL_SOCKET, "wsgi:app"],
+            [
+                str(GUNICORN),
+                "--workers",
+                str(self.workers),
+                "--bind",
+                f"127.0.0.1:{self.port}",
+                *_NO_CONTROL_SOCKET,
+                "wsgi:app",
+            ],
             cwd=PROJECT_ROOT,
             env={**os.environ, **self.env},
             stdin=subprocess.DEVNULL,
@@ -255,24 +262,48 @@ def seed_scenario(app, *, people: int, capacity: int = 10) -> Scenario:
     tag = secrets.token_hex(4)
     password_hash = generate_password_hash(PASSWORD, FAST_HASH_METHOD)
     with app.app_context():
-        agency = Agency(name=f"Race Agency {tag}", kind=AgencyKind.POLICE, is_partner=True, active=True,
-                        domains=[AgencyDomain(domain=f"race-{tag}.example.org")])
+        agency = Agency(
+            name=f"Race Agency {tag}",
+            kind=AgencyKind.POLICE,
+            is_partner=True,
+            active=True,
+            domains=[AgencyDomain(domain=f"race-{tag}.example.org")],
+        )
         course = Course(
             programme=Programme(name=f"Race Programme {tag}", description=""),
-            title=f"Race Course {tag}", level=None, summary="A popular course", audience="",
-            duration_minutes=120, cpd_hours=2, refresher_months=None, prerequisite=None, eligible_kinds=[],
-            requires_approval=False, default_capacity=capacity, cancellation_notice_days=5,
+            title=f"Race Course {tag}",
+            level=None,
+            summary="A popular course",
+            audience="",
+            duration_minutes=120,
+            cpd_hours=2,
+            refresher_months=None,
+            prerequisite=None,
+            eligible_kinds=[],
+            requires_approval=False,
+            default_capacity=capacity,
+            cancellation_notice_days=5,
             status=CourseStatus.PUBLISHED,
         )
         starts_at = (utcnow() + timedelta(days=7)).replace(microsecond=0)
         session = TrainingSession(
-            course=course, starts_at=starts_at, ends_at=starts_at + timedelta(hours=2),
-            delivery_mode=DeliveryMode.IN_PERSON, venue=Venue(name=f"Race Venue {tag}", address="1 High Street"),
-            capacity=capacity, trainers=[],
+            course=course,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=2),
+            delivery_mode=DeliveryMode.IN_PERSON,
+            venue=Venue(name=f"Race Venue {tag}", address="1 High Street"),
+            capacity=capacity,
+            trainers=[],
         )
         users = [
-            User(email=f"person{n}@race-{tag}.example.org", name=f"Person {n} {tag}", role=Role.STAFF,
-                 agency=agency, password_hash=password_hash, active=True)
+            User(
+                email=f"person{n}@race-{tag}.example.org",
+                name=f"Person {n} {tag}",
+                role=Role.STAFF,
+                agency=agency,
+                password_hash=password_hash,
+                active=True,
+            )
             for n in range(people)
         ]
         db.session.add_all([agency, course, session, *users])
@@ -290,9 +321,13 @@ def add_session(app, scenario: Scenario) -> int:
     with app.app_context():
         first = db.session.get(TrainingSession, scenario.session_id)
         session = TrainingSession(
-            course=first.course, starts_at=first.starts_at + timedelta(days=1),
-            ends_at=first.ends_at + timedelta(days=1), delivery_mode=first.delivery_mode, venue=first.venue,
-            capacity=scenario.capacity, trainers=[],
+            course=first.course,
+            starts_at=first.starts_at + timedelta(days=1),
+            ends_at=first.ends_at + timedelta(days=1),
+            delivery_mode=first.delivery_mode,
+            venue=first.venue,
+            capacity=scenario.capacity,
+            trainers=[],
         )
         db.session.add(session)
         db.session.commit()
@@ -353,9 +388,7 @@ def booking_ids(app, session_id: int) -> dict[int, int]:
     from trainapp.extensions import db
 
     with app.app_context():
-        rows = db.session.execute(
-            sa.select(Booking.user_id, Booking.id).where(Booking.session_id == session_id)
-        ).all()
+        rows = db.session.execute(sa.select(Booking.user_id, Booking.id).where(Booking.session_id == session_id)).all()
         db.session.remove()
     return dict(rows)
 
@@ -366,9 +399,11 @@ def subjects_sent_to(app, email: str) -> list[str]:
     from trainapp.notifications.models import OutboxMessage
 
     with app.app_context():
-        subjects = list(db.session.scalars(
-            sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == email).order_by(OutboxMessage.id)
-        ))
+        subjects = list(
+            db.session.scalars(
+                sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == email).order_by(OutboxMessage.id)
+            )
+        )
         db.session.remove()
     return subjects
 
@@ -433,8 +468,12 @@ class Browser:
 
     def post(self, path: str, data: dict) -> requests.Response:
         """POST a form with this browser's CSRF token; redirects are not followed."""
-        return self.http.post(self.base_url + path, data={"csrf_token": self.token, **data},
-                              timeout=REQUEST_TIMEOUT, allow_redirects=False)
+        return self.http.post(
+            self.base_url + path,
+            data={"csrf_token": self.token, **data},
+            timeout=REQUEST_TIMEOUT,
+            allow_redirects=False,
+        )
 
     def sign_in(self, email: str, password: str = PASSWORD) -> "Browser":
         page = self.get("/sign-in")
@@ -442,7 +481,8 @@ class Browser:
         response = self.http.post(
             self.base_url + "/sign-in",
             data={"csrf_token": csrf_token(page.text), "email": email, "password": password},
-            timeout=REQUEST_TIMEOUT, allow_redirects=False,
+            timeout=REQUEST_TIMEOUT,
+            allow_redirects=False,
         )
         if response.status_code != 302:
             raise AssertionError(f"signing in {email} answered {response.status_code}")
@@ -467,8 +507,9 @@ class Browser:
         self.http.close()
 
 
-def signed_in_browsers(base_url: str, people: list[Person], form_path: Callable[[Person], str],
-                       *, parallel: int = 8) -> list[Browser]:
+def signed_in_browsers(
+    base_url: str, people: list[Person], form_path: Callable[[Person], str], *, parallel: int = 8
+) -> list[Browser]:
     """A signed-in browser per person, each holding the token of the form it will post."""
 
     def prepare(person: Person) -> Browser:

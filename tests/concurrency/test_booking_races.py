@@ -110,10 +110,12 @@ def test_two_cancellations_at_once_promote_the_first_two_people_waiting(server):
     first, second, third = scenario.people[10:]
     cancellers = signed_in_browsers(server.base_url, leaving, lambda person: f"/bookings/{ids[person.id]}/cancel")
     try:
-        result = race([
-            lambda b=b, p=p: b.post(f"/bookings/{ids[p.id]}/cancel", {"reason": ""})
-            for b, p in zip(cancellers, leaving, strict=True)
-        ])
+        result = race(
+            [
+                lambda b=b, p=p: b.post(f"/bookings/{ids[p.id]}/cancel", {"reason": ""})
+                for b, p in zip(cancellers, leaving, strict=True)
+            ]
+        )
     finally:
         _close(cancellers)
 

@@ -145,8 +145,9 @@ def _reminders(app, booking_ids: list[int]) -> dict[str, tuple[int, str]]:
     keys = [f"reminder-3:{booking_id}" for booking_id in booking_ids]
     with app.app_context():
         rows = db.session.execute(
-            sa.select(OutboxMessage.dedupe_key, OutboxMessage.attempts, OutboxMessage.status)
-            .where(OutboxMessage.dedupe_key.in_(keys))
+            sa.select(OutboxMessage.dedupe_key, OutboxMessage.attempts, OutboxMessage.status).where(
+                OutboxMessage.dedupe_key.in_(keys)
+            )
         ).all()
         db.session.remove()
     return {key: (attempts, str(status)) for key, attempts, status in rows}

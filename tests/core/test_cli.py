@@ -32,8 +32,14 @@ def _count(db, model) -> int:
 
 def test_users_add_creates_a_coordinator_who_can_sign_in(cli, db):
     result = cli(
-        "users", "add", "Lead@Council.Example.org", "--name", "Priya Shah",
-        "--role", "coordinator", input=f"{STRONG_PASSWORD}\n",
+        "users",
+        "add",
+        "Lead@Council.Example.org",
+        "--name",
+        "Priya Shah",
+        "--role",
+        "coordinator",
+        input=f"{STRONG_PASSWORD}\n",
     )
 
     assert result.exit_code == 0, result.output
@@ -49,8 +55,18 @@ def test_users_add_puts_a_person_in_the_named_agency(cli, db):
     db.session.commit()
 
     result = cli(
-        "users", "add", "trainer@police.example.org", "--name", "Tom Okafor", "--role", "trainer",
-        "--agency", "wessex police", "--job-title", "Trainer", input=f"{STRONG_PASSWORD}\n",
+        "users",
+        "add",
+        "trainer@police.example.org",
+        "--name",
+        "Tom Okafor",
+        "--role",
+        "trainer",
+        "--agency",
+        "wessex police",
+        "--job-title",
+        "Trainer",
+        input=f"{STRONG_PASSWORD}\n",
     )
 
     assert result.exit_code == 0, result.output
@@ -61,8 +77,12 @@ def test_users_add_puts_a_person_in_the_named_agency(cli, db):
 @pytest.mark.parametrize(
     ("extra_args", "password", "exit_code", "message"),
     [
-        (["--role", "staff", "--agency", "Nowhere Police"], STRONG_PASSWORD, 1,
-         "There is no agency called 'Nowhere Police'"),
+        (
+            ["--role", "staff", "--agency", "Nowhere Police"],
+            STRONG_PASSWORD,
+            1,
+            "There is no agency called 'Nowhere Police'",
+        ),
         (["--role", "admin"], STRONG_PASSWORD, 2, "Invalid value for '--role'"),
         (["--role", "coordinator"], "short", 1, "Password must be 12 characters or more"),
         (["--role", "coordinator"], "password1234", 1, "This password is too common"),
@@ -72,7 +92,12 @@ def test_users_add_puts_a_person_in_the_named_agency(cli, db):
 )
 def test_users_add_refuses_clearly_and_creates_nothing(cli, db, extra_args, password, exit_code, message):
     result = cli(
-        "users", "add", "new.person@council.example.org", "--name", "New Person", *extra_args,
+        "users",
+        "add",
+        "new.person@council.example.org",
+        "--name",
+        "New Person",
+        *extra_args,
         input=f"{password}\n",
     )
 
@@ -88,8 +113,14 @@ def test_users_add_refuses_an_email_that_already_has_an_account(cli, db):
     db.session.commit()
 
     result = cli(
-        "users", "add", "Taken@Council.example.org", "--name", "Second Owner",
-        "--role", "coordinator", input=f"{STRONG_PASSWORD}\n",
+        "users",
+        "add",
+        "Taken@Council.example.org",
+        "--name",
+        "Second Owner",
+        "--role",
+        "coordinator",
+        input=f"{STRONG_PASSWORD}\n",
     )
 
     assert result.exit_code == 1
@@ -111,7 +142,9 @@ def test_demo_data_builds_a_partnership_prints_logins_and_can_run_again(cli, db)
     assert agencies >= 10
     assert 55 <= people[Role.STAFF] <= 70
     assert {role: people[role] for role in (Role.TRAINER, Role.AGENCY_LEAD, Role.COORDINATOR)} == {
-        Role.TRAINER: 4, Role.AGENCY_LEAD: 2, Role.COORDINATOR: 1
+        Role.TRAINER: 4,
+        Role.AGENCY_LEAD: 2,
+        Role.COORDINATOR: 1,
     }
     assert "coordinator@council.example.org" in first.output
     assert "lead@wessex.police.example.org" in first.output
@@ -142,15 +175,19 @@ def test_outbox_send_delivers_what_is_due_and_says_so(cli, db, mail_dir):
 
 def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, mail_dir):
     long_ago, just_now = utcnow() - timedelta(days=2), utcnow() - timedelta(minutes=1)
-    db.session.add_all([
-        SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=long_ago),
-        SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=just_now),
-    ])
+    db.session.add_all(
+        [
+            SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=long_ago),
+            SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=just_now),
+        ]
+    )
     user = make_user()
-    db.session.add_all([
-        PasswordResetToken(user=user, token_hash="a" * 64, expires_at=long_ago),
-        PasswordResetToken(user=user, token_hash="b" * 64, expires_at=utcnow() + timedelta(hours=1)),
-    ])
+    db.session.add_all(
+        [
+            PasswordResetToken(user=user, token_hash="a" * 64, expires_at=long_ago),
+            PasswordResetToken(user=user, token_hash="b" * 64, expires_at=utcnow() + timedelta(hours=1)),
+        ]
+    )
     queue_plain_email()
     db.session.commit()
 
@@ -198,13 +235,14 @@ def test_jobs_run_keeps_sqlites_planner_statistics_fresh(tmp_path):
         people = [make_user(agency=agency) for _ in range(30)]
         for _ in range(3):
             session = make_session(capacity=30)
-            _db.session.add_all(Booking(session=session, user=person, agency_id=agency.id,
-                                        status=BookingStatus.CONFIRMED) for person in people)
+            _db.session.add_all(
+                Booking(session=session, user=person, agency_id=agency.id, status=BookingStatus.CONFIRMED)
+                for person in people
+            )
         _db.session.commit()
 
         def analysed() -> set[str]:
-            has_stats = _db.session.scalar(
-                sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"))
+            has_stats = _db.session.scalar(sa.text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'"))
             return set(_db.session.scalars(sa.text("SELECT tbl FROM sqlite_stat1"))) if has_stats else set()
 
         assert not {"bookings", "users", "training_sessions"} & analysed()

@@ -57,7 +57,11 @@ def test_gunicorn_importing_wsgi_without_a_secret_key_fails_with_the_reason():
     env["TRAINAPP_ENV"] = "production"
     result = subprocess.run(
         [sys.executable, "-c", "import wsgi"],
-        cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60,
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     last_line = result.stderr.strip().splitlines()[-1]
@@ -119,9 +123,7 @@ def test_sqlite_connections_use_wal_and_enforce_foreign_keys(sqlite_app):
 
 
 def test_sqlite_refuses_a_person_in_an_agency_that_does_not_exist(sqlite_app):
-    _db.session.add(
-        User(email="a@example.org", name="A", role=Role.STAFF, agency_id=999, password_hash="x")
-    )
+    _db.session.add(User(email="a@example.org", name="A", role=Role.STAFF, agency_id=999, password_hash="x"))
     with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
         _db.session.commit()
     _db.session.rollback()

@@ -192,8 +192,7 @@ def served(backend, tmp_path_factory):
         # The name picks out this app's connections, and only them, for pg_terminate_backend.
         named = f"{base_url}{'&' if '?' in base_url else '?'}application_name={application_name}"
         url = postgres_url(named, schema)
-        admin_url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://",
-                           os.environ["TEST_DATABASE_URL"])
+        admin_url = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", os.environ["TEST_DATABASE_URL"])
         create_postgres_schema(url, schema)
     app = create_app(app_config(url, tmp))
     with app.app_context():
@@ -227,7 +226,8 @@ def coordinator(served):
     signed_in = browser.post(
         served.url("/sign-in"),
         data={"csrf_token": token, "email": "cora@example.org", "password": PASSWORD},
-        allow_redirects=False, timeout=TIMEOUT,
+        allow_redirects=False,
+        timeout=TIMEOUT,
     )
     assert signed_in.status_code == 302
     yield browser

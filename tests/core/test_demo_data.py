@@ -50,8 +50,11 @@ def trainers_in_two_places(db) -> list[tuple[int, int, int]]:
 
 def sessions_off_working_days(db) -> list[str]:
     days = {to_local(starts_at).date() for starts_at in db.session.scalars(sa.select(TrainingSession.starts_at))}
-    return sorted(f"{day:%A} {day}" + (f" ({bank_holiday_name(day)})" if bank_holiday_name(day) else "")
-                  for day in days if not is_working_day(day))
+    return sorted(
+        f"{day:%A} {day}" + (f" ({bank_holiday_name(day)})" if bank_holiday_name(day) else "")
+        for day in days
+        if not is_working_day(day)
+    )
 
 
 def places_without_the_prerequisite(db) -> list[tuple[int, str]]:
@@ -118,12 +121,15 @@ def test_the_demo_partnership_is_believable(app, db, demo_today):
 
     assert_believable(db)
     # Some people did go on from one course to the next: the check is not passing on empty data.
-    assert db.session.scalar(
-        sa.select(sa.func.count(Booking.id))
-        .join(Booking.session)
-        .join(TrainingSession.course)
-        .where(Course.prerequisite_id.is_not(None), Booking.status == BookingStatus.CONFIRMED)
-    ) > 0
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count(Booking.id))
+            .join(Booking.session)
+            .join(TrainingSession.course)
+            .where(Course.prerequisite_id.is_not(None), Booking.status == BookingStatus.CONFIRMED)
+        )
+        > 0
+    )
 
 
 def test_a_dense_large_partnership_is_believable(db):

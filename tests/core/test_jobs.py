@@ -118,9 +118,7 @@ def test_a_database_error_is_reported_in_one_line_and_the_next_steps_get_a_worki
     assert steps["outbox"] == "sent 1, failed 0, dropped 0"
 
 
-def test_jobs_run_exits_1_when_a_delivery_fails_and_keeps_the_message(
-    app, run_jobs, db, monkeypatch, caplog
-):
+def test_jobs_run_exits_1_when_a_delivery_fails_and_keeps_the_message(app, run_jobs, db, monkeypatch, caplog):
     monkeypatch.setitem(app.config, "MAIL_TRANSPORT", "smtp")
     monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
     monkeypatch.setitem(app.config, "SMTP_PORT", free_port())
@@ -142,8 +140,7 @@ def test_jobs_run_exits_1_when_a_delivery_fails_and_keeps_the_message(
 def test_a_step_already_running_on_another_host_is_skipped(run_jobs, db, mail_dir):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers instead: a second host waits its turn")
-    db.session.add(SignInAttempt(email="a@example.org", address="10.0.0.1",
-                                 attempted_at=utcnow() - timedelta(days=2)))
+    db.session.add(SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=utcnow() - timedelta(days=2)))
     db.session.commit()
 
     with Session(db.engine) as other_host:

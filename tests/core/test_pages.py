@@ -47,8 +47,11 @@ def test_a_coordinator_is_pointed_at_waiting_requests_people_and_agencies(client
     page = html(client.get("/"))
     assert "Hello, Cora Ordinator" in page
     assert 'href="/access-requests">Access requests</a> – none waiting' in page
-    for link, text in [("/users", "Manage people"), ("/agencies", "Manage agencies"),
-                       ("/agencies/new", "Add an agency")]:
+    for link, text in [
+        ("/users", "Manage people"),
+        ("/agencies", "Manage agencies"),
+        ("/agencies/new", "Add an agency"),
+    ]:
         assert f'href="{link}">{text}</a>' in page
 
     make_access_request()
@@ -144,8 +147,18 @@ def test_no_page_claims_to_be_gov_uk(client, db, who):
     if who != "visitor":
         person = make_user(roles[who], agency=agency)
         signed_in(client, person)
-        paths = ["/", "/account", "/account/password", f"/users/{person.id}", "/users", "/agencies",
-                 "/agencies/new", "/access-requests", "/agency/staff", "/nowhere"]
+        paths = [
+            "/",
+            "/account",
+            "/account/password",
+            f"/users/{person.id}",
+            "/users",
+            "/agencies",
+            "/agencies/new",
+            "/access-requests",
+            "/agency/staff",
+            "/nowhere",
+        ]
     for path in paths:
         page = html(client.get(path))
         assert "GOV.UK" not in page, path

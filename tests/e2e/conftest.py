@@ -78,9 +78,7 @@ def live_server(live_app, server_errors):
 @pytest.fixture(scope="session")
 def browser():
     if not CHROMIUM.exists():
-        _browser_unavailable(
-            f"browser tests need Chromium at {CHROMIUM} (Debian package 'chromium')"
-        )
+        _browser_unavailable(f"browser tests need Chromium at {CHROMIUM} (Debian package 'chromium')")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -101,9 +99,7 @@ def new_page(browser, live_server, server_errors):
     errors_before = len(server_errors)
 
     def _open(width: int = 1024, height: int = 768):
-        context = browser.new_context(
-            base_url=live_server, viewport={"width": width, "height": height}
-        )
+        context = browser.new_context(base_url=live_server, viewport={"width": width, "height": height})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         return context.new_page()

@@ -27,8 +27,7 @@ def journey(live_app):
     from trainapp.extensions import db
 
     with live_app.app_context():
-        make_user(Role.COORDINATOR, name="Fay Funder", email="fay.funder@partnership.example.org",
-                  password=PASSWORD)
+        make_user(Role.COORDINATOR, name="Fay Funder", email="fay.funder@partnership.example.org", password=PASSWORD)
         agency = make_agency(AGENCY, kind=AgencyKind.COUNCIL, domains=["saltmarsh.example.org"], is_partner=True)
         learner = make_user(agency=agency, name=LEARNER, email="nia.marsh@saltmarsh.example.org")
         course = make_course(programme=make_programme(PROGRAMME), title=COURSE)

@@ -39,15 +39,18 @@ def people(live_app):
     with live_app.app_context():
         police = make_agency("Estuary Police", kind=AgencyKind.POLICE, domains=["estuary.example.org"])
         make_agency("Moorland Council", kind=AgencyKind.COUNCIL, domains=["moorland.example.org"])
-        make_user(Role.AGENCY_LEAD, agency=police, name="Lena Lead", email="lena.lead@estuary.example.org",
-                  password=PASSWORD)
-        trainer = make_user(Role.TRAINER, agency=police, name="Theo Trainer", email="theo@estuary.example.org",
-                            password=PASSWORD)
+        make_user(
+            Role.AGENCY_LEAD, agency=police, name="Lena Lead", email="lena.lead@estuary.example.org", password=PASSWORD
+        )
+        trainer = make_user(
+            Role.TRAINER, agency=police, name="Theo Trainer", email="theo@estuary.example.org", password=PASSWORD
+        )
         # Earlier today: started two hours ago, just finished, so certificates can be issued.
         started = (utcnow() - timedelta(hours=2, minutes=5)).replace(second=0, microsecond=0)
         for title, prefix in ((COURSE, ""), (NO_JS_COURSE, "nojs.")):
-            session = make_session(course=make_course(title=title, cpd_hours=2), starts_at=started, hours=2,
-                                   capacity=3, trainers=[trainer])
+            session = make_session(
+                course=make_course(title=title, cpd_hours=2), starts_at=started, hours=2, capacity=3, trainers=[trainer]
+            )
             for name in ("Ada Quinn", "Bram Stone", "Cara Lowe"):
                 email = prefix + name.lower().replace(" ", ".") + "@estuary.example.org"
                 _book(session, make_user(agency=police, name=name, email=email, password=PASSWORD))
@@ -147,7 +150,9 @@ def test_a_trainer_takes_the_register_on_a_phone_and_the_learner_gets_a_certific
     learner.get_by_role("button", name=f"Get certificate for {COURSE}").click()
     expect(learner.get_by_role("heading", level=1)).to_have_text("Certificate of attendance")
     expect(learner.get_by_text("Ada Quinn", exact=True)).to_be_visible()
-    number = re.search(r"Certificate number ([A-Z0-9]{5}-[A-Z0-9]{5})", learner.get_by_role("main").inner_text()).group(1)
+    number = re.search(r"Certificate number ([A-Z0-9]{5}-[A-Z0-9]{5})", learner.get_by_role("main").inner_text()).group(
+        1
+    )
     with learner.expect_download(timeout=TIMEOUT_MS) as download_info:
         learner.get_by_role("link", name="Download as PDF").click()
     download = download_info.value
@@ -165,8 +170,9 @@ def test_a_trainer_takes_the_register_on_a_phone_and_the_learner_gets_a_certific
     assert welcome["Subject"] == "Your training account"
 
 
-def test_the_register_is_marked_and_saved_with_javascript_switched_off(browser, live_server, live_app, people,
-                                                                       server_errors):
+def test_the_register_is_marked_and_saved_with_javascript_switched_off(
+    browser, live_server, live_app, people, server_errors
+):
     from playwright.sync_api import expect
 
     from trainapp.bookings.models import AttendanceStatus, Booking
@@ -207,12 +213,18 @@ def test_the_register_is_marked_and_saved_with_javascript_switched_off(browser, 
     with live_app.app_context():
         import sqlalchemy as sa
 
-        saved = dict(db.session.execute(
-            sa.select(Booking.user_id, Booking.attendance).join(Booking.session).join(TrainingSession.course)
-            .where(Course.title == NO_JS_COURSE)
-        ).all())
+        saved = dict(
+            db.session.execute(
+                sa.select(Booking.user_id, Booking.attendance)
+                .join(Booking.session)
+                .join(TrainingSession.course)
+                .where(Course.title == NO_JS_COURSE)
+            ).all()
+        )
         minutes = db.session.scalars(
-            sa.select(Booking.minutes_missed).join(Booking.session).join(TrainingSession.course)
+            sa.select(Booking.minutes_missed)
+            .join(Booking.session)
+            .join(TrainingSession.course)
             .where(Course.title == NO_JS_COURSE, Booking.attendance == AttendanceStatus.PARTIAL)
         ).all()
         db.session.remove()

@@ -63,11 +63,11 @@ def test_cells_that_a_spreadsheet_would_run_as_formulas_are_made_text(value):
 
 
 def test_a_hyperlink_formula_in_a_name_is_exported_as_text_in_a_full_file():
-    rows = [["=HYPERLINK(\"http://evil.example\",\"Pay here\")", "£50.00"], ["Ana Ahmed", "£35.00"]]
+    rows = [['=HYPERLINK("http://evil.example","Pay here")', "£50.00"], ["Ana Ahmed", "£35.00"]]
     data = csv_bytes(["Learner", "Amount"], rows)
     assert read_back(data) == [
         ["Learner", "Amount"],
-        ["'=HYPERLINK(\"http://evil.example\",\"Pay here\")", "£50.00"],
+        ['\'=HYPERLINK("http://evil.example","Pay here")', "£50.00"],
         ["Ana Ahmed", "£35.00"],
     ]
     # The quote inside the formula is doubled: the cell cannot break out into a new one.
@@ -97,8 +97,12 @@ def test_the_response_is_a_utf8_csv_attachment(app):
 
 @pytest.mark.parametrize(
     ("value", "written"),
-    [(Decimal("55.00"), "55.00"), (Decimal("-50.00"), "-50.00"), (Decimal("0.05"), "0.05"),
-     (date(2026, 11, 2), "2026-11-02")],
+    [
+        (Decimal("55.00"), "55.00"),
+        (Decimal("-50.00"), "-50.00"),
+        (Decimal("0.05"), "0.05"),
+        (date(2026, 11, 2), "2026-11-02"),
+    ],
 )
 def test_money_and_dates_are_written_as_values_a_spreadsheet_sums_and_sorts(value, written):
     # A negative amount is a number, not a formula: it keeps no apostrophe.
@@ -110,4 +114,9 @@ def test_money_in_pence_becomes_pounds_with_two_decimal_places():
     from trainapp.money import to_pounds
 
     assert [str(to_pounds(p)) for p in (5500, 5, -5000, 0, 123456789)] == [
-        "55.00", "0.05", "-50.00", "0.00", "1234567.89"]
+        "55.00",
+        "0.05",
+        "-50.00",
+        "0.00",
+        "1234567.89",
+    ]

@@ -22,8 +22,12 @@ from trainapp.funding import charges, dashboard, services
 from trainapp.funding.models import Charge, ChargeStatus, CostCategory, CostState, GrantStatus
 
 TODAY = date(2030, 4, 10)
-ATTENDED, PARTIAL, TURNED_AWAY, NO_SHOW = (AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL,
-                                           AttendanceStatus.TURNED_AWAY, AttendanceStatus.NO_SHOW)
+ATTENDED, PARTIAL, TURNED_AWAY, NO_SHOW = (
+    AttendanceStatus.ATTENDED,
+    AttendanceStatus.PARTIAL,
+    AttendanceStatus.TURNED_AWAY,
+    AttendanceStatus.NO_SHOW,
+)
 
 # The dataset, by hand ---------------------------------------------------------------------
 #
@@ -87,55 +91,118 @@ class Dataset:
         planning = make_course(programme=self.family, title="Safety Planning", cancellation_notice_days=5)
         voice = make_course(programme=self.youth, title="Youth Voice")
         trainer = make_user(Role.TRAINER, agency=self.partner)
-        self.s1 = make_session(course=planning, starts_at=at(date(2030, 2, 3)), hours=3, capacity=10,
-                               trainers=[trainer])
-        self.s2 = make_session(course=planning, starts_at=at(date(2030, 3, 10)), hours=7, capacity=12,
-                               trainers=[trainer])
-        self.s3 = make_session(course=voice, starts_at=at(date(2030, 4, 2)), hours=2, capacity=15,
-                               trainers=[trainer])
-        self.s4 = make_session(course=planning, starts_at=at(date(2030, 5, 20)), hours=3, capacity=10,
-                               trainers=[trainer])
-        self.s5 = make_session(course=planning, starts_at=at(date(2030, 3, 1)), hours=3, capacity=8,
-                               trainers=[trainer], status=SessionStatus.CANCELLED)
+        self.s1 = make_session(
+            course=planning, starts_at=at(date(2030, 2, 3)), hours=3, capacity=10, trainers=[trainer]
+        )
+        self.s2 = make_session(
+            course=planning, starts_at=at(date(2030, 3, 10)), hours=7, capacity=12, trainers=[trainer]
+        )
+        self.s3 = make_session(course=voice, starts_at=at(date(2030, 4, 2)), hours=2, capacity=15, trainers=[trainer])
+        self.s4 = make_session(
+            course=planning, starts_at=at(date(2030, 5, 20)), hours=3, capacity=10, trainers=[trainer]
+        )
+        self.s5 = make_session(
+            course=planning,
+            starts_at=at(date(2030, 3, 1)),
+            hours=3,
+            capacity=8,
+            trainers=[trainer],
+            status=SessionStatus.CANCELLED,
+        )
         self._money(voice)
         self._registers()
         db.session.commit()
 
     def _money(self, voice):
         c = self.coordinator
-        self.lottery = services.save_grant(None, services.GrantDetails(
-            name="Lottery 2030", funder="National Lottery", reference="NL-30", amount_pence=10_000_00,
-            match_funding_pence=0, starts_on=date(2030, 1, 1), ends_on=date(2030, 12, 31), notes="",
-            status=GrantStatus.AWARDED), by=c)
-        self.council = services.save_grant(None, services.GrantDetails(
-            name="Council 2029", funder="Downs Council", reference="", amount_pence=1_000_00,
-            match_funding_pence=0, starts_on=date(2029, 1, 1), ends_on=date(2029, 12, 31), notes="",
-            status=GrantStatus.AWARDED), by=c)
-        self.health = services.save_grant(None, services.GrantDetails(
-            name="Health 2030", funder="NHS", reference="", amount_pence=2_000_00, match_funding_pence=0,
-            starts_on=date(2030, 5, 1), ends_on=date(2030, 5, 31), notes="", status=GrantStatus.EXPECTED), by=c)
-        family = services.save_allocation(None, grant_id=self.lottery.id, by=c, amount_pence=6_000_00,
-                                          programme=self.family)
-        youth_course = services.save_allocation(None, grant_id=self.lottery.id, by=c, amount_pence=2_500_00,
-                                                course=voice)
-        youth = services.save_allocation(None, grant_id=self.council.id, by=c, amount_pence=1_000_00,
-                                         programme=self.youth)
+        self.lottery = services.save_grant(
+            None,
+            services.GrantDetails(
+                name="Lottery 2030",
+                funder="National Lottery",
+                reference="NL-30",
+                amount_pence=10_000_00,
+                match_funding_pence=0,
+                starts_on=date(2030, 1, 1),
+                ends_on=date(2030, 12, 31),
+                notes="",
+                status=GrantStatus.AWARDED,
+            ),
+            by=c,
+        )
+        self.council = services.save_grant(
+            None,
+            services.GrantDetails(
+                name="Council 2029",
+                funder="Downs Council",
+                reference="",
+                amount_pence=1_000_00,
+                match_funding_pence=0,
+                starts_on=date(2029, 1, 1),
+                ends_on=date(2029, 12, 31),
+                notes="",
+                status=GrantStatus.AWARDED,
+            ),
+            by=c,
+        )
+        self.health = services.save_grant(
+            None,
+            services.GrantDetails(
+                name="Health 2030",
+                funder="NHS",
+                reference="",
+                amount_pence=2_000_00,
+                match_funding_pence=0,
+                starts_on=date(2030, 5, 1),
+                ends_on=date(2030, 5, 31),
+                notes="",
+                status=GrantStatus.EXPECTED,
+            ),
+            by=c,
+        )
+        family = services.save_allocation(
+            None, grant_id=self.lottery.id, by=c, amount_pence=6_000_00, programme=self.family
+        )
+        youth_course = services.save_allocation(
+            None, grant_id=self.lottery.id, by=c, amount_pence=2_500_00, course=voice
+        )
+        youth = services.save_allocation(
+            None, grant_id=self.council.id, by=c, amount_pence=1_000_00, programme=self.youth
+        )
 
         def cost(allocation, amount, on, category, state, session=None, programme=None, reason=""):
-            services.add_cost(allocation.id, services.CostDetails(
-                category=category, amount_pence=amount, state=state, incurred_on=on, session=session,
-                programme=programme, override_reason=reason), by=c)
+            services.add_cost(
+                allocation.id,
+                services.CostDetails(
+                    category=category,
+                    amount_pence=amount,
+                    state=state,
+                    incurred_on=on,
+                    session=session,
+                    programme=programme,
+                    override_reason=reason,
+                ),
+                by=c,
+            )
 
         cost(family, 500_00, date(2030, 2, 3), CostCategory.TRAINER, CostState.PAID, session=self.s1)
         cost(family, 300_00, date(2030, 3, 10), CostCategory.VENUE, CostState.PAID, session=self.s2)
         cost(family, 700_00, date(2030, 3, 20), CostCategory.MATERIALS, CostState.COMMITTED, programme=self.family)
         cost(youth_course, 500_00, date(2030, 4, 2), CostCategory.TRAINER, CostState.COMMITTED, session=self.s3)
-        cost(youth, 1_050_00, date(2029, 6, 1), CostCategory.TRAVEL, CostState.PAID, programme=self.youth,
-             reason="Extra minibus for the residential")
+        cost(
+            youth,
+            1_050_00,
+            date(2029, 6, 1),
+            CostCategory.TRAVEL,
+            CostState.PAID,
+            programme=self.youth,
+            reason="Extra minibus for the residential",
+        )
 
     def _book(self, session, agency):
-        booking = Booking(session=session, user=make_user(agency=agency), agency_id=agency.id,
-                          status=BookingStatus.CONFIRMED)
+        booking = Booking(
+            session=session, user=make_user(agency=agency), agency_id=agency.id, status=BookingStatus.CONFIRMED
+        )
         _db.session.add(booking)
         session.places_taken += 1
         _db.session.flush()
@@ -145,8 +212,9 @@ class Dataset:
         during = session.starts_at + timedelta(hours=1)
         if walk_in is not None:
             attendance.add_walk_in(session.id, by=self.coordinator, person=walk_in, now=during)
-        attendance.mark_register(session.id, {b.id: attendance.Mark(s, m) for b, (s, m) in marks.items()},
-                                 by=self.coordinator, now=during)
+        attendance.mark_register(
+            session.id, {b.id: attendance.Mark(s, m) for b, (s, m) in marks.items()}, by=self.coordinator, now=during
+        )
         if submit:
             attendance.submit_register(session.id, by=self.coordinator, now=during)
 
@@ -157,11 +225,23 @@ class Dataset:
         self.s1.places_taken -= 1
         # A no-show corrected to attended: the charge is raised, then withdrawn.
         self._register(self.s1, {s1[0]: (NO_SHOW, None)}, submit=False)
-        self._register(self.s1, {s1[0]: (ATTENDED, None), s1[1]: (ATTENDED, None), s1[2]: (ATTENDED, None),
-                                 s1[3]: (ATTENDED, None), s1[4]: (PARTIAL, 30), s1[5]: (NO_SHOW, None)})
+        self._register(
+            self.s1,
+            {
+                s1[0]: (ATTENDED, None),
+                s1[1]: (ATTENDED, None),
+                s1[2]: (ATTENDED, None),
+                s1[3]: (ATTENDED, None),
+                s1[4]: (PARTIAL, 30),
+                s1[5]: (NO_SHOW, None),
+            },
+        )
         s2 = [self._book(self.s2, self.partner) for _ in range(3)] + [self._book(self.s2, self.other)]
-        self._register(self.s2, {**{b: (ATTENDED, None) for b in s2[:3]}, s2[3]: (TURNED_AWAY, None)},
-                       walk_in=make_user(agency=self.partner))
+        self._register(
+            self.s2,
+            {**{b: (ATTENDED, None) for b in s2[:3]}, s2[3]: (TURNED_AWAY, None)},
+            walk_in=make_user(agency=self.partner),
+        )
         turned_away = _db.session.scalars(sa.select(Charge).where(Charge.booking_id == s2[3].id)).one()
         charges.waive(turned_away.id, by=self.coordinator, reason="First time: a warning instead")
         s3 = [self._book(self.s3, self.partner) for _ in range(5)]
@@ -187,15 +267,13 @@ def test_grant_figures_match_the_hand_calculation(db, data):
     lottery, council, health = (figures_by_name()[n] for n in ("Lottery 2030", "Council 2029", "Health 2030"))
 
     assert (lottery.grant.amount_pence, lottery.allocated, lottery.unallocated) == (10_000_00, 8_500_00, 1_500_00)
-    assert (lottery.committed, lottery.paid, lottery.spent, lottery.remaining) == (1_200_00, 800_00, 2_000_00,
-                                                                                   8_000_00)
+    assert (lottery.committed, lottery.paid, lottery.spent, lottery.remaining) == (1_200_00, 800_00, 2_000_00, 8_000_00)
     assert lottery.window_share == pytest.approx(100 / 365)
     assert lottery.spend_share == pytest.approx(0.20)
     assert lottery.forecast == 7_300_00
     assert not lottery.is_overspent
 
-    assert (council.allocated, council.committed, council.paid, council.remaining) == (1_000_00, 0, 1_050_00,
-                                                                                      -50_00)
+    assert (council.allocated, council.committed, council.paid, council.remaining) == (1_000_00, 0, 1_050_00, -50_00)
     assert council.window_share == 1.0 and council.forecast == 1_050_00
     assert council.is_overspent
 
@@ -220,8 +298,10 @@ def test_window_share_and_forecast_move_with_today(db, data, today, share, forec
 
 
 def test_allocation_figures_show_spend_and_the_overspent_allocation(db, data):
-    lottery = {a.allocation.target_name: (a.allocation.amount_pence, a.spent, a.remaining, a.is_overspent)
-               for a in dashboard.allocation_figures(data.lottery.id)}
+    lottery = {
+        a.allocation.target_name: (a.allocation.amount_pence, a.spent, a.remaining, a.is_overspent)
+        for a in dashboard.allocation_figures(data.lottery.id)
+    }
     assert lottery == {
         "Family Practice": (6_000_00, 1_500_00, 4_500_00, False),
         "Youth Voice": (2_500_00, 500_00, 2_000_00, False),
@@ -232,7 +312,9 @@ def test_allocation_figures_show_spend_and_the_overspent_allocation(db, data):
 
 def test_the_burn_down_follows_the_costs_day_by_day(db, data):
     assert dashboard.spend_by_day(data.lottery.id) == [
-        (date(2030, 2, 3), 500_00), (date(2030, 3, 10), 300_00), (date(2030, 3, 20), 700_00),
+        (date(2030, 2, 3), 500_00),
+        (date(2030, 3, 10), 300_00),
+        (date(2030, 3, 20), 700_00),
         (date(2030, 4, 2), 500_00),
     ]
     assert dashboard.spend_by_day(data.health.id) == []
@@ -283,9 +365,13 @@ def table_rows(response, caption) -> list[list[str]]:
     table = re.search(rf"<table[^>]*>\s*<caption[^>]*>{re.escape(caption)}</caption>.*?</table>", html, flags=re.S)
     assert table, f"no table captioned {caption!r}"
     body = re.search(r"<tbody.*?</tbody>", table.group(0), flags=re.S).group(0)
-    return [[re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", cell))).strip()
-             for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)]
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)]
+    return [
+        [
+            re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", cell))).strip()
+            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
+    ]
 
 
 @pytest.fixture
@@ -300,10 +386,26 @@ def test_the_dashboard_page_shows_the_hand_calculated_figures(db, data, coordina
     page = coordinator.get("/funding")
     assert page.status_code == 200
     assert table_rows(page, "Spend against each grant") == [
-        ["Council 2029 Downs Council · Awarded Overspent", "£1,000.00", "£1,000.00", "£0.00", "£1,050.00",
-         "-£50.00", "100%", "105%"],
-        ["Lottery 2030 National Lottery · Awarded", "£10,000.00", "£8,500.00", "£1,200.00", "£800.00",
-         "£8,000.00", "27%", "20%"],
+        [
+            "Council 2029 Downs Council · Awarded Overspent",
+            "£1,000.00",
+            "£1,000.00",
+            "£0.00",
+            "£1,050.00",
+            "-£50.00",
+            "100%",
+            "105%",
+        ],
+        [
+            "Lottery 2030 National Lottery · Awarded",
+            "£10,000.00",
+            "£8,500.00",
+            "£1,200.00",
+            "£800.00",
+            "£8,000.00",
+            "27%",
+            "20%",
+        ],
         ["Health 2030 NHS · Expected", "£2,000.00", "£0.00", "£0.00", "£0.00", "£2,000.00", "0%", "0%"],
     ]
     assert table_rows(page, "Delivery and cost per programme") == [
@@ -316,17 +418,28 @@ def test_the_dashboard_page_shows_the_hand_calculated_figures(db, data, coordina
 def test_the_grant_page_shows_its_figures_forecast_and_burn_down(db, data, coordinator):
     page = coordinator.get(f"/grants/{data.lottery.id}")
     text = plain(page)
-    for shown in ("Allocated £8,500.00 (£1,500.00 not yet allocated)", "Committed £1,200.00", "Paid £800.00",
-                  "Remaining £8,000.00", "Window gone / money spent 27% / 20%",
-                  "Forecast spend by the end £7,300.00"):
+    for shown in (
+        "Allocated £8,500.00 (£1,500.00 not yet allocated)",
+        "Committed £1,200.00",
+        "Paid £800.00",
+        "Remaining £8,000.00",
+        "Window gone / money spent 27% / 20%",
+        "Forecast spend by the end £7,300.00",
+    ):
         assert shown in text
     assert "Overspent" not in text
     assert table_rows(page, "Money left, by date") == [
-        ["1 January 2030", "£10,000.00"], ["3 February 2030", "£9,500.00"], ["10 March 2030", "£9,200.00"],
-        ["20 March 2030", "£8,500.00"], ["2 April 2030", "£8,000.00"],
+        ["1 January 2030", "£10,000.00"],
+        ["3 February 2030", "£9,500.00"],
+        ["10 March 2030", "£9,200.00"],
+        ["20 March 2030", "£8,500.00"],
+        ["2 April 2030", "£8,000.00"],
     ]
     html = page.get_data(as_text=True)
-    assert '<svg xmlns="http://www.w3.org/2000/svg"' in html and "<title id=\"chart-title\">Money left in Lottery 2030" in html
+    assert (
+        '<svg xmlns="http://www.w3.org/2000/svg"' in html
+        and '<title id="chart-title">Money left in Lottery 2030' in html
+    )
     assert html.count("<path ") == 2  # the plan and the money left
 
 
@@ -342,4 +455,3 @@ def test_a_grant_not_started_has_no_forecast(db, data, coordinator):
     text = plain(coordinator.get(f"/grants/{data.health.id}"))
     assert "Forecast spend by the end Not started yet" in text
     assert "Window gone / money spent 0% / 0%" in text
-

@@ -44,8 +44,14 @@ JOURNEY = textwrap.dedent("""
 
 
 def _run(args, tmp_path, **kw):
-    env = {**os.environ, "PYTHONPATH": str(PROJECT), "TRAINAPP_ENV": "production", "SECRET_KEY": "x" * 40,
-           "DATABASE_URL": f"sqlite:///{tmp_path / 'charges.db'}", "MAIL_DIR": str(tmp_path / "mail")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(PROJECT),
+        "TRAINAPP_ENV": "production",
+        "SECRET_KEY": "x" * 40,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'charges.db'}",
+        "MAIL_DIR": str(tmp_path / "mail"),
+    }
     result = subprocess.run(args, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=180, **kw)
     assert result.returncode == 0, result.stderr
     return result.stdout
@@ -57,7 +63,7 @@ def test_a_bare_app_raises_charges_and_connects_each_receiver_once(tmp_path):
         from trainapp.config import test_config
         from trainapp import signals
 
-        config = test_config("sqlite:///{tmp_path / 'charges.db'}", __import__("pathlib").Path("{tmp_path}"))
+        config = test_config("sqlite:///{tmp_path / "charges.db"}", __import__("pathlib").Path("{tmp_path}"))
         create_app(config)
         app = create_app(config)  # a second app in the same process connects nothing twice
         print("RECEIVERS", len(signals.attendance_marked.receivers), len(signals.booking_cancelled.receivers))

@@ -50,8 +50,11 @@ HYPERLINK = '=HYPERLINK("http://evil.example/pay","Pay here")'
 
 def field_error(response, field_id) -> str | None:
     """The message beside one field, without GOV.UK's hidden "Error:" prefix."""
-    match = re.search(rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
-                      response.get_data(as_text=True), flags=re.S)
+    match = re.search(
+        rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
+        response.get_data(as_text=True),
+        flags=re.S,
+    )
     if match is None:
         return None
     return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", match.group(1)))).replace("Error:", "").strip()
@@ -102,8 +105,14 @@ class World:
         self.programme = make_programme("Family Practice")
         self.course = make_course(programme=self.programme, title="Safety Planning")
         self.session = make_session(course=self.course, starts_at=MARCH - timedelta(days=1), hours=3)
-        self.grant = Grant(name="Lottery 2030", funder="National Lottery", amount_pence=1_000_00,
-                           starts_on=date(2030, 1, 1), ends_on=date(2030, 12, 31), status=GrantStatus.AWARDED)
+        self.grant = Grant(
+            name="Lottery 2030",
+            funder="National Lottery",
+            amount_pence=1_000_00,
+            starts_on=date(2030, 1, 1),
+            ends_on=date(2030, 12, 31),
+            status=GrantStatus.AWARDED,
+        )
         db.session.add(self.grant)
         db.session.commit()
 
@@ -137,11 +146,14 @@ def grant_form(**changes):
 # --- grants -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("typed", "pence", "shown"), [
-    ("£1,234.56", 1_234_56, "£1,234.56"),
-    ("1234.56", 1_234_56, "£1,234.56"),
-    ("1234", 1_234_00, "£1,234.00"),
-])
+@pytest.mark.parametrize(
+    ("typed", "pence", "shown"),
+    [
+        ("£1,234.56", 1_234_56, "£1,234.56"),
+        ("1234.56", 1_234_56, "£1,234.56"),
+        ("1234", 1_234_00, "£1,234.00"),
+    ],
+)
 def test_a_grant_is_created_with_its_amount_typed_as_people_type_it(db, w, coordinator, typed, pence, shown):
     response = submit(coordinator, "/grants/new", grant_form(amount=typed, match_funding="250"))
     grant = db.session.scalars(sa.select(Grant).where(Grant.name == "Council Fund 2030")).one()
@@ -152,20 +164,24 @@ def test_a_grant_is_created_with_its_amount_typed_as_people_type_it(db, w, coord
     assert "Council Fund 2030 has been saved." in page
     assert f"Amount {shown}" in page and "Match funding expected £250.00" in page
     assert db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity_id == grant.id)).all() == [
-        "grant.created"]
+        "grant.created"
+    ]
 
 
-@pytest.mark.parametrize(("field", "typed", "message"), [
-    ("amount", "12.345", "Enter an amount with no more than 2 decimal places, like 12.34"),
-    ("amount", "-5", "Enter an amount of zero or more"),
-    ("amount", "-£5", "Enter an amount of zero or more"),
-    ("amount", "twelve hundred", "Enter an amount in pounds, like 1,234.56"),
-    ("amount", "1,23", "Enter an amount in pounds, like 1,234.56"),
-    ("amount", "", "Enter the grant's amount"),
-    ("amount", "200000000", "That amount is too large"),
-    ("match_funding", "ten", "Enter an amount in pounds, like 1,234.56"),
-    ("match_funding", "0.001", "Enter an amount with no more than 2 decimal places, like 12.34"),
-])
+@pytest.mark.parametrize(
+    ("field", "typed", "message"),
+    [
+        ("amount", "12.345", "Enter an amount with no more than 2 decimal places, like 12.34"),
+        ("amount", "-5", "Enter an amount of zero or more"),
+        ("amount", "-£5", "Enter an amount of zero or more"),
+        ("amount", "twelve hundred", "Enter an amount in pounds, like 1,234.56"),
+        ("amount", "1,23", "Enter an amount in pounds, like 1,234.56"),
+        ("amount", "", "Enter the grant's amount"),
+        ("amount", "200000000", "That amount is too large"),
+        ("match_funding", "ten", "Enter an amount in pounds, like 1,234.56"),
+        ("match_funding", "0.001", "Enter an amount with no more than 2 decimal places, like 12.34"),
+    ],
+)
 def test_bad_amounts_show_the_error_summary_and_change_nothing(db, w, coordinator, field, typed, message):
     before = audit_count(db)
     response = submit(coordinator, "/grants/new", grant_form(**{field: typed}))
@@ -189,8 +205,14 @@ def test_the_change_form_shows_the_amount_ready_to_edit_and_refuses_going_below_
     db.session.commit()
     page = coordinator.get(f"/grants/{w.grant.id}/edit")
     assert 'value="1000.00"' in page.get_data(as_text=True)
-    data = grant_form(name="Lottery 2030", funder="National Lottery", reference="", amount="599.99",
-                      starts_on=date_boxes(w.grant.starts_on), ends_on=date_boxes(w.grant.ends_on))
+    data = grant_form(
+        name="Lottery 2030",
+        funder="National Lottery",
+        reference="",
+        amount="599.99",
+        starts_on=date_boxes(w.grant.starts_on),
+        ends_on=date_boxes(w.grant.ends_on),
+    )
     response = submit(coordinator, f"/grants/{w.grant.id}/edit", data)
     assert error_summary(response) == ["£600.00 is already allocated from this grant: the amount cannot be less"]
     db.session.expire_all()
@@ -217,14 +239,18 @@ def test_an_allocation_over_the_grant_is_refused_and_what_is_left_is_said(db, w,
     assert "Safety Planning £400.00 £0.00 £400.00" in page
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("12.345", "Enter an amount with no more than 2 decimal places, like 12.34"),
-    ("lots", "Enter an amount in pounds, like 1,234.56"),
-    ("-1", "Enter an amount of zero or more"),
-])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("12.345", "Enter an amount with no more than 2 decimal places, like 12.34"),
+        ("lots", "Enter an amount in pounds, like 1,234.56"),
+        ("-1", "Enter an amount of zero or more"),
+    ],
+)
 def test_bad_allocation_amounts_are_refused(db, w, coordinator, typed, message):
-    response = submit(coordinator, f"/grants/{w.grant.id}/allocations/new",
-                      {"target": f"programme-{w.programme.id}", "amount": typed})
+    response = submit(
+        coordinator, f"/grants/{w.grant.id}/allocations/new", {"target": f"programme-{w.programme.id}", "amount": typed}
+    )
     assert error_summary(response) == [message] and field_error(response, "amount") == message
     assert count(db, Allocation) == 0
 
@@ -255,13 +281,14 @@ def cost_form(allocation, **changes):
     return data
 
 
-def test_a_cost_over_its_allocation_is_refused_then_accepted_with_a_reason_and_flagged(db, w, coordinator,
-                                                                                      allocation):
+def test_a_cost_over_its_allocation_is_refused_then_accepted_with_a_reason_and_flagged(db, w, coordinator, allocation):
     path = f"/costs/new?session_id={w.session.id}"
     before = audit_count(db)
     response = submit(coordinator, path, cost_form(allocation))
-    message = ("This takes the allocation £50.00 over its £100.00. Give a reason to record the overspend, "
-               "or charge it elsewhere")
+    message = (
+        "This takes the allocation £50.00 over its £100.00. Give a reason to record the overspend, "
+        "or charge it elsewhere"
+    )
     assert response.status_code == 200
     assert error_summary(response) == [message]
     assert field_error(response, "override_reason") == message
@@ -270,8 +297,11 @@ def test_a_cost_over_its_allocation_is_refused_then_accepted_with_a_reason_and_f
     response = submit(coordinator, path, cost_form(allocation, override_reason="The only room left in town"))
     assert response.status_code == 302 and response.location == f"/grants/{w.grant.id}"
     cost = db.session.scalars(sa.select(CostLine)).one()
-    assert (cost.amount_pence, cost.override_reason, cost.session_id) == (150_00, "The only room left in town",
-                                                                           w.session.id)
+    assert (cost.amount_pence, cost.override_reason, cost.session_id) == (
+        150_00,
+        "The only room left in town",
+        w.session.id,
+    )
     page = plain(coordinator.get(response.location))
     assert "The cost has been added." in page
     assert "Family Practice Overspent £100.00 £150.00 -£50.00" in page
@@ -302,19 +332,25 @@ def test_a_closed_grant_takes_no_costs(db, w, coordinator, allocation):
 
 
 def test_a_cost_outside_the_grants_window_is_refused(db, w, coordinator, allocation):
-    response = submit(coordinator, f"/costs/new?session_id={w.session.id}",
-                      cost_form(allocation, amount="10", incurred_on=date_boxes(date(2031, 1, 1))))
+    response = submit(
+        coordinator,
+        f"/costs/new?session_id={w.session.id}",
+        cost_form(allocation, amount="10", incurred_on=date_boxes(date(2031, 1, 1))),
+    )
     message = "The date is outside the grant's delivery window (01/01/2030 to 31/12/2030)"
     assert error_summary(response) == [message] and field_error(response, "incurred_on") == message
     assert count(db, CostLine) == 0
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("12.345", "Enter an amount with no more than 2 decimal places, like 12.34"),
-    ("£ten", "Enter an amount in pounds, like 1,234.56"),
-    ("-10", "Enter an amount of zero or more"),
-    ("0", "Enter an amount more than zero"),
-])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("12.345", "Enter an amount with no more than 2 decimal places, like 12.34"),
+        ("£ten", "Enter an amount in pounds, like 1,234.56"),
+        ("-10", "Enter an amount of zero or more"),
+        ("0", "Enter an amount more than zero"),
+    ],
+)
 def test_bad_cost_amounts_are_refused(db, w, coordinator, allocation, typed, message):
     response = submit(coordinator, f"/costs/new?session_id={w.session.id}", cost_form(allocation, amount=typed))
     assert error_summary(response) == [message] and field_error(response, "amount") == message
@@ -322,8 +358,11 @@ def test_bad_cost_amounts_are_refused(db, w, coordinator, allocation, typed, mes
 
 
 def test_a_cost_on_a_programme_and_marked_paid(db, w, coordinator, allocation):
-    response = submit(coordinator, f"/costs/new?programme_id={w.programme.id}",
-                      cost_form(allocation, amount="40", category="materials"))
+    response = submit(
+        coordinator,
+        f"/costs/new?programme_id={w.programme.id}",
+        cost_form(allocation, amount="40", category="materials"),
+    )
     assert response.status_code == 302
     cost = db.session.scalars(sa.select(CostLine)).one()
     assert (cost.programme_id, cost.session_id, cost.state) == (w.programme.id, None, CostState.COMMITTED)
@@ -334,8 +373,9 @@ def test_a_cost_on_a_programme_and_marked_paid(db, w, coordinator, allocation):
 
 
 def test_a_cost_on_another_programmes_allocation_is_refused_at_the_field(db, w, coordinator, allocation):
-    other = make_session(course=make_course(programme=make_programme("Youth Work"), title="Youth Voice"),
-                         starts_at=MARCH, hours=2)
+    other = make_session(
+        course=make_course(programme=make_programme("Youth Work"), title="Youth Voice"), starts_at=MARCH, hours=2
+    )
     db.session.commit()
     before = audit_count(db)
     response = submit(coordinator, f"/costs/new?session_id={other.id}", cost_form(allocation, amount="10"))
@@ -353,12 +393,14 @@ def test_a_cost_on_a_course_allocation_must_be_for_that_course(db, w, coordinato
     path = f"/costs/new?session_id={w.session.id}"
     assert f'value="{for_sibling.id}"' not in coordinator.get(path).get_data(as_text=True)  # not offered
     response = submit(coordinator, path, cost_form(for_sibling, amount="10"))
-    message = ("Choose an allocation for Safety Planning or its programme, Family Practice: "
-               "this one is for Risk Assessment")
+    message = (
+        "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Risk Assessment"
+    )
     assert error_summary(response) == [message] and field_error(response, "allocation") == message
     response = submit(coordinator, f"/funding/programmes/{w.programme.id}", cost_form(for_sibling, amount="10"))
     assert error_summary(response) == [
-        "Choose an allocation for the programme Family Practice: this one is for Risk Assessment"]
+        "Choose an allocation for the programme Family Practice: this one is for Risk Assessment"
+    ]
     assert count(db, CostLine) == 0
 
 
@@ -368,8 +410,9 @@ def test_a_programme_level_cost_is_added_from_the_programmes_funding_page(db, w,
     path = f"/funding/programmes/{w.programme.id}"
     page = coordinator.get(path)
     assert page.status_code == 200 and "Add a cost for the whole programme" in plain(page)
-    response = submit(coordinator, path, cost_form(allocation, amount="60", category="licences",
-                                                   supplier="Licensing Ltd"))
+    response = submit(
+        coordinator, path, cost_form(allocation, amount="60", category="licences", supplier="Licensing Ltd")
+    )
     assert response.status_code == 302 and response.location == path
     cost = db.session.scalars(sa.select(CostLine)).one()
     assert (cost.programme_id, cost.session_id, cost.amount_pence) == (w.programme.id, None, 60_00)
@@ -377,19 +420,33 @@ def test_a_programme_level_cost_is_added_from_the_programmes_funding_page(db, w,
     assert "The cost has been added." in text and "Licensing Ltd" in text and "£60.00" in text
 
 
-def test_money_worked_out_by_division_is_rounded_half_up_to_the_penny(db, w, coordinator, allocation,
-                                                                     monkeypatch):
+def test_money_worked_out_by_division_is_rounded_half_up_to_the_penny(db, w, coordinator, allocation, monkeypatch):
     from trainapp.bookings.models import AttendanceStatus
     from trainapp.catalogue.models import SessionStatus
 
-    delivered = make_session(course=w.course, starts_at=datetime(2030, 1, 1, 10, tzinfo=UTC), hours=2,
-                             capacity=2, status=SessionStatus.DELIVERED)
+    delivered = make_session(
+        course=w.course,
+        starts_at=datetime(2030, 1, 1, 10, tzinfo=UTC),
+        hours=2,
+        capacity=2,
+        status=SessionStatus.DELIVERED,
+    )
     for n in range(2):
-        db.session.add(Booking(session=delivered, user=make_user(agency=w.police), agency_id=w.police.id,
-                               status=BookingStatus.CONFIRMED, attendance=AttendanceStatus.ATTENDED))
+        db.session.add(
+            Booking(
+                session=delivered,
+                user=make_user(agency=w.police),
+                agency_id=w.police.id,
+                status=BookingStatus.CONFIRMED,
+                attendance=AttendanceStatus.ATTENDED,
+            )
+        )
     db.session.commit()
-    response = submit(coordinator, f"/costs/new?session_id={delivered.id}",
-                      cost_form(allocation, amount="0.05", incurred_on=date_boxes(date(2030, 1, 1))))
+    response = submit(
+        coordinator,
+        f"/costs/new?session_id={delivered.id}",
+        cost_form(allocation, amount="0.05", incurred_on=date_boxes(date(2030, 1, 1))),
+    )
     assert response.status_code == 302
     monkeypatch.setattr("trainapp.funding.routes._today", lambda: date(2030, 1, 2))
     # 5p over 2 places, and over 2 learners who came: 2.5p each, which is 3p, not 2p.
@@ -402,14 +459,20 @@ def test_money_worked_out_by_division_is_rounded_half_up_to_the_penny(db, w, coo
 # --- charges, statements and CSV ------------------------------------------------------
 
 
-def charge(db, agency, *, name, amount=35_00, status=ChargeStatus.RAISED, raised_at=MARCH, reason=None,
-           course=None):
+def charge(db, agency, *, name, amount=35_00, status=ChargeStatus.RAISED, raised_at=MARCH, reason=None, course=None):
     session = make_session(course=course, starts_at=raised_at - timedelta(days=1), hours=3)
     person = make_user(agency=agency, name=name)
     booking = Booking(session=session, user=person, agency_id=agency.id, status=BookingStatus.CONFIRMED)
     db.session.add(booking)
-    made = Charge(booking=booking, agency_id=agency.id, reason=ChargeReason.NO_SHOW, amount_pence=amount,
-                  status=status, raised_at=raised_at, decided_reason=reason)
+    made = Charge(
+        booking=booking,
+        agency_id=agency.id,
+        reason=ChargeReason.NO_SHOW,
+        amount_pence=amount,
+        status=status,
+        raised_at=raised_at,
+        decided_reason=reason,
+    )
     db.session.add(made)
     db.session.flush()
     return made
@@ -465,8 +528,7 @@ def test_the_statement_csv_for_a_lead_holds_their_agencys_rows_safely(db, app, c
     assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
     assert response.headers["Content-Disposition"] == 'attachment; filename="charges-Wessex-Police-2030-03.csv"'
     rows = read_csv(response)
-    assert rows[0] == ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount (£)",
-                       "Waiver reason"]
+    assert rows[0] == ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount (£)", "Waiver reason"]
     # Money as plain numbers a spreadsheet sums; statuses as the page shows them.
     assert [(r[1], r[4], r[5], r[6], r[7]) for r in rows[1:]] == [
         ("Ana Ahmed", "No-show", "Raised", "35.00", ""),
@@ -496,8 +558,10 @@ def test_a_statement_with_no_agency_chosen_asks_for_one(db, app, charges_world, 
 
 def charge_rows(response) -> list[str]:
     html = response.get_data(as_text=True)
-    return [re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", n))).strip()
-            for n in re.findall(r'data-label="Learner">(.*?)<br>', html, flags=re.S)]
+    return [
+        re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", n))).strip()
+        for n in re.findall(r'data-label="Learner">(.*?)<br>', html, flags=re.S)
+    ]
 
 
 def test_an_agency_lead_sees_only_their_agencys_charges_and_cannot_waive(db, app, charges_world):
@@ -569,13 +633,30 @@ def _more_money(db, w, n, first=0):
     for i in range(first, first + n):
         programme = make_programme(f"Programme {i:02}")
         course = make_course(programme=programme)
-        grant = Grant(name=f"Grant {i:02}", funder="Funder", amount_pence=1_000_00, starts_on=date(2030, 1, 1),
-                      ends_on=date(2030, 12, 31), status=GrantStatus.AWARDED)
+        grant = Grant(
+            name=f"Grant {i:02}",
+            funder="Funder",
+            amount_pence=1_000_00,
+            starts_on=date(2030, 1, 1),
+            ends_on=date(2030, 12, 31),
+            status=GrantStatus.AWARDED,
+        )
         allocation = Allocation(grant=grant, programme=programme, amount_pence=500_00)
         session = make_session(course=course, starts_at=MARCH, hours=2)
-        db.session.add_all([grant, allocation, CostLine(
-            allocation=allocation, session=session, category=CostCategory.TRAINER, amount_pence=100_00 + i,
-            state=CostState.PAID if i % 2 else CostState.COMMITTED, incurred_on=date(2030, 3, 1))])
+        db.session.add_all(
+            [
+                grant,
+                allocation,
+                CostLine(
+                    allocation=allocation,
+                    session=session,
+                    category=CostCategory.TRAINER,
+                    amount_pence=100_00 + i,
+                    state=CostState.PAID if i % 2 else CostState.COMMITTED,
+                    incurred_on=date(2030, 3, 1),
+                ),
+            ]
+        )
         charge(db, w.police if i % 2 else w.council, name=f"Learner {i:02}", course=course)
     db.session.commit()
 

@@ -62,11 +62,17 @@ class World:
         self.staff = make_user(Role.STAFF, agency=self.police, name="Sam Staff")
         self.programme = make_programme("Family Practice")
         self.course = make_course(programme=self.programme, title="Safety Planning", cancellation_notice_days=5)
-        self.grant = Grant(name="Lottery 2030", funder="Lottery", reference="L-1", amount_pence=10_000_00,
-                           starts_on=WINDOW_START, ends_on=WINDOW_END, status=GrantStatus.AWARDED)
+        self.grant = Grant(
+            name="Lottery 2030",
+            funder="Lottery",
+            reference="L-1",
+            amount_pence=10_000_00,
+            starts_on=WINDOW_START,
+            ends_on=WINDOW_END,
+            status=GrantStatus.AWARDED,
+        )
         db.session.add(self.grant)
-        self.session = make_session(course=self.course, starts_at=START, hours=3, capacity=10,
-                                    trainers=[self.trainer])
+        self.session = make_session(course=self.course, starts_at=START, hours=3, capacity=10, trainers=[self.trainer])
         db.session.commit()
 
 
@@ -84,23 +90,44 @@ def count(db, model) -> int:
 
 
 def allocate(w, amount, *, programme=None, course=None, grant=None):
-    return services.save_allocation(None, grant_id=(grant or w.grant).id, by=w.coordinator, amount_pence=amount,
-                                    programme=programme or (None if course else w.programme), course=course)
+    return services.save_allocation(
+        None,
+        grant_id=(grant or w.grant).id,
+        by=w.coordinator,
+        amount_pence=amount,
+        programme=programme or (None if course else w.programme),
+        course=course,
+    )
 
 
-def cost_details(w, amount, *, on=date(2030, 3, 18), state=CostState.COMMITTED, reason="", session=None,
-                 programme=None):
+def cost_details(
+    w, amount, *, on=date(2030, 3, 18), state=CostState.COMMITTED, reason="", session=None, programme=None
+):
     return services.CostDetails(
-        category=CostCategory.TRAINER, amount_pence=amount, state=state, incurred_on=on, supplier=" Ann Trainer ",
-        reference=" INV-1 ", session=session if session is not None or programme is not None else w.session,
-        programme=programme, override_reason=reason,
+        category=CostCategory.TRAINER,
+        amount_pence=amount,
+        state=state,
+        incurred_on=on,
+        supplier=" Ann Trainer ",
+        reference=" INV-1 ",
+        session=session if session is not None or programme is not None else w.session,
+        programme=programme,
+        override_reason=reason,
     )
 
 
 def details(**changes):
-    fields = dict(name="Lottery 2031", funder="Lottery", reference="", amount_pence=5_000_00,
-                  match_funding_pence=0, starts_on=date(2031, 1, 1), ends_on=date(2031, 12, 31), notes="",
-                  status=GrantStatus.EXPECTED)
+    fields = dict(
+        name="Lottery 2031",
+        funder="Lottery",
+        reference="",
+        amount_pence=5_000_00,
+        match_funding_pence=0,
+        starts_on=date(2031, 1, 1),
+        ends_on=date(2031, 12, 31),
+        notes="",
+        status=GrantStatus.EXPECTED,
+    )
     fields.update(changes)
     return services.GrantDetails(**fields)
 
@@ -122,22 +149,42 @@ def refused(db, call, message, field=None, error=DomainError):
 
 
 def test_a_grant_is_created_with_every_detail_and_audited(db, w):
-    grant = services.save_grant(None, details(name="  Council Fund ", reference="CF/9", match_funding_pence=250_00,
-                                              notes="For 2031"), by=w.coordinator)
+    grant = services.save_grant(
+        None,
+        details(name="  Council Fund ", reference="CF/9", match_funding_pence=250_00, notes="For 2031"),
+        by=w.coordinator,
+    )
     db.session.commit()
     assert (grant.name, grant.reference, grant.amount_pence, grant.match_funding_pence) == (
-        "Council Fund", "CF/9", 5_000_00, 250_00)
-    assert (grant.starts_on, grant.ends_on, grant.status) == (date(2031, 1, 1), date(2031, 12, 31),
-                                                              GrantStatus.EXPECTED)
+        "Council Fund",
+        "CF/9",
+        5_000_00,
+        250_00,
+    )
+    assert (grant.starts_on, grant.ends_on, grant.status) == (
+        date(2031, 1, 1),
+        date(2031, 12, 31),
+        GrantStatus.EXPECTED,
+    )
     [event] = audit_rows(db, "grant.created")
     assert event.actor_id == w.coordinator.id and event.entity_id == grant.id
     assert event.after["amount_pence"] == 5_000_00 and event.after["status"] == "expected"
 
 
 def test_a_change_to_a_grant_records_only_what_changed(db, w):
-    services.save_grant(w.grant, details(name="Lottery 2030", funder="Lottery", reference="L-1",
-                                         amount_pence=12_000_00, starts_on=WINDOW_START, ends_on=WINDOW_END,
-                                         status=GrantStatus.AWARDED), by=w.coordinator)
+    services.save_grant(
+        w.grant,
+        details(
+            name="Lottery 2030",
+            funder="Lottery",
+            reference="L-1",
+            amount_pence=12_000_00,
+            starts_on=WINDOW_START,
+            ends_on=WINDOW_END,
+            status=GrantStatus.AWARDED,
+        ),
+        by=w.coordinator,
+    )
     db.session.commit()
     [event] = audit_rows(db, "grant.updated")
     assert event.before == {"amount_pence": 10_000_00} and event.after == {"amount_pence": 12_000_00}
@@ -146,8 +193,11 @@ def test_a_change_to_a_grant_records_only_what_changed(db, w):
 @pytest.mark.parametrize(
     ("changes", "message", "field"),
     [
-        (dict(starts_on=date(2031, 6, 1), ends_on=date(2031, 5, 31)),
-         "The delivery window must end on or after its start", "ends_on"),
+        (
+            dict(starts_on=date(2031, 6, 1), ends_on=date(2031, 5, 31)),
+            "The delivery window must end on or after its start",
+            "ends_on",
+        ),
         (dict(name="lottery 2030 "), "A grant with this name already exists", "name"),
     ],
 )
@@ -163,24 +213,49 @@ def test_only_coordinators_change_money(db, w, role):
     db.session.commit()
     message = "Only a coordinator can change money"
     refused(db, lambda: services.save_grant(None, details(), by=person), message, error=NotAllowed)
-    refused(db, lambda: services.save_allocation(None, grant_id=w.grant.id, by=person, amount_pence=1,
-                                                 programme=w.programme), message, error=NotAllowed)
+    refused(
+        db,
+        lambda: services.save_allocation(None, grant_id=w.grant.id, by=person, amount_pence=1, programme=w.programme),
+        message,
+        error=NotAllowed,
+    )
     refused(db, lambda: services.add_cost(allocation.id, cost_details(w, 1), by=person), message, error=NotAllowed)
-    refused(db, lambda: services.save_policy(by=person, partner_day=0, partner_half_day=0, non_partner_day=0,
-                                             non_partner_half_day=0, half_day_max_minutes=240, credit_grant=None),
-            message, error=NotAllowed)
-    refused(db, lambda: services.set_exemption(w.police, by=person, exempt=True, reason="Ours"), message,
-            error=NotAllowed)
+    refused(
+        db,
+        lambda: services.save_policy(
+            by=person,
+            partner_day=0,
+            partner_half_day=0,
+            non_partner_day=0,
+            non_partner_half_day=0,
+            half_day_max_minutes=240,
+            credit_grant=None,
+        ),
+        message,
+        error=NotAllowed,
+    )
+    refused(
+        db, lambda: services.set_exemption(w.police, by=person, exempt=True, reason="Ours"), message, error=NotAllowed
+    )
     assert (count(db, Grant), count(db, Allocation), count(db, CostLine), count(db, ChargeExemption)) == (1, 1, 0, 0)
 
 
 def test_a_grant_cannot_drop_below_what_is_allocated_from_it(db, w):
     allocate(w, 6_000_00)
     db.session.commit()
-    change = details(name="Lottery 2030", amount_pence=5_999_99, starts_on=WINDOW_START, ends_on=WINDOW_END,
-                     status=GrantStatus.AWARDED)
-    refused(db, lambda: services.save_grant(w.grant, change, by=w.coordinator),
-            "£6,000.00 is already allocated from this grant: the amount cannot be less", "amount")
+    change = details(
+        name="Lottery 2030",
+        amount_pence=5_999_99,
+        starts_on=WINDOW_START,
+        ends_on=WINDOW_END,
+        status=GrantStatus.AWARDED,
+    )
+    refused(
+        db,
+        lambda: services.save_grant(w.grant, change, by=w.coordinator),
+        "£6,000.00 is already allocated from this grant: the amount cannot be less",
+        "amount",
+    )
     assert db.session.get(Grant, w.grant.id).amount_pence == 10_000_00
     change.amount_pence = 6_000_00
     assert services.save_grant(w.grant, change, by=w.coordinator).amount_pence == 6_000_00
@@ -200,13 +275,18 @@ def test_a_grant_cannot_drop_below_what_is_allocated_from_it(db, w):
 def test_grant_statuses_move_only_as_written_down(db, w, start, target, allowed):
     w.grant.status = start
     db.session.commit()
-    change = details(name="Lottery 2030", amount_pence=10_000_00, starts_on=WINDOW_START, ends_on=WINDOW_END,
-                     status=target)
+    change = details(
+        name="Lottery 2030", amount_pence=10_000_00, starts_on=WINDOW_START, ends_on=WINDOW_END, status=target
+    )
     if allowed:
         assert services.save_grant(w.grant, change, by=w.coordinator).status == target
     else:
-        refused(db, lambda: services.save_grant(w.grant, change, by=w.coordinator),
-                f"A {start.value} grant cannot become {target.value}", error=InvalidTransition)
+        refused(
+            db,
+            lambda: services.save_grant(w.grant, change, by=w.coordinator),
+            f"A {start.value} grant cannot become {target.value}",
+            error=InvalidTransition,
+        )
         assert db.session.get(Grant, w.grant.id).status == start
 
 
@@ -230,16 +310,21 @@ def test_allocations_go_to_a_programme_or_one_course_and_are_audited(db, w):
 @pytest.mark.parametrize("both", [True, False])
 def test_an_allocation_has_exactly_one_target(db, w, both):
     target = dict(programme=w.programme, course=w.course) if both else {}
-    refused(db, lambda: services.save_allocation(None, grant_id=w.grant.id, by=w.coordinator, amount_pence=1,
-                                                 **target), "Allocate to a programme or to one course", "target")
+    refused(
+        db,
+        lambda: services.save_allocation(None, grant_id=w.grant.id, by=w.coordinator, amount_pence=1, **target),
+        "Allocate to a programme or to one course",
+        "target",
+    )
     assert count(db, Allocation) == 0
 
 
 def test_allocations_never_add_up_to_more_than_the_grant(db, w):
     allocate(w, 7_000_00)
     db.session.commit()
-    refused(db, lambda: allocate(w, 3_000_01, course=w.course),
-            "Only £3,000.00 of this grant is left to allocate", "amount")
+    refused(
+        db, lambda: allocate(w, 3_000_01, course=w.course), "Only £3,000.00 of this grant is left to allocate", "amount"
+    )
     assert count(db, Allocation) == 1
     assert allocate(w, 3_000_00, course=w.course).amount_pence == 3_000_00  # exactly the rest is fine
 
@@ -248,12 +333,16 @@ def test_changing_an_allocation_counts_the_others_not_itself(db, w):
     first = allocate(w, 6_000_00)
     allocate(w, 4_000_00, course=w.course)
     db.session.commit()
-    services.save_allocation(first, grant_id=w.grant.id, by=w.coordinator, amount_pence=5_000_00,
-                             programme=w.programme)
+    services.save_allocation(first, grant_id=w.grant.id, by=w.coordinator, amount_pence=5_000_00, programme=w.programme)
     db.session.commit()
-    refused(db, lambda: services.save_allocation(first, grant_id=w.grant.id, by=w.coordinator,
-                                                 amount_pence=6_000_01, programme=w.programme),
-            "Only £6,000.00 of this grant is left to allocate", "amount")
+    refused(
+        db,
+        lambda: services.save_allocation(
+            first, grant_id=w.grant.id, by=w.coordinator, amount_pence=6_000_01, programme=w.programme
+        ),
+        "Only £6,000.00 of this grant is left to allocate",
+        "amount",
+    )
     assert db.session.get(Allocation, first.id).amount_pence == 5_000_00
     [event] = audit_rows(db, "allocation.updated")
     assert event.before == {"amount_pence": 6_000_00} and event.after["amount_pence"] == 5_000_00
@@ -263,9 +352,14 @@ def test_an_allocation_cannot_drop_below_the_costs_charged_to_it(db, w):
     allocation = allocate(w, 1_000_00)
     services.add_cost(allocation.id, cost_details(w, 800_00), by=w.coordinator)
     db.session.commit()
-    refused(db, lambda: services.save_allocation(allocation, grant_id=w.grant.id, by=w.coordinator,
-                                                 amount_pence=799_99, programme=w.programme),
-            "£800.00 of costs are already charged to this allocation", "amount")
+    refused(
+        db,
+        lambda: services.save_allocation(
+            allocation, grant_id=w.grant.id, by=w.coordinator, amount_pence=799_99, programme=w.programme
+        ),
+        "£800.00 of costs are already charged to this allocation",
+        "amount",
+    )
     assert db.session.get(Allocation, allocation.id).amount_pence == 1_000_00
 
 
@@ -284,12 +378,22 @@ def test_a_cost_is_charged_to_an_allocation_and_audited(db, w):
     cost = services.add_cost(allocation.id, cost_details(w, 400_00, state=CostState.PAID), by=w.coordinator)
     db.session.commit()
     assert (cost.allocation, cost.session, cost.programme) == (allocation, w.session, None)
-    assert (cost.amount_pence, cost.state, cost.supplier, cost.reference) == (400_00, CostState.PAID,
-                                                                              "Ann Trainer", "INV-1")
+    assert (cost.amount_pence, cost.state, cost.supplier, cost.reference) == (
+        400_00,
+        CostState.PAID,
+        "Ann Trainer",
+        "INV-1",
+    )
     assert cost.override_reason is None and cost.created_by_id == w.coordinator.id
     [event] = audit_rows(db, "cost.created")
-    assert event.after == {"allocation_id": allocation.id, "amount_pence": 400_00, "state": "paid",
-                           "category": "trainer", "session_id": w.session.id, "programme_id": None}
+    assert event.after == {
+        "allocation_id": allocation.id,
+        "amount_pence": 400_00,
+        "state": "paid",
+        "category": "trainer",
+        "session_id": w.session.id,
+        "programme_id": None,
+    }
     assert event.reason is None
 
 
@@ -299,16 +403,31 @@ def test_a_cost_can_be_on_a_programme(db, w):
     assert (cost.session, cost.programme) == (None, w.programme)
 
 
-@pytest.mark.parametrize(("allocated_to", "cost_on", "message"), [
-    ("other programme", "session",
-     "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Youth Work"),
-    ("other course", "session",
-     "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Risk Assessment"),
-    ("other programme", "programme",
-     "Choose an allocation for the programme Family Practice: this one is for Youth Work"),
-    ("course", "programme",
-     "Choose an allocation for the programme Family Practice: this one is for Safety Planning"),
-])
+@pytest.mark.parametrize(
+    ("allocated_to", "cost_on", "message"),
+    [
+        (
+            "other programme",
+            "session",
+            "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Youth Work",
+        ),
+        (
+            "other course",
+            "session",
+            "Choose an allocation for Safety Planning or its programme, Family Practice: this one is for Risk Assessment",
+        ),
+        (
+            "other programme",
+            "programme",
+            "Choose an allocation for the programme Family Practice: this one is for Youth Work",
+        ),
+        (
+            "course",
+            "programme",
+            "Choose an allocation for the programme Family Practice: this one is for Safety Planning",
+        ),
+    ],
+)
 def test_a_cost_is_paid_only_from_its_own_programmes_or_courses_allocation(db, w, allocated_to, cost_on, message):
     target = {
         "other programme": dict(programme=make_programme("Youth Work")),
@@ -334,8 +453,11 @@ def test_a_cost_belongs_to_a_session_or_a_programme(db, w, target):
     db.session.commit()
     cost = cost_details(w, 50_00)
     cost.session, cost.programme = (w.session, w.programme) if target == "both" else (None, None)
-    refused(db, lambda: services.add_cost(allocation.id, cost, by=w.coordinator),
-            "A cost belongs to a session or a programme")
+    refused(
+        db,
+        lambda: services.add_cost(allocation.id, cost, by=w.coordinator),
+        "A cost belongs to a session or a programme",
+    )
     assert count(db, CostLine) == 0
 
 
@@ -345,10 +467,15 @@ def test_a_cost_taking_an_allocation_over_is_refused_without_a_reason(db, w):
     db.session.commit()
     # Committed and paid costs both use up the allocation: 600 + 400.01 is 1p over.
     for reason in ("", "   "):
-        refused(db, lambda reason=reason: services.add_cost(allocation.id, cost_details(w, 400_01, reason=reason),
-                                                            by=w.coordinator),
-                "This takes the allocation £0.01 over its £1,000.00. Give a reason to record the overspend, "
-                "or charge it elsewhere", "override_reason")
+        refused(
+            db,
+            lambda reason=reason: services.add_cost(
+                allocation.id, cost_details(w, 400_01, reason=reason), by=w.coordinator
+            ),
+            "This takes the allocation £0.01 over its £1,000.00. Give a reason to record the overspend, "
+            "or charge it elsewhere",
+            "override_reason",
+        )
     assert count(db, CostLine) == 1
 
 
@@ -372,8 +499,12 @@ def test_a_closed_grant_takes_no_costs(db, w):
     allocation = allocate(w, 1_000_00)
     w.grant.status = GrantStatus.CLOSED
     db.session.commit()
-    refused(db, lambda: services.add_cost(allocation.id, cost_details(w, 10_00), by=w.coordinator),
-            "This grant is closed: no costs can be charged to it", "allocation")
+    refused(
+        db,
+        lambda: services.add_cost(allocation.id, cost_details(w, 10_00), by=w.coordinator),
+        "This grant is closed: no costs can be charged to it",
+        "allocation",
+    )
     assert count(db, CostLine) == 0
 
 
@@ -392,22 +523,34 @@ def test_costs_fall_inside_the_grants_delivery_window(db, w, on, allowed):
     if allowed:
         assert services.add_cost(allocation.id, cost_details(w, 10_00, on=on), by=w.coordinator).incurred_on == on
     else:
-        refused(db, lambda: services.add_cost(allocation.id, cost_details(w, 10_00, on=on), by=w.coordinator),
-                "The date is outside the grant's delivery window (01/01/2030 to 31/12/2030)", "incurred_on")
+        refused(
+            db,
+            lambda: services.add_cost(allocation.id, cost_details(w, 10_00, on=on), by=w.coordinator),
+            "The date is outside the grant's delivery window (01/01/2030 to 31/12/2030)",
+            "incurred_on",
+        )
         assert count(db, CostLine) == 0
 
 
 def test_a_cost_of_nothing_is_refused(db, w):
     allocation = allocate(w, 1_000_00)
     db.session.commit()
-    refused(db, lambda: services.add_cost(allocation.id, cost_details(w, 0), by=w.coordinator),
-            "Enter an amount more than zero", "amount")
+    refused(
+        db,
+        lambda: services.add_cost(allocation.id, cost_details(w, 0), by=w.coordinator),
+        "Enter an amount more than zero",
+        "amount",
+    )
     assert count(db, CostLine) == 0
 
 
 def test_a_cost_to_an_allocation_that_does_not_exist_is_refused(db, w):
-    refused(db, lambda: services.add_cost(999_999, cost_details(w, 10_00), by=w.coordinator),
-            "That allocation does not exist", "allocation")
+    refused(
+        db,
+        lambda: services.add_cost(999_999, cost_details(w, 10_00), by=w.coordinator),
+        "That allocation does not exist",
+        "allocation",
+    )
 
 
 def test_a_committed_cost_is_marked_paid_once_and_audited(db, w):
@@ -418,10 +561,17 @@ def test_a_committed_cost_is_marked_paid_once_and_audited(db, w):
     assert cost.state == CostState.PAID
     [event] = audit_rows(db, "cost.paid")
     assert (event.before, event.after) == ({"state": "committed"}, {"state": "paid"})
-    refused(db, lambda: services.mark_cost_paid(db.session.get(CostLine, cost.id), by=w.coordinator),
-            "This cost is already paid")
-    refused(db, lambda: services.mark_cost_paid(db.session.get(CostLine, cost.id), by=w.staff),
-            "Only a coordinator can change money", error=NotAllowed)
+    refused(
+        db,
+        lambda: services.mark_cost_paid(db.session.get(CostLine, cost.id), by=w.coordinator),
+        "This cost is already paid",
+    )
+    refused(
+        db,
+        lambda: services.mark_cost_paid(db.session.get(CostLine, cost.id), by=w.staff),
+        "Only a coordinator can change money",
+        error=NotAllowed,
+    )
 
 
 # The charging policy ------------------------------------------------------------------------
@@ -429,20 +579,36 @@ def test_a_committed_cost_is_marked_paid_once_and_audited(db, w):
 
 def test_the_policy_starts_with_usual_rates_and_changes_are_audited(db, w):
     current = services.policy()
-    assert (current.partner_day_pence, current.partner_half_day_pence, current.non_partner_day_pence,
-            current.non_partner_half_day_pence, current.half_day_max_minutes) == (
-        PARTNER_DAY, PARTNER_HALF_DAY, NON_PARTNER_DAY, NON_PARTNER_HALF_DAY, 240)
-    services.save_policy(by=w.coordinator, partner_day=60_00, partner_half_day=PARTNER_HALF_DAY,
-                         non_partner_day=NON_PARTNER_DAY, non_partner_half_day=NON_PARTNER_HALF_DAY,
-                         half_day_max_minutes=180, credit_grant=w.grant)
+    assert (
+        current.partner_day_pence,
+        current.partner_half_day_pence,
+        current.non_partner_day_pence,
+        current.non_partner_half_day_pence,
+        current.half_day_max_minutes,
+    ) == (PARTNER_DAY, PARTNER_HALF_DAY, NON_PARTNER_DAY, NON_PARTNER_HALF_DAY, 240)
+    services.save_policy(
+        by=w.coordinator,
+        partner_day=60_00,
+        partner_half_day=PARTNER_HALF_DAY,
+        non_partner_day=NON_PARTNER_DAY,
+        non_partner_half_day=NON_PARTNER_HALF_DAY,
+        half_day_max_minutes=180,
+        credit_grant=w.grant,
+    )
     db.session.commit()
     [event] = audit_rows(db, "charging_policy.updated")
     assert event.before == {"partner_day_pence": PARTNER_DAY, "half_day_max_minutes": 240, "credit_grant_id": None}
     assert event.after == {"partner_day_pence": 60_00, "half_day_max_minutes": 180, "credit_grant_id": w.grant.id}
     # Saving the same rates again changes nothing, so records nothing.
-    services.save_policy(by=w.coordinator, partner_day=60_00, partner_half_day=PARTNER_HALF_DAY,
-                         non_partner_day=NON_PARTNER_DAY, non_partner_half_day=NON_PARTNER_HALF_DAY,
-                         half_day_max_minutes=180, credit_grant=w.grant)
+    services.save_policy(
+        by=w.coordinator,
+        partner_day=60_00,
+        partner_half_day=PARTNER_HALF_DAY,
+        non_partner_day=NON_PARTNER_DAY,
+        non_partner_half_day=NON_PARTNER_HALF_DAY,
+        half_day_max_minutes=180,
+        credit_grant=w.grant,
+    )
     assert len(audit_rows(db, "charging_policy.updated")) == 1
 
 
@@ -450,16 +616,30 @@ def test_the_policy_starts_with_usual_rates_and_changes_are_audited(db, w):
 def test_a_half_day_is_between_one_and_twelve_hours(db, w, minutes):
     services.policy()
     db.session.commit()
-    refused(db, lambda: services.save_policy(by=w.coordinator, partner_day=1, partner_half_day=1, non_partner_day=1,
-                                             non_partner_half_day=1, half_day_max_minutes=minutes,
-                                             credit_grant=None),
-            "A half day must be between 1 and 12 hours", "half_day_hours")
+    refused(
+        db,
+        lambda: services.save_policy(
+            by=w.coordinator,
+            partner_day=1,
+            partner_half_day=1,
+            non_partner_day=1,
+            non_partner_half_day=1,
+            half_day_max_minutes=minutes,
+            credit_grant=None,
+        ),
+        "A half day must be between 1 and 12 hours",
+        "half_day_hours",
+    )
     assert services.policy().half_day_max_minutes == 240
 
 
 def test_exempting_an_agency_needs_a_reason_and_is_audited(db, w):
-    refused(db, lambda: services.set_exemption(w.charity, by=w.coordinator, exempt=True, reason="  "),
-            "Enter the reason this agency is not charged", "reason")
+    refused(
+        db,
+        lambda: services.set_exemption(w.charity, by=w.coordinator, exempt=True, reason="  "),
+        "Enter the reason this agency is not charged",
+        "reason",
+    )
     assert not services.is_exempt(w.charity.id)
     services.set_exemption(w.charity, by=w.coordinator, exempt=True, reason="Hosts the venue")
     db.session.commit()
@@ -487,13 +667,18 @@ def booked(session, person):
 
 
 def mark(w, booking, status, *, session=None, now=DURING):
-    return attendance.mark_register((session or w.session).id, {booking.id: attendance.Mark(
-        status, 30 if status == PARTIAL else None)}, by=w.trainer, now=now)
+    return attendance.mark_register(
+        (session or w.session).id,
+        {booking.id: attendance.Mark(status, 30 if status == PARTIAL else None)},
+        by=w.trainer,
+        now=now,
+    )
 
 
 def charge_for(db, booking) -> Charge | None:
-    return db.session.scalar(sa.select(Charge).where(Charge.booking_id == booking.id)
-                             .execution_options(populate_existing=True))
+    return db.session.scalar(
+        sa.select(Charge).where(Charge.booking_id == booking.id).execution_options(populate_existing=True)
+    )
 
 
 @pytest.mark.parametrize(
@@ -563,8 +748,11 @@ def test_a_no_show_corrected_to_turned_away_is_charged_for_being_turned_away(db,
     mark(w, booking, TURNED_AWAY)
     db.session.commit()
     charge = charge_for(db, booking)
-    assert (charge.reason, charge.status, charge.amount_pence) == (ChargeReason.TURNED_AWAY, ChargeStatus.RAISED,
-                                                                    PARTNER_HALF_DAY)
+    assert (charge.reason, charge.status, charge.amount_pence) == (
+        ChargeReason.TURNED_AWAY,
+        ChargeStatus.RAISED,
+        PARTNER_HALF_DAY,
+    )
     assert count(db, Charge) == 1
     [event] = audit_rows(db, "charge.updated")
     assert (event.before, event.after) == ({"reason": "no_show"}, {"reason": "turned_away"})
@@ -591,9 +779,15 @@ def test_the_rate_depends_on_the_sessions_length_and_the_agency(db, w, hours, is
 
 
 def test_the_rates_in_force_when_the_charge_is_raised_are_used(db, w):
-    services.save_policy(by=w.coordinator, partner_day=PARTNER_DAY, partner_half_day=12_34,
-                         non_partner_day=NON_PARTNER_DAY, non_partner_half_day=NON_PARTNER_HALF_DAY,
-                         half_day_max_minutes=240, credit_grant=None)
+    services.save_policy(
+        by=w.coordinator,
+        partner_day=PARTNER_DAY,
+        partner_half_day=12_34,
+        non_partner_day=NON_PARTNER_DAY,
+        non_partner_half_day=NON_PARTNER_HALF_DAY,
+        half_day_max_minutes=240,
+        credit_grant=None,
+    )
     booking = booked(w.session, w.staff)
     mark(w, booking, NO_SHOW)
     assert charge_for(db, booking).amount_pence == 12_34
@@ -619,9 +813,15 @@ def test_someone_with_no_agency_is_not_charged(db, w):
 
 
 def test_charge_income_is_credited_to_the_grant_named_in_the_policy(db, w):
-    services.save_policy(by=w.coordinator, partner_day=PARTNER_DAY, partner_half_day=PARTNER_HALF_DAY,
-                         non_partner_day=NON_PARTNER_DAY, non_partner_half_day=NON_PARTNER_HALF_DAY,
-                         half_day_max_minutes=240, credit_grant=w.grant)
+    services.save_policy(
+        by=w.coordinator,
+        partner_day=PARTNER_DAY,
+        partner_half_day=PARTNER_HALF_DAY,
+        non_partner_day=NON_PARTNER_DAY,
+        non_partner_half_day=NON_PARTNER_HALF_DAY,
+        half_day_max_minutes=240,
+        credit_grant=w.grant,
+    )
     booking = booked(w.session, w.staff)
     mark(w, booking, NO_SHOW)
     db.session.commit()
@@ -631,14 +831,21 @@ def test_charge_income_is_credited_to_the_grant_named_in_the_policy(db, w):
 def test_each_agency_is_charged_for_its_own_people(db, w):
     police_booking = booked(w.session, w.staff)
     charity_booking = booked(w.session, make_user(agency=w.charity))
-    attendance.mark_register(w.session.id, {police_booking.id: attendance.Mark(NO_SHOW),
-                                            charity_booking.id: attendance.Mark(TURNED_AWAY)},
-                             by=w.trainer, now=DURING)
+    attendance.mark_register(
+        w.session.id,
+        {police_booking.id: attendance.Mark(NO_SHOW), charity_booking.id: attendance.Mark(TURNED_AWAY)},
+        by=w.trainer,
+        now=DURING,
+    )
     db.session.commit()
     assert (charge_for(db, police_booking).agency_id, charge_for(db, police_booking).amount_pence) == (
-        w.police.id, PARTNER_HALF_DAY)
+        w.police.id,
+        PARTNER_HALF_DAY,
+    )
     assert (charge_for(db, charity_booking).agency_id, charge_for(db, charity_booking).amount_pence) == (
-        w.charity.id, NON_PARTNER_HALF_DAY)
+        w.charity.id,
+        NON_PARTNER_HALF_DAY,
+    )
 
 
 def test_a_register_refused_for_a_bad_mark_raises_no_charge(db, w):
@@ -646,9 +853,12 @@ def test_a_register_refused_for_a_bad_mark_raises_no_charge(db, w):
     other = booked(w.session, make_user(agency=w.police))
     db.session.commit()
     with pytest.raises(DomainError):
-        attendance.mark_register(w.session.id, {booking.id: attendance.Mark(NO_SHOW),
-                                                other.id: attendance.Mark(PARTIAL, 999)},
-                                 by=w.trainer, now=DURING)
+        attendance.mark_register(
+            w.session.id,
+            {booking.id: attendance.Mark(NO_SHOW), other.id: attendance.Mark(PARTIAL, 999)},
+            by=w.trainer,
+            now=DURING,
+        )
     db.session.rollback()
     assert count(db, Charge) == 0 and audit_rows(db, "charge.raised") == []
 
@@ -657,9 +867,11 @@ def test_a_charge_for_an_attended_learner_is_refused(db, w):
     booking = booked(w.session, w.staff)
     mark(w, booking, ATTENDED)
     db.session.commit()
-    refused(db, lambda: charges.raise_charge(db.session.get(Booking, booking.id), ChargeReason.NO_SHOW,
-                                             by=w.coordinator),
-            "Sam Staff attended: there is nothing to charge")
+    refused(
+        db,
+        lambda: charges.raise_charge(db.session.get(Booking, booking.id), ChargeReason.NO_SHOW, by=w.coordinator),
+        "Sam Staff attended: there is nothing to charge",
+    )
     assert count(db, Charge) == 0
 
 
@@ -677,7 +889,11 @@ def test_a_cancellation_after_the_cut_off_is_charged(db, w):
     db.session.commit()
     charge = charge_for(db, booking)
     assert (charge.reason, charge.amount_pence, charge.agency_id, charge.status) == (
-        ChargeReason.LATE_CANCELLATION, PARTNER_HALF_DAY, w.police.id, ChargeStatus.RAISED)
+        ChargeReason.LATE_CANCELLATION,
+        PARTNER_HALF_DAY,
+        w.police.id,
+        ChargeStatus.RAISED,
+    )
     [event] = audit_rows(db, "charge.raised")
     assert event.actor_id == w.staff.id and event.after["reason"] == "late_cancellation"
 
@@ -743,39 +959,61 @@ def test_a_charge_is_waived_with_the_reason_recorded(db, w, charge):
     db.session.commit()
     charge = charge_for(db, charge.booking)
     assert (charge.status, charge.decided_reason, charge.decided_by) == (
-        ChargeStatus.WAIVED, "Snow closed the roads", w.coordinator)
+        ChargeStatus.WAIVED,
+        "Snow closed the roads",
+        w.coordinator,
+    )
     [event] = audit_rows(db, "charge.waived")
     assert (event.before, event.after, event.reason) == (
-        {"status": "raised"}, {"status": "waived"}, "Snow closed the roads")
+        {"status": "raised"},
+        {"status": "waived"},
+        "Snow closed the roads",
+    )
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
 def test_waiving_needs_a_reason(db, w, charge, reason):
-    refused(db, lambda: charges.waive(charge.id, by=w.coordinator, reason=reason),
-            "Enter the reason for waiving this charge", "reason")
+    refused(
+        db,
+        lambda: charges.waive(charge.id, by=w.coordinator, reason=reason),
+        "Enter the reason for waiving this charge",
+        "reason",
+    )
     assert charge_for(db, charge.booking).status == ChargeStatus.RAISED
 
 
 @pytest.mark.parametrize("role", [Role.AGENCY_LEAD, Role.TRAINER, Role.STAFF])
 def test_only_a_coordinator_waives(db, w, charge, role):
     person = w.police_lead if role == Role.AGENCY_LEAD else make_user(role, agency=w.police)
-    refused(db, lambda: charges.waive(charge.id, by=person, reason="Please"),
-            "Only a coordinator can change money", error=NotAllowed)
+    refused(
+        db,
+        lambda: charges.waive(charge.id, by=person, reason="Please"),
+        "Only a coordinator can change money",
+        error=NotAllowed,
+    )
     assert charge_for(db, charge.booking).status == ChargeStatus.RAISED
 
 
 def test_a_charge_is_waived_once_and_a_withdrawn_charge_not_at_all(db, w, charge):
     charges.waive(charge.id, by=w.coordinator, reason="Snow")
     db.session.commit()
-    refused(db, lambda: charges.waive(charge.id, by=w.coordinator, reason="Again"),
-            "A waived charge cannot become waived", error=InvalidTransition)
+    refused(
+        db,
+        lambda: charges.waive(charge.id, by=w.coordinator, reason="Again"),
+        "A waived charge cannot become waived",
+        error=InvalidTransition,
+    )
     booking = booked(w.session, make_user(agency=w.police))
     mark(w, booking, NO_SHOW)
     mark(w, booking, ATTENDED)
     db.session.commit()
     withdrawn = charge_for(db, booking)
-    refused(db, lambda: charges.waive(withdrawn.id, by=w.coordinator, reason="Snow"),
-            "A withdrawn charge cannot become waived", error=InvalidTransition)
+    refused(
+        db,
+        lambda: charges.waive(withdrawn.id, by=w.coordinator, reason="Snow"),
+        "A withdrawn charge cannot become waived",
+        error=InvalidTransition,
+    )
 
 
 def test_a_waived_charge_stays_waived_when_the_register_is_saved_again(db, w, charge):
@@ -792,8 +1030,14 @@ def raised_charge(db, agency, raised_at, status=ChargeStatus.RAISED, amount=35_0
     """A charge raised at a given moment (charges are stamped when they are raised)."""
     session = make_session(starts_at=raised_at - timedelta(days=1))
     booking = booked(session, make_user(agency=agency, name=name))
-    charge = Charge(booking=booking, agency_id=agency.id, reason=ChargeReason.NO_SHOW, amount_pence=amount,
-                    status=status, raised_at=raised_at)
+    charge = Charge(
+        booking=booking,
+        agency_id=agency.id,
+        reason=ChargeReason.NO_SHOW,
+        amount_pence=amount,
+        status=status,
+        raised_at=raised_at,
+    )
     db.session.add(charge)
     db.session.flush()
     return charge

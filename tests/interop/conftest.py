@@ -49,9 +49,15 @@ def libical():
     if not SYSTEM_PYTHON.exists():
         unavailable("libical's binding needs Debian's /usr/bin/python3, which is missing")
     probe = subprocess.run(
-        [str(SYSTEM_PYTHON), "-c",
-         "import gi; gi.require_version('ICalGLib', '3.0'); from gi.repository import ICalGLib"],
-        capture_output=True, text=True, timeout=60, check=False,
+        [
+            str(SYSTEM_PYTHON),
+            "-c",
+            "import gi; gi.require_version('ICalGLib', '3.0'); from gi.repository import ICalGLib",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     if probe.returncode != 0:
         unavailable("/usr/bin/python3 cannot import gi's ICalGLib: apt-get install python3-gi gir1.2-ical-3.0")

@@ -32,8 +32,7 @@ def test_every_parser_reads_every_invitation_with_a_rising_sequence(parser, jour
             assert event["status"] == "CANCELLED", f"{name}: {message.subject}"
         sent[(message.recipient, event["uid"])].append((message.calendar_method, event["sequence"], message.subject))
 
-    paths = {subject.split(":")[0] for history in sent.values() for method, _, subject in history
-             if method == "CANCEL"}
+    paths = {subject.split(":")[0] for history in sent.values() for method, _, subject in history if method == "CANCEL"}
     assert {"Cancelled", "Session cancelled"} <= paths and any(p.startswith("Your place has gone") for p in paths)
     assert any(subject.startswith("Session changed") for history in sent.values() for _, _, subject in history)
     for (recipient, uid), history in sent.items():

@@ -62,10 +62,13 @@ def _session(title, starts_at, hours, *, venue=None, online=False, capacity=10, 
     trainer = make_user(Role.TRAINER)
     session = TrainingSession(
         course=make_course(title=title, requires_approval=requires_approval, summary=f"About: {title}"),
-        starts_at=starts_at, ends_at=starts_at + timedelta(hours=hours),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
         delivery_mode=DeliveryMode.ONLINE if online else DeliveryMode.IN_PERSON,
-        venue=None if online else venue, joining_link="https://meet.example.org/j/1" if online else "",
-        capacity=capacity, trainers=[trainer],
+        venue=None if online else venue,
+        joining_link="https://meet.example.org/j/1" if online else "",
+        capacity=capacity,
+        trainers=[trainer],
     )
     _db.session.add(session)
     _db.session.flush()
@@ -87,14 +90,14 @@ def build_world() -> World:
         return _session(next(titles), starts_at, hours, **kw)
 
     sessions = [
-        new(utc(spring - timedelta(days=1), 10), 2),                  # Saturday 10:00 GMT
-        new(utc(spring + timedelta(days=1), 9), 2, venue=civic),      # Monday 10:00 BST
-        new(utc(spring - timedelta(days=1), 22), 5),                  # overnight: 22:00 GMT to 04:00 BST
-        new(utc(autumn - timedelta(days=1), 9), 3, online=True),      # Saturday 10:00 BST
-        new(utc(autumn + timedelta(days=1), 10), 2, venue=civic),     # Monday 10:00 GMT
-        new(utc(autumn - timedelta(days=1), 21), 5.5),                # overnight: 22:00 BST to 02:30 GMT
-        new(utc(autumn, 0, 15), 2, venue=civic),                      # from the first 01:15 (BST) to 02:15 GMT
-        new(now.replace(microsecond=0) - timedelta(days=10), 2),      # recent past, still shown
+        new(utc(spring - timedelta(days=1), 10), 2),  # Saturday 10:00 GMT
+        new(utc(spring + timedelta(days=1), 9), 2, venue=civic),  # Monday 10:00 BST
+        new(utc(spring - timedelta(days=1), 22), 5),  # overnight: 22:00 GMT to 04:00 BST
+        new(utc(autumn - timedelta(days=1), 9), 3, online=True),  # Saturday 10:00 BST
+        new(utc(autumn + timedelta(days=1), 10), 2, venue=civic),  # Monday 10:00 GMT
+        new(utc(autumn - timedelta(days=1), 21), 5.5),  # overnight: 22:00 BST to 02:30 GMT
+        new(utc(autumn, 0, 15), 2, venue=civic),  # from the first 01:15 (BST) to 02:15 GMT
+        new(now.replace(microsecond=0) - timedelta(days=10), 2),  # recent past, still shown
     ]
     awaiting = new(utc(spring + timedelta(days=60), 13), 1, requires_approval=True)  # summer
     full = new(utc(spring + timedelta(days=61), 13), 1, capacity=1)
@@ -114,8 +117,15 @@ def build_world() -> World:
     moved_to = utc(autumn + timedelta(days=2), 14)
     session_lifecycle.change_session(
         moved.id,
-        SessionDetails(starts_at=moved_to, ends_at=moved_to + timedelta(hours=2), delivery_mode=moved.delivery_mode,
-                       venue=moved.venue, joining_link="", capacity=moved.capacity, trainers=list(moved.trainers)),
+        SessionDetails(
+            starts_at=moved_to,
+            ends_at=moved_to + timedelta(hours=2),
+            delivery_mode=moved.delivery_mode,
+            venue=moved.venue,
+            joining_link="",
+            capacity=moved.capacity,
+            trainers=list(moved.trainers),
+        ),
         by=coordinator,
     )
     _db.session.commit()
@@ -187,8 +197,9 @@ def test_every_parser_shows_what_the_database_says(parser, world, feed_file):
     shown = read(path)
     uids = [event["uid"] for event in shown]
     assert len(uids) == len(set(uids)), f"{name} read some events twice: {uids}"
-    actual = {event["uid"]: {key: event[key] for key in ("start", "end", "status", "summary", "sequence")}
-              for event in shown}
+    actual = {
+        event["uid"]: {key: event[key] for key in ("start", "end", "status", "summary", "sequence")} for event in shown
+    }
     expected = expected_events(world, kind)
     assert actual == expected, f"{name} disagrees with the database on the {kind} feed"
 
@@ -214,9 +225,14 @@ def test_every_parser_reads_an_invitation_with_the_feeds_uid_and_times(parser, w
 
     name, read = parser
     session = world.sessions[6]  # starts in the first of the two 01:15s, written in UTC
-    message = _db.session.query(OutboxMessage).filter(
-        OutboxMessage.recipient == world.learner.email, OutboxMessage.calendar.like(f"%UID:session-{session.id}@%")
-    ).order_by(OutboxMessage.id.desc()).first()
+    message = (
+        _db.session.query(OutboxMessage)
+        .filter(
+            OutboxMessage.recipient == world.learner.email, OutboxMessage.calendar.like(f"%UID:session-{session.id}@%")
+        )
+        .order_by(OutboxMessage.id.desc())
+        .first()
+    )
     path = tmp_path / "invite.ics"
     path.write_text(message.calendar, encoding="utf-8", newline="")
     [event] = read(path)
@@ -236,12 +252,17 @@ def test_the_second_of_the_repeated_october_hour(parser, db, client, tmp_path, r
     it an hour early (plain icalendar reads it right: tests/calendars/test_ical.py)."""
     name, read = parser
     if name == "icalendar":
-        request.applymarker(pytest.mark.xfail(
-            strict=True, reason="recurring-ical-events 3.8 loses datetime.fold for the repeated hour"))
+        request.applymarker(
+            pytest.mark.xfail(strict=True, reason="recurring-ical-events 3.8 loses datetime.fold for the repeated hour")
+        )
     autumn = last_sunday(utcnow().year + 1, 10)
     day, hour, minute = starts
-    session = _session("Night shift briefing", utc(autumn + timedelta(days=day), hour, minute), hours,
-                       venue=Venue(name="Night office", address="Custody suite"))
+    session = _session(
+        "Night shift briefing",
+        utc(autumn + timedelta(days=day), hour, minute),
+        hours,
+        venue=Venue(name="Night office", address="Custody suite"),
+    )
     _db.session.commit()
     path = tmp_path / "public.ics"
     path.write_bytes(client.get("/calendars/public.ics").data)

@@ -69,7 +69,10 @@ def test_a_coordinator_sends_a_failed_message_again_and_it_is_audited(app, db, c
     assert message.failed_at is None
     [event] = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "outbox.requeued")).all()
     assert (event.actor_id, event.entity_id, event.before["status"], event.after["status"]) == (
-        coordinator.id, message.id, "failed", "pending"
+        coordinator.id,
+        message.id,
+        "failed",
+        "pending",
     )
 
 

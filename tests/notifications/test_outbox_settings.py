@@ -42,6 +42,4 @@ def test_a_setting_that_is_not_a_whole_number_above_zero_is_refused_by_name(envi
     with pytest.raises(ConfigError) as refused:
         from_environment(tmp_path)
 
-    assert str(refused.value) == (
-        f"OUTBOX_KEEP_FAILED_DAYS must be a whole number of days above zero, not {value!r}."
-    )
+    assert str(refused.value) == (f"OUTBOX_KEEP_FAILED_DAYS must be a whole number of days above zero, not {value!r}.")

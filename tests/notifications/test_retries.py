@@ -115,10 +115,16 @@ def test_the_retry_period_is_a_setting(db, app, clock, mail_server_down):
 
 def _online_booking(db, starts_at):
     agency = make_agency()
-    session = make_session(starts_at=starts_at, hours=2, delivery_mode=DeliveryMode.ONLINE, venue=None,
-                           joining_link="https://meet.example.org/abc")
-    booking = Booking(session=session, user=make_user(Role.STAFF, agency=agency), agency_id=agency.id,
-                      status=BookingStatus.CONFIRMED)
+    session = make_session(
+        starts_at=starts_at,
+        hours=2,
+        delivery_mode=DeliveryMode.ONLINE,
+        venue=None,
+        joining_link="https://meet.example.org/abc",
+    )
+    booking = Booking(
+        session=session, user=make_user(Role.STAFF, agency=agency), agency_id=agency.id, status=BookingStatus.CONFIRMED
+    )
     db.session.add(booking)
     session.places_taken = 1
     db.session.commit()

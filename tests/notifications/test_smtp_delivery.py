@@ -76,9 +76,7 @@ STEP_FAULTS = [
 
 
 @pytest.mark.parametrize(("step", "fault"), STEP_FAULTS, ids=[f"{s} {f.split()[0]}" for s, f in STEP_FAULTS])
-def test_a_failure_at_any_step_is_recorded_and_retried_until_each_message_is_sent_once(
-    db, clock, smtp, step, fault
-):
+def test_a_failure_at_any_step_is_recorded_and_retried_until_each_message_is_sent_once(db, clock, smtp, step, fault):
     smtp.plan(step, fault)
     first, second = _queue(db, 2)
 

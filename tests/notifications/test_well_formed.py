@@ -31,9 +31,15 @@ class Journey:
 
 
 def _details(session, **changes):
-    fields = dict(starts_at=session.starts_at, ends_at=session.ends_at, delivery_mode=session.delivery_mode,
-                  venue=session.venue, joining_link=session.joining_link, capacity=session.capacity,
-                  trainers=list(session.trainers))
+    fields = dict(
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        delivery_mode=session.delivery_mode,
+        venue=session.venue,
+        joining_link=session.joining_link,
+        capacity=session.capacity,
+        trainers=list(session.trainers),
+    )
     fields.update(changes)
     return SessionDetails(**fields)
 
@@ -45,8 +51,9 @@ def full_journey(db) -> Journey:
     agency = make_agency("Wessex Police", kind=AgencyKind.POLICE, domains=["police.example.org"])
     lead = make_user(Role.AGENCY_LEAD, agency=agency, name="Lee Lead, Sergeant")
     coordinator = make_user(Role.COORDINATOR, name="Cora Lane")
-    learner = accounts.register(email="zoe.adams@police.example.org", name="Zoë Adams", job_title="PC",
-                                password=PASSWORD, agency_id=None)
+    learner = accounts.register(
+        email="zoe.adams@police.example.org", name="Zoë Adams", job_title="PC", password=PASSWORD, agency_id=None
+    )
     colleague = make_user(Role.STAFF, agency=agency, name="Colin O'Brien")
     waiting = make_user(Role.STAFF, agency=agency, name="Wanda Waits")
     title = 'Trauma-informed practice: "the basics" — Łódź 🎓 ' + "long " * 30
@@ -55,26 +62,30 @@ def full_journey(db) -> Journey:
     transfer = make_session(starts_at=now + timedelta(days=14))
     doomed = make_session(starts_at=now + timedelta(days=16))
 
-    booking = services.book_place(plain.id, learner, by=learner)                 # REQUEST
-    waiter = services.book_place(plain.id, waiting, by=waiting)                  # waiting list
-    session_lifecycle.change_session(                                            # update REQUEST
-        plain.id, _details(plain, starts_at=plain.starts_at + timedelta(hours=1),
-                           ends_at=plain.ends_at + timedelta(hours=1)), by=coordinator)
-    reminders.queue_reminders(now)                                               # reminder
-    services.cancel_booking(booking.id, by=learner)                              # own CANCEL; promotion
+    booking = services.book_place(plain.id, learner, by=learner)  # REQUEST
+    waiter = services.book_place(plain.id, waiting, by=waiting)  # waiting list
+    session_lifecycle.change_session(  # update REQUEST
+        plain.id,
+        _details(plain, starts_at=plain.starts_at + timedelta(hours=1), ends_at=plain.ends_at + timedelta(hours=1)),
+        by=coordinator,
+    )
+    reminders.queue_reminders(now)  # reminder
+    services.cancel_booking(booking.id, by=learner)  # own CANCEL; promotion
     assert db.session.get(Booking, waiter.id).status.holds_place
-    services.book_place(plain.id, learner, by=learner)                           # waiting again
+    services.book_place(plain.id, learner, by=learner)  # waiting again
 
-    asked = services.book_place(approval.id, learner, by=learner)               # lead asked
-    services.approve_booking(asked.id, by=lead)                                  # REQUEST
+    asked = services.book_place(approval.id, learner, by=learner)  # lead asked
+    services.approve_booking(asked.id, by=lead)  # REQUEST
 
-    given = services.book_place(transfer.id, learner, by=learner)                # REQUEST
-    services.transfer_booking(given.id, colleague, by=learner)                   # CANCEL + colleague REQUEST
+    given = services.book_place(transfer.id, learner, by=learner)  # REQUEST
+    services.transfer_booking(given.id, colleague, by=learner)  # CANCEL + colleague REQUEST
 
-    services.book_place(doomed.id, learner, by=learner)                          # REQUEST
-    session_lifecycle.change_session(                                            # update REQUEST
-        doomed.id, _details(doomed, starts_at=doomed.starts_at + timedelta(days=1),
-                            ends_at=doomed.ends_at + timedelta(days=1)), by=coordinator)
+    services.book_place(doomed.id, learner, by=learner)  # REQUEST
+    session_lifecycle.change_session(  # update REQUEST
+        doomed.id,
+        _details(doomed, starts_at=doomed.starts_at + timedelta(days=1), ends_at=doomed.ends_at + timedelta(days=1)),
+        by=coordinator,
+    )
     session_lifecycle.cancel_session(doomed.id, by=coordinator, reason="Trainer unwell")  # CANCEL
     db.session.commit()
     return Journey(learner, colleague, waiting, lead, [plain, approval, transfer, doomed])
@@ -92,8 +103,18 @@ def test_every_email_of_a_full_journey_parses_cleanly_with_a_date_and_a_message_
     full_journey(db)
     queued = db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage))
     kinds = {subject.split(":")[0] for subject in db.session.scalars(sa.select(OutboxMessage.subject))}
-    assert {"Booked", "On the waiting list", "Session changed", "Reminder", "Cancelled", "A place has come free",
-            "Waiting for approval", "Please approve", "Approved", "Session cancelled"} <= kinds
+    assert {
+        "Booked",
+        "On the waiting list",
+        "Session changed",
+        "Reminder",
+        "Cancelled",
+        "A place has come free",
+        "Waiting for approval",
+        "Please approve",
+        "Approved",
+        "Session cancelled",
+    } <= kinds
     assert send_due_messages(500) == DeliveryReport(sent=queued)
 
     files = sorted(mail_dir.glob("*.eml"))
@@ -113,8 +134,11 @@ def test_every_email_of_a_full_journey_parses_cleanly_with_a_date_and_a_message_
 def test_a_resent_message_keeps_its_date_and_message_id(db, app, mail_dir):
     from trainapp.notifications.services import build_email
 
-    message = queue_email("zoe.adams@council.example.org", "access_rejected",
-                          access_request=type("R", (), {"name": "Zoë", "decision_reason": "No"})())
+    message = queue_email(
+        "zoe.adams@council.example.org",
+        "access_rejected",
+        access_request=type("R", (), {"name": "Zoë", "decision_reason": "No"})(),
+    )
     db.session.commit()
     first, second = build_email(message), build_email(message)
     assert first["Message-ID"] == second["Message-ID"] and first["Date"] == second["Date"]

@@ -29,7 +29,11 @@ def test_a_tiny_large_partnership_loads_and_reports(db):
 
     assert (made.agencies, made.people, made.sessions) == (4, 150, 60)
     assert (count(db, Agency), count(db, User), count(db, TrainingSession), count(db, Booking)) == (
-        4, 150, 60, made.bookings)
+        4,
+        150,
+        60,
+        made.bookings,
+    )
     assert 900 <= made.bookings <= 1100  # about what was asked for
     assert made.evaluations and made.charges and made.cost_lines
     assert made.coverage_targets == 4 * 4

@@ -43,11 +43,18 @@ def local(day: date, hour: int, minute: int = 0) -> datetime:
     return local_to_utc(day, time(hour, minute))
 
 
-def book(db, session, person, status=BookingStatus.CONFIRMED, attendance=None, *, walk_in=False, late=False,
-         agency=None):
+def book(
+    db, session, person, status=BookingStatus.CONFIRMED, attendance=None, *, walk_in=False, late=False, agency=None
+):
     booking = Booking(
-        session=session, user=person, agency_id=(agency or person.agency).id, booked_by=person, status=status,
-        attendance=attendance, minutes_missed=45 if attendance == PARTIAL else None, is_walk_in=walk_in,
+        session=session,
+        user=person,
+        agency_id=(agency or person.agency).id,
+        booked_by=person,
+        status=status,
+        attendance=attendance,
+        minutes_missed=45 if attendance == PARTIAL else None,
+        is_walk_in=walk_in,
         is_late_cancellation=late,
     )
     db.session.add(booking)
@@ -56,13 +63,28 @@ def book(db, session, person, status=BookingStatus.CONFIRMED, attendance=None, *
 
 
 def evaluate(db, booking, before, after, kind=EvaluationKind.AFTER):
-    db.session.add(Evaluation(booking=booking, kind=kind, confidence_before=before, confidence_after=after,
-                              submitted_at=booking.session.ends_at))
+    db.session.add(
+        Evaluation(
+            booking=booking,
+            kind=kind,
+            confidence_before=before,
+            confidence_after=after,
+            submitted_at=booking.session.ends_at,
+        )
+    )
 
 
 def charge(db, booking, reason, pence, status=ChargeStatus.RAISED, raised_at=None):
-    db.session.add(Charge(booking=booking, agency_id=booking.agency_id, reason=reason, amount_pence=pence,
-                          status=status, raised_at=raised_at or booking.session.ends_at))
+    db.session.add(
+        Charge(
+            booking=booking,
+            agency_id=booking.agency_id,
+            reason=reason,
+            amount_pence=pence,
+            status=status,
+            raised_at=raised_at or booking.session.ends_at,
+        )
+    )
 
 
 @pytest.fixture
@@ -93,16 +115,12 @@ def w(db):
     b1, b2, b3, b4, b5 = (make_user(agency=council, name=f"Council {n}") for n in range(1, 6))
     c1, c2 = (make_user(agency=charity, name=f"Charity {n}") for n in range(1, 3))
 
-    s1 = make_session(awareness, local(date(2025, 4, 10), 9, 30), hours=3, capacity=10,
-                      status=SessionStatus.DELIVERED)
+    s1 = make_session(awareness, local(date(2025, 4, 10), 9, 30), hours=3, capacity=10, status=SessionStatus.DELIVERED)
     s2 = make_session(up2u, local(date(2025, 5, 14), 9), hours=7, capacity=8)
-    s3 = make_session(awareness, local(date(2025, 6, 5), 9, 30), hours=3, capacity=12,
-                      status=SessionStatus.CANCELLED)
+    s3 = make_session(awareness, local(date(2025, 6, 5), 9, 30), hours=3, capacity=12, status=SessionStatus.CANCELLED)
     s4 = make_session(up2u, local(date(2025, 6, 20), 11), hours=6, capacity=6)
-    s5 = make_session(awareness, local(date(2025, 4, 1), 0, 30), hours=2, capacity=5,
-                      status=SessionStatus.DELIVERED)
-    s6 = make_session(awareness, local(date(2025, 3, 20), 9, 30), hours=3, capacity=10,
-                      status=SessionStatus.DELIVERED)
+    s5 = make_session(awareness, local(date(2025, 4, 1), 0, 30), hours=2, capacity=5, status=SessionStatus.DELIVERED)
+    s6 = make_session(awareness, local(date(2025, 3, 20), 9, 30), hours=3, capacity=10, status=SessionStatus.DELIVERED)
     assert s5.starts_at == datetime(2025, 3, 31, 23, 30, tzinfo=UTC)
 
     # S1: every mark, a walk-in, an ordinary and a late cancellation, someone on the waiting list.
@@ -144,8 +162,14 @@ def w(db):
     evaluate(db, s5_c1, 4, 4)
     evaluate(db, s6_a1, 1, 1)  # before the quarter
 
-    grant = Grant(name="OPCC 2025", funder="OPCC", amount_pence=50_000_00, starts_on=date(2025, 1, 1),
-                  ends_on=date(2025, 12, 31), status=GrantStatus.AWARDED)
+    grant = Grant(
+        name="OPCC 2025",
+        funder="OPCC",
+        amount_pence=50_000_00,
+        starts_on=date(2025, 1, 1),
+        ends_on=date(2025, 12, 31),
+        status=GrantStatus.AWARDED,
+    )
     for_p1 = Allocation(grant=grant, programme=p1, amount_pence=20_000_00)
     for_p2 = Allocation(grant=grant, programme=p2, amount_pence=30_000_00)
     for allocation, target, category, pence, state, day in [
@@ -156,8 +180,11 @@ def w(db):
         (for_p1, {"session": s6}, CostCategory.TRAINER, 450_00, CostState.PAID, date(2025, 3, 20)),
         (for_p1, {"programme": p1}, CostCategory.MATERIALS, 70_00, CostState.COMMITTED, date(2025, 7, 1)),
     ]:
-        db.session.add(CostLine(allocation=allocation, category=category, amount_pence=pence, state=state,
-                                incurred_on=day, **target))
+        db.session.add(
+            CostLine(
+                allocation=allocation, category=category, amount_pence=pence, state=state, incurred_on=day, **target
+            )
+        )
 
     charge(db, s1_b1, ChargeReason.NO_SHOW, 35_00)
     charge(db, s1_b2, ChargeReason.TURNED_AWAY, 35_00, ChargeStatus.WAIVED)
@@ -171,14 +198,28 @@ def w(db):
 
 
 def report(start=QUARTER[0], end=QUARTER[1], programme=None, agency=None):
-    return board_report(ReportFilters(start, end, programme.id if programme else None,
-                                      agency.id if agency else None), NOW)
+    return board_report(
+        ReportFilters(start, end, programme.id if programme else None, agency.id if agency else None), NOW
+    )
 
 
 def figures(summary) -> dict:
-    return {name: getattr(summary, name) for name in (
-        "sessions_run", "sessions_cancelled", "places_offered", "booked", "attended", "partial", "walk_ins",
-        "late_cancellations", "no_shows", "turned_away", "unable")}
+    return {
+        name: getattr(summary, name)
+        for name in (
+            "sessions_run",
+            "sessions_cancelled",
+            "places_offered",
+            "booked",
+            "attended",
+            "partial",
+            "walk_ins",
+            "late_cancellations",
+            "no_shows",
+            "turned_away",
+            "unable",
+        )
+    }
 
 
 def rows(rows) -> list[tuple]:
@@ -206,8 +247,12 @@ def test_summary_counts_what_happened_in_the_quarter(w):
     }
     assert result.summary.fill_rate == pytest.approx(13 / 23)  # 56.5%: booked / offered
     assert result.summary.show_rate == pytest.approx(7 / 13)  # 53.8%: attended / booked
-    assert result.absence == {"No-show": 3, "Late and turned away": 1, "Unable to attend (gave notice)": 1,
-                              "Late cancellation": 2}
+    assert result.absence == {
+        "No-show": 3,
+        "Late and turned away": 1,
+        "Unable to attend (gave notice)": 1,
+        "Late cancellation": 2,
+    }
 
 
 def test_attendance_by_agency(w):
@@ -271,13 +316,17 @@ def test_one_agency_sees_its_own_people_against_every_place_offered(w):
     result = report(agency=w.council)
     assert figures(result.summary) == {
         # Sessions and places are the partnership's, whoever filled them.
-        "sessions_run": 3, "sessions_cancelled": 1, "places_offered": 23,
+        "sessions_run": 3,
+        "sessions_cancelled": 1,
+        "places_offered": 23,
         "booked": 5,  # S1 b1 b2 b3, S2 b1 b2
         "attended": 2,  # S2 b1, b2 (partly)
         "partial": 1,  # S2 b2
         "walk_ins": 0,
         "late_cancellations": 2,  # b5 on S1, b3 on S4
-        "no_shows": 1, "turned_away": 1, "unable": 1,  # S1 b1, b2, b3
+        "no_shows": 1,
+        "turned_away": 1,
+        "unable": 1,  # S1 b1, b2, b3
     }
     assert result.summary.show_rate == pytest.approx(2 / 5)
     assert rows(result.by_agency) == [("Downs Council", 5, 2, 1, 0)]
@@ -296,14 +345,24 @@ def test_one_agency_sees_its_own_people_against_every_place_offered(w):
 def test_one_programme(w):
     result = report(programme=w.p2)
     assert figures(result.summary) == {
-        "sessions_run": 1, "sessions_cancelled": 0, "places_offered": 8,  # S2
-        "booked": 5, "attended": 3, "partial": 1, "walk_ins": 0,  # S2 a1 b1 b2 came; c2 no-show; a2 unmarked
+        "sessions_run": 1,
+        "sessions_cancelled": 0,
+        "places_offered": 8,  # S2
+        "booked": 5,
+        "attended": 3,
+        "partial": 1,
+        "walk_ins": 0,  # S2 a1 b1 b2 came; c2 no-show; a2 unmarked
         "late_cancellations": 1,  # b3 on S4
-        "no_shows": 1, "turned_away": 0, "unable": 0,
+        "no_shows": 1,
+        "turned_away": 0,
+        "unable": 0,
     }
     assert result.summary.fill_rate == pytest.approx(5 / 8)
     assert rows(result.by_agency) == [
-        ("Downs Council", 2, 2, 0, 0), ("Harbour Charity", 1, 0, 1, 0), ("Wessex Police", 2, 1, 0, 0)]
+        ("Downs Council", 2, 2, 0, 0),
+        ("Harbour Charity", 1, 0, 1, 0),
+        ("Wessex Police", 2, 1, 0, 0),
+    ]
     assert rows(result.by_programme) == [("Up2U Family Practice Model", 5, 3, 1, 0)]
     assert result.by_month == [(date(2025, 4, 1), 0, 0, 0), (date(2025, 5, 1), 8, 5, 3), (date(2025, 6, 1), 0, 0, 0)]
     # S2 a1 1->3, S2 b1 2->3.
@@ -318,10 +377,17 @@ def test_one_programme(w):
 def test_one_programme_and_one_agency(w):
     result = report(programme=w.p1, agency=w.police)
     assert figures(result.summary) == {
-        "sessions_run": 2, "sessions_cancelled": 1, "places_offered": 15,  # S1 and S5 run, S3 cancelled
+        "sessions_run": 2,
+        "sessions_cancelled": 1,
+        "places_offered": 15,  # S1 and S5 run, S3 cancelled
         "booked": 4,  # S1 a1 a2 a3, S5 a3 (a4 cancelled in good time, a5 only waiting)
-        "attended": 3, "partial": 1, "walk_ins": 0, "late_cancellations": 0,
-        "no_shows": 1, "turned_away": 0, "unable": 0,  # S5 a3
+        "attended": 3,
+        "partial": 1,
+        "walk_ins": 0,
+        "late_cancellations": 0,
+        "no_shows": 1,
+        "turned_away": 0,
+        "unable": 0,  # S5 a3
     }
     assert rows(result.by_agency) == [("Wessex Police", 4, 3, 1, 0)]
     # S1 a1 2->4, S1 a2 3->5.
@@ -336,9 +402,17 @@ def test_the_range_is_whole_local_days(w):
     # March: S6 is in; S5 (23:30 UTC on 31 March, but 1 April here) is not.
     result = report(date(2025, 3, 1), date(2025, 3, 31))
     assert figures(result.summary) == {
-        "sessions_run": 1, "sessions_cancelled": 0, "places_offered": 10,
-        "booked": 2, "attended": 1, "partial": 0, "walk_ins": 0, "late_cancellations": 1,
-        "no_shows": 1, "turned_away": 0, "unable": 0,
+        "sessions_run": 1,
+        "sessions_cancelled": 0,
+        "places_offered": 10,
+        "booked": 2,
+        "attended": 1,
+        "partial": 0,
+        "walk_ins": 0,
+        "late_cancellations": 1,
+        "no_shows": 1,
+        "turned_away": 0,
+        "unable": 0,
     }
     assert result.by_month == [(date(2025, 3, 1), 10, 2, 1)]
     assert (result.responses, result.confidence_before, result.confidence_after) == (1, 1.0, 1.0)
@@ -357,7 +431,9 @@ def test_a_period_with_nothing_in_it_has_no_rates_rather_than_zero_rates(w):
     assert (result.responses, result.confidence_before, result.confidence_after) == (0, None, None)
     assert result.by_agency == []
     assert [(r.name, r.booked, r.show_rate) for r in result.by_programme] == [
-        ("Domestic Abuse Act training", 0, None), ("Up2U Family Practice Model", 0, None)]
+        ("Domestic Abuse Act training", 0, None),
+        ("Up2U Family Practice Model", 0, None),
+    ]
     assert result.by_month == [(date(2024, 1, 1), 0, 0, 0)]
 
 
@@ -377,18 +453,24 @@ def target(db, agency, course, needed):
 
 
 def coverage_rows(agency=None, today=TODAY) -> list[tuple]:
-    return [(r.agency.name, r.course.title, r.needed, r.in_date, r.due_soon, r.overdue, r.gap)
-            for r in coverage(today, agency.id if agency else None)]
+    return [
+        (r.agency.name, r.course.title, r.needed, r.in_date, r.due_soon, r.overdue, r.gap)
+        for r in coverage(today, agency.id if agency else None)
+    ]
 
 
-@pytest.mark.parametrize(("attended_on", "expected"), [
-    # A 12-month refresher seen on 20 June 2025: due on the anniversary of the course.
-    (date(2024, 6, 19), (0, 0, 1)),  # was due 19 June 2025, yesterday: overdue
-    (date(2024, 6, 20), (1, 1, 0)),  # due today: still in date, and due within 90 days
-    (date(2024, 9, 18), (1, 1, 0)),  # due 18 September 2025, 90 days on: due soon
-    (date(2024, 9, 19), (1, 0, 0)),  # due in 91 days: in date, not yet due
-    (date(2025, 6, 19), (1, 0, 0)),  # trained yesterday
-], ids=lambda value: str(value))
+@pytest.mark.parametrize(
+    ("attended_on", "expected"),
+    [
+        # A 12-month refresher seen on 20 June 2025: due on the anniversary of the course.
+        (date(2024, 6, 19), (0, 0, 1)),  # was due 19 June 2025, yesterday: overdue
+        (date(2024, 6, 20), (1, 1, 0)),  # due today: still in date, and due within 90 days
+        (date(2024, 9, 18), (1, 1, 0)),  # due 18 September 2025, 90 days on: due soon
+        (date(2024, 9, 19), (1, 0, 0)),  # due in 91 days: in date, not yet due
+        (date(2025, 6, 19), (1, 0, 0)),  # trained yesterday
+    ],
+    ids=lambda value: str(value),
+)
 def test_a_refresher_falls_due_90_days_ahead_and_is_overdue_the_day_after(db, attended_on, expected):
     police = make_agency("Wessex Police")
     course = make_course(title="DASH Risk Assessment", refresher_months=12)
@@ -407,8 +489,7 @@ def test_due_dates_follow_the_local_day_of_the_course(db):
     target(db, police, course, 1)
     assert coverage_rows() == [("Wessex Police", "DASH Risk Assessment", 1, 1, 1, 0, 0)]
     # The next day it is overdue.
-    assert coverage_rows(today=TODAY + timedelta(days=1)) == [
-        ("Wessex Police", "DASH Risk Assessment", 1, 0, 0, 1, 1)]
+    assert coverage_rows(today=TODAY + timedelta(days=1)) == [("Wessex Police", "DASH Risk Assessment", 1, 0, 0, 1, 1)]
 
 
 @pytest.fixture
@@ -466,21 +547,26 @@ def test_an_agency_lead_sees_only_their_agency(trained_staff):
     ]
 
 
-@pytest.mark.parametrize(("trained_on", "today", "expected"), [
-    # A one-month refresher done on 28 February is due on 28 March: overdue by 30 March.
-    (date(2025, 2, 28), date(2025, 3, 30), (0, 0, 1)),
-    # Done on 31 January, it is due on 28 February, the month's last day: still in date that day.
-    (date(2025, 1, 31), date(2025, 2, 28), (1, 1, 0)),
-    (date(2025, 1, 31), date(2025, 3, 1), (0, 0, 1)),
-], ids=str)
+@pytest.mark.parametrize(
+    ("trained_on", "today", "expected"),
+    [
+        # A one-month refresher done on 28 February is due on 28 March: overdue by 30 March.
+        (date(2025, 2, 28), date(2025, 3, 30), (0, 0, 1)),
+        # Done on 31 January, it is due on 28 February, the month's last day: still in date that day.
+        (date(2025, 1, 31), date(2025, 2, 28), (1, 1, 0)),
+        (date(2025, 1, 31), date(2025, 3, 1), (0, 0, 1)),
+    ],
+    ids=str,
+)
 def test_refreshers_due_at_a_month_end_are_counted_on_their_real_due_date(db, trained_on, today, expected):
     police = make_agency("Wessex Police")
     course = make_course(title="Monthly Briefing", refresher_months=1)
     trained(db, course, make_user(agency=police), trained_on)
     target(db, police, course, 1)
     in_date, due_soon, overdue = expected
-    assert coverage_rows(today=today) == [("Wessex Police", "Monthly Briefing", 1, in_date, due_soon, overdue,
-                                           1 - in_date)]
+    assert coverage_rows(today=today) == [
+        ("Wessex Police", "Monthly Briefing", 1, in_date, due_soon, overdue, 1 - in_date)
+    ]
 
 
 def test_attendance_at_a_cancelled_session_is_not_coverage(db):

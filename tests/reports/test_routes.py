@@ -46,10 +46,16 @@ def plain(response) -> str:
 
 
 def field_error(response, field_id) -> str | None:
-    match = re.search(rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
-                      response.get_data(as_text=True), flags=re.S)
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", match.group(1)))).replace("Error:", "").strip() \
-        if match else None
+    match = re.search(
+        rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
+        response.get_data(as_text=True),
+        flags=re.S,
+    )
+    return (
+        re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", match.group(1)))).replace("Error:", "").strip()
+        if match
+        else None
+    )
 
 
 def error_summary(response) -> list[str]:
@@ -57,8 +63,10 @@ def error_summary(response) -> list[str]:
     summary = re.search(r'<div class="govuk-error-summary".*?</ul>', html, flags=re.S)
     if summary is None:
         return []
-    return [re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", item))).strip()
-            for item in re.findall(r"<li>(.*?)</li>", summary.group(0), flags=re.S)]
+    return [
+        re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", item))).strip()
+        for item in re.findall(r"<li>(.*?)</li>", summary.group(0), flags=re.S)
+    ]
 
 
 def read_csv(response) -> list[list[str]]:
@@ -73,9 +81,13 @@ def table(response, caption: str) -> list[list[str]]:
     html = response.get_data(as_text=True)
     match = re.search(rf"<caption[^>]*>\s*{re.escape(caption)}\s*</caption>(.*?)</table>", html, flags=re.S)
     assert match, f"no table captioned {caption!r}"
-    return [[re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", cell))).strip()
-             for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)]
-            for row in re.findall(r"<tr[^>]*>(.*?)</tr>", match.group(1), flags=re.S)]
+    return [
+        [
+            re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", cell))).strip()
+            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
+        ]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", match.group(1), flags=re.S)
+    ]
 
 
 def period_shown(response) -> str:
@@ -83,8 +95,7 @@ def period_shown(response) -> str:
 
 
 def dates(start: date, end: date) -> str:
-    return (f"start={start.day}&start={start.month}&start={start.year}"
-            f"&end={end.day}&end={end.month}&end={end.year}")
+    return f"start={start.day}&start={start.month}&start={start.year}&end={end.day}&end={end.month}&end={end.year}"
 
 
 def signed_in(app, user):
@@ -94,8 +105,17 @@ def signed_in(app, user):
 
 
 def book(db, session, person, attendance=None, **kw):
-    db.session.add(Booking(session=session, user=person, agency_id=person.agency_id, booked_by=person,
-                           status=BookingStatus.CONFIRMED, attendance=attendance, **kw))
+    db.session.add(
+        Booking(
+            session=session,
+            user=person,
+            agency_id=person.agency_id,
+            booked_by=person,
+            status=BookingStatus.CONFIRMED,
+            attendance=attendance,
+            **kw,
+        )
+    )
 
 
 class World:
@@ -112,8 +132,13 @@ class World:
         self.programme = make_programme("Domestic Abuse Act training")
         self.course = make_course(programme=self.programme, title=HYPERLINK, refresher_months=12)
         self.other_course = make_course(programme=self.programme, title="Coercive Control")
-        self.session = make_session(self.course, local_to_utc(date(2025, 5, 14), time(9, 30)), hours=3,
-                                    capacity=10, status=SessionStatus.DELIVERED)
+        self.session = make_session(
+            self.course,
+            local_to_utc(date(2025, 5, 14), time(9, 30)),
+            hours=3,
+            capacity=10,
+            status=SessionStatus.DELIVERED,
+        )
         for n in range(3):
             book(db, self.session, make_user(agency=self.police, name=f"Police {n}"), AttendanceStatus.ATTENDED)
         book(db, self.session, make_user(agency=self.council, name="Council 1"), AttendanceStatus.NO_SHOW)
@@ -142,18 +167,21 @@ def police_lead(app, w):
 # --- periods ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("now", "preset", "period"), [
-    (datetime(2025, 2, 10, 12, tzinfo=UTC), "this-quarter", "1 January 2025 to 31 March 2025"),
-    (datetime(2025, 2, 10, 12, tzinfo=UTC), "last-quarter", "1 October 2024 to 31 December 2024"),
-    (datetime(2025, 2, 10, 12, tzinfo=UTC), "this-year", "1 April 2024 to 31 March 2025"),
-    (datetime(2025, 2, 10, 12, tzinfo=UTC), "last-year", "1 April 2023 to 31 March 2024"),
-    (datetime(2025, 2, 10, 12, tzinfo=UTC), None, "1 April 2024 to 31 March 2025"),  # the page's default
-    (datetime(2025, 1, 5, 12, tzinfo=UTC), "last-quarter", "1 October 2024 to 31 December 2024"),
-    # 23:30 UTC on 31 March is 00:30 on 1 April in London: a new quarter and financial year.
-    (datetime(2025, 3, 31, 23, 30, tzinfo=UTC), "this-quarter", "1 April 2025 to 30 June 2025"),
-    (datetime(2025, 3, 31, 23, 30, tzinfo=UTC), "this-year", "1 April 2025 to 31 March 2026"),
-    (datetime(2025, 3, 31, 22, 30, tzinfo=UTC), "this-year", "1 April 2024 to 31 March 2025"),
-])
+@pytest.mark.parametrize(
+    ("now", "preset", "period"),
+    [
+        (datetime(2025, 2, 10, 12, tzinfo=UTC), "this-quarter", "1 January 2025 to 31 March 2025"),
+        (datetime(2025, 2, 10, 12, tzinfo=UTC), "last-quarter", "1 October 2024 to 31 December 2024"),
+        (datetime(2025, 2, 10, 12, tzinfo=UTC), "this-year", "1 April 2024 to 31 March 2025"),
+        (datetime(2025, 2, 10, 12, tzinfo=UTC), "last-year", "1 April 2023 to 31 March 2024"),
+        (datetime(2025, 2, 10, 12, tzinfo=UTC), None, "1 April 2024 to 31 March 2025"),  # the page's default
+        (datetime(2025, 1, 5, 12, tzinfo=UTC), "last-quarter", "1 October 2024 to 31 December 2024"),
+        # 23:30 UTC on 31 March is 00:30 on 1 April in London: a new quarter and financial year.
+        (datetime(2025, 3, 31, 23, 30, tzinfo=UTC), "this-quarter", "1 April 2025 to 30 June 2025"),
+        (datetime(2025, 3, 31, 23, 30, tzinfo=UTC), "this-year", "1 April 2025 to 31 March 2026"),
+        (datetime(2025, 3, 31, 22, 30, tzinfo=UTC), "this-year", "1 April 2024 to 31 March 2025"),
+    ],
+)
 def test_presets_cover_quarters_and_financial_years_from_today(app, w, monkeypatch, now, preset, period):
     monkeypatch.setattr("trainapp.reports.routes.utcnow", lambda: now)
     client = signed_in(app, w.coordinator)
@@ -179,7 +207,9 @@ def boxes_shown(response, name: str) -> list[str]:
 
 
 def hidden_value(response, name: str) -> str:
-    return unescape(re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', response.get_data(as_text=True)).group(1))
+    return unescape(
+        re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', response.get_data(as_text=True)).group(1)
+    )
 
 
 def selected_period(response) -> str:
@@ -193,10 +223,14 @@ def test_the_date_boxes_always_show_the_period_the_figures_cover(coordinator, qu
     response = coordinator.get("/reports/board" + query)
     assert response.status_code == 200
     start, end = period_shown(response).split(" to ")
-    assert " ".join(str(int(n)) for n in boxes_shown(response, "start")) == {
-        "1 January 2025": "1 1 2025", "1 April 2025": "1 4 2025"}[start]
-    assert " ".join(str(int(n)) for n in boxes_shown(response, "end")) == {
-        "31 March 2025": "31 3 2025", "31 March 2026": "31 3 2026"}[end]
+    assert (
+        " ".join(str(int(n)) for n in boxes_shown(response, "start"))
+        == {"1 January 2025": "1 1 2025", "1 April 2025": "1 4 2025"}[start]
+    )
+    assert (
+        " ".join(str(int(n)) for n in boxes_shown(response, "end"))
+        == {"31 March 2025": "31 3 2025", "31 March 2026": "31 3 2026"}[end]
+    )
     # The period list says which period it is, the page's own default included.
     assert selected_period(response) == ("Last quarter" if "last-quarter" in query else "This financial year")
 
@@ -211,8 +245,10 @@ def test_dates_typed_with_choose_dates_below_win(coordinator):
 def test_choosing_another_period_replaces_the_dates_the_page_filled_in(coordinator):
     first = coordinator.get("/reports/board?preset=this-year")
     # The browser sends the new period with the boxes as the page filled them.
-    again = coordinator.get("/reports/board?preset=last-quarter&start=01&start=04&start=2025&end=31&end=03"
-                            f"&end=2026&shown={hidden_value(first, 'shown')}")
+    again = coordinator.get(
+        "/reports/board?preset=last-quarter&start=01&start=04&start=2025&end=31&end=03"
+        f"&end=2026&shown={hidden_value(first, 'shown')}"
+    )
     assert again.status_code == 200
     assert period_shown(again) == "1 January 2025 to 31 March 2025"
     assert boxes_shown(again, "start") == ["01", "01", "2025"]
@@ -227,12 +263,15 @@ def test_a_period_chosen_together_with_other_typed_dates_is_refused_at_the_field
     assert "Summary" not in plain(response)  # no figures for a period nobody can tell
 
 
-@pytest.mark.parametrize(("query", "field", "message"), [
-    ("start=aa&start=5&start=2025&end=31&end=5&end=2025", "start", "From must be a real date, like 27 3 2027"),
-    ("start=1&start=5&start=2025&end=1&end=13&end=2025", "end", "To must be a real date, like 27 3 2027"),
-    (dates(date(2025, 5, 10), date(2025, 5, 1)), "end", "The end date must be on or after the start date"),
-    ("preset=&" + EMPTY_BOXES, "start", "Enter both dates, or choose a period"),
-])
+@pytest.mark.parametrize(
+    ("query", "field", "message"),
+    [
+        ("start=aa&start=5&start=2025&end=31&end=5&end=2025", "start", "From must be a real date, like 27 3 2027"),
+        ("start=1&start=5&start=2025&end=1&end=13&end=2025", "end", "To must be a real date, like 27 3 2027"),
+        (dates(date(2025, 5, 10), date(2025, 5, 1)), "end", "The end date must be on or after the start date"),
+        ("preset=&" + EMPTY_BOXES, "start", "Enter both dates, or choose a period"),
+    ],
+)
 def test_malformed_or_backwards_dates_are_explained_beside_the_field(coordinator, query, field, message):
     response = coordinator.get(f"/reports/board?{query}")
     assert response.status_code == 400
@@ -243,10 +282,10 @@ def test_malformed_or_backwards_dates_are_explained_beside_the_field(coordinator
 def reserve(db, session, agency, places, bookings_on_hold):
     from trainapp.bookings.models import AgencyReservation
 
-    db.session.add(AgencyReservation(session=session, agency=agency, places=places,
-                                     release_at=session.starts_at))
-    held = db.session.scalars(sa.select(Booking).where(Booking.session_id == session.id,
-                                                       Booking.agency_id == agency.id)).all()
+    db.session.add(AgencyReservation(session=session, agency=agency, places=places, release_at=session.starts_at))
+    held = db.session.scalars(
+        sa.select(Booking).where(Booking.session_id == session.id, Booking.agency_id == agency.id)
+    ).all()
     for booking in held[:bookings_on_hold]:
         booking.reserved_for_agency_id = agency.id
     db.session.commit()
@@ -260,8 +299,10 @@ def test_an_agencys_rates_divide_by_its_own_bookings_and_places(db, w, coordinat
     # 4 of the session's 10 places were held for the police, who filled 2 of them (3 booked in all).
     reserve(db, w.session, w.police, 4, 2)
     query = dates(date(2025, 5, 1), date(2025, 5, 31))
-    for client, page in ((coordinator, f"/reports/board?agency={w.police.id}&{query}"),
-                         (police_lead, f"/reports/board?{query}")):
+    for client, page in (
+        (coordinator, f"/reports/board?agency={w.police.id}&{query}"),
+        (police_lead, f"/reports/board?{query}"),
+    ):
         rows = summary_rows(client.get(page))
         assert rows["Places held for Wessex Police"] == "4"
         assert rows["Places booked by Wessex Police"] == "3"
@@ -279,14 +320,17 @@ def test_an_agencys_rates_divide_by_its_own_bookings_and_places(db, w, coordinat
 # --- bad input ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("query", "message"), [
-    (dates(date(2025, 5, 10), date(2025, 5, 1)), "The end date must be on or after the start date"),
-    (dates(date(2015, 4, 1), date(2025, 4, 2)), "A report can cover at most 10 years"),
-    (dates(date(1900, 1, 1), date(2025, 4, 2)), "A report can cover at most 10 years"),
-    ("start=1&start=5&start=2025", "Enter both dates, or choose a period"),
-    ("start=31&start=2&start=2025&end=1&end=3&end=2025", "From must be a real date, like 27 3 2027"),
-    ("preset=next-decade", "Not a valid choice."),
-])
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        (dates(date(2025, 5, 10), date(2025, 5, 1)), "The end date must be on or after the start date"),
+        (dates(date(2015, 4, 1), date(2025, 4, 2)), "A report can cover at most 10 years"),
+        (dates(date(1900, 1, 1), date(2025, 4, 2)), "A report can cover at most 10 years"),
+        ("start=1&start=5&start=2025", "Enter both dates, or choose a period"),
+        ("start=31&start=2&start=2025&end=1&end=3&end=2025", "From must be a real date, like 27 3 2027"),
+        ("preset=next-decade", "Not a valid choice."),
+    ],
+)
 def test_a_period_that_cannot_be_reported_is_explained(coordinator, query, message):
     response = coordinator.get(f"/reports/board?{query}")
     assert response.status_code == 400
@@ -302,9 +346,16 @@ def test_ten_years_exactly_is_allowed(coordinator):
     assert "1 April 2015 to 31 March 2025" in plain(response)
 
 
-@pytest.mark.parametrize("query", [
-    "programme=999999", "programme=first", "agency=999999", "agency=police", "preset=this-year&programme=-1",
-])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "programme=999999",
+        "programme=first",
+        "agency=999999",
+        "agency=police",
+        "preset=this-year&programme=-1",
+    ],
+)
 def test_an_unknown_programme_or_agency_is_a_bad_request(coordinator, query):
     assert coordinator.get(f"/reports/board?{query}").status_code == 400
     assert coordinator.get(f"/reports/board.csv?{query}").status_code == 400
@@ -330,7 +381,10 @@ def test_coverage_sorts_by_what_is_still_to_train(coordinator):
     response = coordinator.get("/reports/coverage?sort=gap")
     assert response.status_code == 200
     assert [row[0] for row in table(response, "Coverage")[1:]] == [
-        "Wessex Police", "Downs Council", AWKWARD_AGENCY.replace("\n", " ")]  # 3, 2 and 0 still to train
+        "Wessex Police",
+        "Downs Council",
+        AWKWARD_AGENCY.replace("\n", " "),
+    ]  # 3, 2 and 0 still to train
 
 
 # --- CSV ------------------------------------------------------------------------------------
@@ -353,8 +407,15 @@ def test_csv_is_utf8_with_a_bom_and_rfc4180_quoting(coordinator):
 
 def test_a_course_title_that_is_a_formula_is_exported_as_text(coordinator):
     rows = read_csv(coordinator.get("/reports/coverage.csv"))
-    assert rows[0] == ["Agency", "Course", "Staff needed", "Trained and in date", "Due within 90 days", "Overdue",
-                       "Still to train"]
+    assert rows[0] == [
+        "Agency",
+        "Course",
+        "Staff needed",
+        "Trained and in date",
+        "Due within 90 days",
+        "Overdue",
+        "Still to train",
+    ]
     assert [row[1] for row in rows[1:]] == ["'" + HYPERLINK] * 3
     assert ["Wessex Police", "'" + HYPERLINK, "6", "3", "0", "0", "3"] in rows
 
@@ -372,19 +433,36 @@ def test_every_cell_that_could_start_a_formula_is_neutralised(db, coordinator, n
 def test_each_table_of_the_board_report_downloads(coordinator):
     query = dates(date(2025, 4, 1), date(2025, 6, 30))
     summary = dict(read_csv(coordinator.get(f"/reports/board.csv?table=summary&{query}"))[1:])
-    assert (summary["Sessions run"], summary["Places offered"], summary["Places booked"],
-            summary["Attended (in full or in part)"]) == ("1", "10", "5", "4")
-    assert (summary["Fill rate (places booked ÷ places offered)"],
-            summary["Show rate (people who attended ÷ places booked)"], summary["No-shows"]) == ("50.0%", "80.0%", "1")
+    assert (
+        summary["Sessions run"],
+        summary["Places offered"],
+        summary["Places booked"],
+        summary["Attended (in full or in part)"],
+    ) == ("1", "10", "5", "4")
+    assert (
+        summary["Fill rate (places booked ÷ places offered)"],
+        summary["Show rate (people who attended ÷ places booked)"],
+        summary["No-shows"],
+    ) == ("50.0%", "80.0%", "1")
     # Money as plain numbers under a header naming the unit, so a spreadsheet sums it.
     assert (summary["Costs committed (£)"], summary["Charges raised (£)"], summary["Charges raised"]) == (
-        "0.00", "0.00", "0")
+        "0.00",
+        "0.00",
+        "0",
+    )
     assert read_csv(coordinator.get(f"/reports/board.csv?table=months&{query}")) == [
-        ["Month", "Offered", "Booked", "Attended"], ["2025-04", "0", "0", "0"], ["2025-05", "10", "5", "4"],
-        ["2025-06", "0", "0", "0"]]
+        ["Month", "Offered", "Booked", "Attended"],
+        ["2025-04", "0", "0", "0"],
+        ["2025-05", "10", "5", "4"],
+        ["2025-06", "0", "0", "0"],
+    ]
     assert read_csv(coordinator.get(f"/reports/board.csv?table=absence&{query}")) == [
-        ["Reason for absence", "Number"], ["No-show", "1"], ["Late and turned away", "0"],
-        ["Unable to attend (gave notice)", "0"], ["Late cancellation", "0"]]
+        ["Reason for absence", "Number"],
+        ["No-show", "1"],
+        ["Late and turned away", "0"],
+        ["Unable to attend (gave notice)", "0"],
+        ["Late cancellation", "0"],
+    ]
 
 
 # --- agency leads: their own agency only ----------------------------------------------------------
@@ -393,15 +471,25 @@ def test_each_table_of_the_board_report_downloads(coordinator):
 def test_an_agency_leads_board_csvs_hold_only_their_agency(police_lead):
     query = dates(date(2025, 4, 1), date(2025, 6, 30))
     assert read_csv(police_lead.get(f"/reports/board.csv?table=agencies&{query}")) == [
-        ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"], ["Wessex Police", "3", "3", "100.0%",
-                                                                               "0", "0"]]
+        ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
+        ["Wessex Police", "3", "3", "100.0%", "0", "0"],
+    ]
     summary = dict(read_csv(police_lead.get(f"/reports/board.csv?table=summary&{query}"))[1:])
-    assert (summary["Places booked by Wessex Police"], summary["Attended (in full or in part), Wessex Police"],
-            summary["No-shows"]) == ("3", "3", "0")
+    assert (
+        summary["Places booked by Wessex Police"],
+        summary["Attended (in full or in part), Wessex Police"],
+        summary["No-shows"],
+    ) == ("3", "3", "0")
     assert "Costs committed (£)" not in summary  # the partnership's costs are not one agency's business
     assert read_csv(police_lead.get(f"/reports/board.csv?table=months&{query}"))[2] == ["2025-05", "10", "3", "3"]
     assert read_csv(police_lead.get(f"/reports/board.csv?table=programmes&{query}"))[1] == [
-        "Domestic Abuse Act training", "1", "10", "3", "3", "100.0%"]
+        "Domestic Abuse Act training",
+        "1",
+        "10",
+        "3",
+        "3",
+        "100.0%",
+    ]
 
 
 def test_an_agency_lead_cannot_ask_for_another_agencys_figures(w, police_lead):
@@ -435,8 +523,11 @@ def test_the_printable_page_has_the_figures_and_nothing_to_click(coordinator):
 
 def links(response, text: str) -> list[str]:
     html = response.get_data(as_text=True)
-    return [unescape(href) for href, label in re.findall(r'<a class="govuk-link" href="([^"]*)">(.*?)</a>', html)
-            if label.startswith(text)]
+    return [
+        unescape(href)
+        for href, label in re.findall(r'<a class="govuk-link" href="([^"]*)">(.*?)</a>', html)
+        if label.startswith(text)
+    ]
 
 
 def test_the_printable_and_csv_links_keep_the_period_typed_in(coordinator):
@@ -469,12 +560,18 @@ def test_charts_are_svg_beside_their_data_tables(coordinator):
     assert re.findall(r">\w{3} 2025<", months) == [">Apr 2025<", ">May 2025<", ">Jun 2025<"]
     assert "Wessex Police" in agencies and "80.0%" in programmes
     assert table(response, "Places by month")[1:] == [
-        ["Apr 2025", "0", "0", "0"], ["May 2025", "10", "5", "4"], ["Jun 2025", "0", "0", "0"]]
+        ["Apr 2025", "0", "0", "0"],
+        ["May 2025", "10", "5", "4"],
+        ["Jun 2025", "0", "0", "0"],
+    ]
     assert table(response, "Attendance by agency")[1:] == [
-        ["Downs Council", "1", "0", "0.0%", "1"], [AWKWARD_AGENCY.replace("\n", " "), "1", "1", "100.0%", "0"],
-        ["Wessex Police", "3", "3", "100.0%", "0"]]
+        ["Downs Council", "1", "0", "0.0%", "1"],
+        [AWKWARD_AGENCY.replace("\n", " "), "1", "1", "100.0%", "0"],
+        ["Wessex Police", "3", "3", "100.0%", "0"],
+    ]
     assert table(response, "Delivery by programme")[1:] == [
-        ["Domestic Abuse Act training", "1", "10", "5", "4", "80.0%"]]
+        ["Domestic Abuse Act training", "1", "10", "5", "4", "80.0%"]
+    ]
 
 
 # --- coverage targets -------------------------------------------------------------------------------
@@ -482,14 +579,19 @@ def test_charts_are_svg_beside_their_data_tables(coordinator):
 
 def set_target(client, agency_id, course_id, staff_needed):
     token = csrf_token(client.get("/reports/coverage"))
-    return client.post("/reports/coverage", data={"csrf_token": token, "agency": agency_id, "course": course_id,
-                                                  "staff_needed": staff_needed})
+    return client.post(
+        "/reports/coverage",
+        data={"csrf_token": token, "agency": agency_id, "course": course_id, "staff_needed": staff_needed},
+    )
 
 
 def targets(db) -> list[tuple]:
     db.session.expire_all()
-    return sorted(db.session.execute(sa.select(CoverageTarget.agency_id, CoverageTarget.course_id,
-                                                CoverageTarget.staff_needed)).all())
+    return sorted(
+        db.session.execute(
+            sa.select(CoverageTarget.agency_id, CoverageTarget.course_id, CoverageTarget.staff_needed)
+        ).all()
+    )
 
 
 def test_an_agency_lead_sets_their_own_agencys_target(db, w, police_lead):
@@ -525,11 +627,14 @@ def test_a_coordinator_sets_any_agencys_target(db, w, coordinator):
     assert len(targets(db)) == 3  # the council's target changed; no second one
 
 
-@pytest.mark.parametrize(("typed", "message"), [
-    ("-1", "Enter a number from 0 to 100,000"),
-    ("", "Enter how many staff need this course"),
-    ("lots", "Not a valid integer value."),
-])
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("-1", "Enter a number from 0 to 100,000"),
+        ("", "Enter how many staff need this course"),
+        ("lots", "Not a valid integer value."),
+    ],
+)
 def test_a_target_that_is_not_a_number_of_staff_is_explained(db, w, coordinator, typed, message):
     before = targets(db)
     response = set_target(coordinator, w.council.id, w.course.id, typed)

@@ -19,9 +19,7 @@ bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 @roles(Role.COORDINATOR)
 def list_agencies():
     query = sa.select(Agency).order_by(Agency.active.desc(), Agency.name)
-    page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
-    )
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     staff = dict(
         db.session.execute(
             sa.select(User.agency_id, sa.func.count(User.id))

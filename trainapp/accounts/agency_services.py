@@ -42,9 +42,7 @@ def _require_coordinator(user: User) -> None:
         raise NotAllowed("Only a coordinator can manage agencies")
 
 
-def create_agency(
-    *, by: User, name: str, kind: AgencyKind, domains: list[str], is_partner: bool
-) -> Agency:
+def create_agency(*, by: User, name: str, kind: AgencyKind, domains: list[str], is_partner: bool) -> Agency:
     """Add an agency; its domains let its staff register themselves."""
     _require_coordinator(by)
     name = name.strip()

@@ -44,8 +44,7 @@ def _new_password_fields():
     password = PasswordField(
         "Password",
         validators=[DataRequired("Enter a password")],
-        description="At least 12 characters. A few unrelated words together are easy to "
-        "remember and hard to guess.",
+        description="At least 12 characters. A few unrelated words together are easy to remember and hard to guess.",
         widget=GovPasswordInput(),
     )
     confirm = PasswordField(
@@ -61,9 +60,7 @@ def _new_password_fields():
 
 class SignInForm(FlaskForm):
     email = _email_field("Email address", "Enter your email address")
-    password = PasswordField(
-        "Password", validators=[DataRequired("Enter your password")], widget=GovPasswordInput()
-    )
+    password = PasswordField("Password", validators=[DataRequired("Enter your password")], widget=GovPasswordInput())
     remember = BooleanField("Keep me signed in on this device", widget=GovCheckboxInput())
     next = HiddenField()
     submit = SubmitField("Sign in", widget=GovSubmitInput())
@@ -136,8 +133,7 @@ class AgencyForm(FlaskForm):
     )
     kind = SelectField(
         "Kind of agency",
-        choices=[SelectChoice("", "Choose a kind")]
-        + [SelectChoice(k.value, v) for k, v in AGENCY_KIND_LABELS.items()],
+        choices=[SelectChoice("", "Choose a kind")] + [SelectChoice(k.value, v) for k, v in AGENCY_KIND_LABELS.items()],
         validators=[DataRequired("Choose the kind of agency")],
         widget=GovSelect(),
     )
@@ -162,18 +158,14 @@ class AgencyForm(FlaskForm):
 
 class UserForm(FlaskForm):
     name = RegisterDetailsForm.name
-    job_title = StringField(
-        "Job title", validators=[Optional(), Length(max=200), SingleLine()], widget=GovTextInput()
-    )
+    job_title = StringField("Job title", validators=[Optional(), Length(max=200), SingleLine()], widget=GovTextInput())
     role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
     agency = SelectField("Agency", coerce=int, widget=GovSelect())
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 
 class ApproveAccessForm(FlaskForm):
-    agency = SelectField(
-        "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
-    )
+    agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
     role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
     submit = SubmitField("Approve and create account", widget=GovSubmitInput())
 

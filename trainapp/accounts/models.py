@@ -121,15 +121,11 @@ class User(UserMixin, db.Model):
     name: Mapped[str] = mapped_column(sa.String(200))
     job_title: Mapped[str] = mapped_column(sa.String(200), default="")
     role: Mapped[Role] = mapped_column(enum_type(Role), default=Role.STAFF)
-    agency_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("agencies.id", ondelete="RESTRICT"), index=True
-    )
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="RESTRICT"), index=True)
     password_hash: Mapped[str] = mapped_column(sa.String(256))
     active: Mapped[bool] = mapped_column(default=True)
     # Rotated to end every session and remember-me cookie of this user at once.
-    session_token: Mapped[str] = mapped_column(
-        sa.String(64), unique=True, default=new_session_token
-    )
+    session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -206,9 +202,7 @@ class AccessRequest(db.Model):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    decided_by_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL")
-    )
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     decision_reason: Mapped[str | None] = mapped_column(sa.Text)
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 

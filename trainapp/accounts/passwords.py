@@ -38,9 +38,7 @@ def check_policy(password: str) -> None:
     if len(password) > MAX_LENGTH:
         raise WeakPassword(f"Password must be {MAX_LENGTH} characters or fewer")
     if is_common(password):
-        raise WeakPassword(
-            "This password is too common and easy to guess. Try a few unrelated words together"
-        )
+        raise WeakPassword("This password is too common and easy to guess. Try a few unrelated words together")
 
 
 def hash_password(password: str) -> str:

@@ -34,9 +34,7 @@ def sign_in():
         form.next.data = request.args.get("next", "")
     if form.validate_on_submit():
         try:
-            user = services.authenticate(
-                form.email.data, form.password.data, request.remote_addr or "unknown"
-            )
+            user = services.authenticate(form.email.data, form.password.data, request.remote_addr or "unknown")
         except DomainError as error:
             db.session.commit()  # keep the failed attempt, so throttling counts it
             form.form_errors.append(error.message)
@@ -118,9 +116,7 @@ def register_details():
             login_user(user)
             flash(f"Your account is ready. You are registered with {user.agency.name}.")
             return redirect(url_for("core.home"))
-    return render_template(
-        "accounts/register_details.html", form=form, email=email, several=len(agencies) > 1
-    )
+    return render_template("accounts/register_details.html", form=form, email=email, several=len(agencies) > 1)
 
 
 @bp.route("/register/request-access", methods=["GET", "POST"])
@@ -203,9 +199,7 @@ def change_password():
         # The user itself, not the proxy: the audit row records the entity's type.
         user = current_user._get_current_object()
         try:
-            services.change_password(
-                user, current=form.current_password.data, new=form.password.data
-            )
+            services.change_password(user, current=form.current_password.data, new=form.password.data)
         except DomainError as error:
             show_domain_error(form, error)
         else:

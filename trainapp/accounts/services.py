@@ -39,9 +39,7 @@ def normalise_email(email: str) -> str:
     try:
         checked = validate_email(email.strip(), check_deliverability=False)
     except EmailNotValidError as exc:
-        raise DomainError(
-            "Enter an email address in the correct format, like name@example.org", "email"
-        ) from exc
+        raise DomainError("Enter an email address in the correct format, like name@example.org", "email") from exc
     return checked.normalized.lower()
 
 
@@ -109,9 +107,7 @@ def create_user(
     return user
 
 
-def register(
-    *, email: str, name: str, job_title: str, password: str, agency_id: int | None
-) -> User | AccessRequest:
+def register(*, email: str, name: str, job_title: str, password: str, agency_id: int | None) -> User | AccessRequest:
     """Self-registration: an agency's domain gives an account, any other an access request."""
     email = normalise_email(email)
     _ensure_email_free(email)
@@ -126,15 +122,17 @@ def register(
         if agency is None:
             raise UnknownAgency("Select the agency you work for")
     user = create_user(
-        email=email, name=name, role=Role.STAFF, agency=agency, password=password,
+        email=email,
+        name=name,
+        role=Role.STAFF,
+        agency=agency,
+        password=password,
         job_title=job_title,
     )
     return user
 
 
-def request_access(
-    *, email: str, name: str, job_title: str, organisation: str, password: str
-) -> AccessRequest:
+def request_access(*, email: str, name: str, job_title: str, organisation: str, password: str) -> AccessRequest:
     """Record a request for an account from someone outside every agency's domains."""
     email = normalise_email(email)
     _ensure_email_free(email)
@@ -161,16 +159,10 @@ def request_access(
 
 
 def active_coordinators() -> list[User]:
-    return list(
-        db.session.scalars(
-            sa.select(User).where(User.role == Role.COORDINATOR, User.active.is_(True))
-        )
-    )
+    return list(db.session.scalars(sa.select(User).where(User.role == Role.COORDINATOR, User.active.is_(True))))
 
 
-def approve_access_request(
-    access_request: AccessRequest, *, by: User, agency: Agency, role: Role
-) -> User:
+def approve_access_request(access_request: AccessRequest, *, by: User, agency: Agency, role: Role) -> User:
     """Turn a pending request into an account in the chosen agency."""
     access_request.status.check_transition(AccessRequestStatus.APPROVED)
     _ensure_email_free(access_request.email)
@@ -205,8 +197,12 @@ def reject_access_request(access_request: AccessRequest, *, by: User, reason: st
     access_request.decided_by = by
     access_request.decision_reason = reason.strip()
     audit.record(
-        by, "access_request.rejected", access_request,
-        before={"status": "pending"}, after={"status": "rejected"}, reason=reason.strip(),
+        by,
+        "access_request.rejected",
+        access_request,
+        before={"status": "pending"},
+        after={"status": "rejected"},
+        reason=reason.strip(),
     )
     queue_email(access_request.email, "access_rejected", access_request=access_request)
 
@@ -231,13 +227,11 @@ def authenticate(email: str, password: str, address: str) -> User:
     config = current_app.config
     if (
         _recent_failures(SignInAttempt.email, email) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures(SignInAttempt.address, address)
-        >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
+        or _recent_failures(SignInAttempt.address, address) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
     ):
         minutes = config["LOGIN_WINDOW_SECONDS"] // 60
         raise Throttled(
-            f"Too many failed attempts to sign in. Wait {minutes} minutes and try again, "
-            "or reset your password"
+            f"Too many failed attempts to sign in. Wait {minutes} minutes and try again, or reset your password"
         )
     user = find_user_by_email(email)
     ok = passwords.matches(user.password_hash if user else None, password)
@@ -283,15 +277,8 @@ def request_password_reset(email: str, *, template: str = "password_reset", max_
 
 def find_reset_token(token: str) -> PasswordResetToken:
     """The live reset record for a token, or InvalidToken."""
-    record = db.session.scalar(
-        sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token))
-    )
-    if (
-        record is None
-        or record.used_at is not None
-        or record.expires_at <= utcnow()
-        or not record.user.active
-    ):
+    record = db.session.scalar(sa.select(PasswordResetToken).where(PasswordResetToken.token_hash == _token_hash(token)))
+    if record is None or record.used_at is not None or record.expires_at <= utcnow() or not record.user.active:
         raise InvalidToken("This link has expired or has already been used")
     return record
 
@@ -324,9 +311,7 @@ def _is_last_active_coordinator(user: User) -> bool:
     return others == 0
 
 
-def update_user(
-    user: User, *, by: User, name: str, job_title: str, role: Role, agency: Agency | None
-) -> None:
+def update_user(user: User, *, by: User, name: str, job_title: str, role: Role, agency: Agency | None) -> None:
     """Change a person's details, role or agency (coordinators only)."""
     if not by.is_coordinator:
         raise NotAllowed("Only a coordinator can change roles and agencies")

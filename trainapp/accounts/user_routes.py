@@ -23,9 +23,7 @@ bp = Blueprint("users", __name__)
 
 
 def _agency_choices(blank_label: str) -> list[tuple[int, str]]:
-    agencies = db.session.scalars(
-        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    )
+    agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
     return [(0, blank_label)] + [(a.id, a.name) for a in agencies]
 
 
@@ -46,9 +44,7 @@ def list_users():
     if form.validate():
         if form.q.data:
             pattern = f"%{form.q.data.strip().lower()}%"
-            query = query.where(
-                sa.or_(sa.func.lower(User.name).like(pattern), User.email.like(pattern))
-            )
+            query = query.where(sa.or_(sa.func.lower(User.name).like(pattern), User.email.like(pattern)))
         if form.role.data:
             query = query.where(User.role == Role(form.role.data))
         if form.agency.data:
@@ -192,9 +188,7 @@ def reject_access_request(request_id: int):
     reject_form = RejectAccessForm(prefix="reject")
     if reject_form.validate_on_submit():
         try:
-            services.reject_access_request(
-                access_request, by=current_user, reason=reject_form.reason.data
-            )
+            services.reject_access_request(access_request, by=current_user, reason=reject_form.reason.data)
         except DomainError as error:
             show_domain_error(reject_form, error)
         else:

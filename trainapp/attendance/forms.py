@@ -49,17 +49,13 @@ def parse_marks(form_data, booking_ids: list[int]) -> dict[int, tuple[Attendance
 
 
 class RegisterForm(FlaskForm):
-    reason = TextAreaField(
-        "Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea()
-    )
+    reason = TextAreaField("Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     save = SubmitField("Save marks", widget=GovSubmitInput())
     submit = SubmitField("Submit the register", widget=GovSubmitInput())
 
 
 class EveryoneAttendedForm(FlaskForm):
-    reason = TextAreaField(
-        "Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea()
-    )
+    reason = TextAreaField("Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     submit = SubmitField("Mark everyone attended", widget=GovSubmitInput())
 
 
@@ -82,9 +78,7 @@ class WalkInForm(FlaskForm):
         validators=[Optional()],
         widget=GovSelect(),
     )
-    reason = TextAreaField(
-        "Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea()
-    )
+    reason = TextAreaField("Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     submit = SubmitField("Add the walk-in", widget=GovSubmitInput())
 
 

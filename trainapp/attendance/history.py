@@ -146,9 +146,7 @@ def register_history(session: TrainingSession) -> sa.Select:
 
 def register_corrections(session: TrainingSession, locked_at: datetime) -> list[Entry]:
     """Changes to the register after the trainers' window closed: each carries its reason."""
-    events = db.session.scalars(
-        register_history(session).where(AuditEvent.occurred_at > locked_at)
-    ).all()
+    events = db.session.scalars(register_history(session).where(AuditEvent.occurred_at > locked_at)).all()
     return entries(list(events))
 
 

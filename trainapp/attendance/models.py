@@ -17,9 +17,7 @@ class RegisterSubmission(db.Model):
     __tablename__ = "register_submissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    session_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("training_sessions.id", ondelete="CASCADE"), unique=True
-    )
+    session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id", ondelete="CASCADE"), unique=True)
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
 

@@ -46,9 +46,7 @@ def register(session_id: int):
             parsed = parse_marks(request.form, [b.id for b in rows])
         except ValueError:
             abort(400)
-        marks = {
-            booking_id: services.Mark(status, minutes) for booking_id, (status, minutes) in parsed.items()
-        }
+        marks = {booking_id: services.Mark(status, minutes) for booking_id, (status, minutes) in parsed.items()}
         try:
             services.mark_register(session.id, marks, by=current_user, reason=form.reason.data)
             if form.submit.data:
@@ -78,9 +76,7 @@ def register(session_id: int):
             else "The marks have been saved."
         )
         return redirect(url_for("attendance.register", session_id=session.id))
-    submitted = db.session.scalar(
-        sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id)
-    )
+    submitted = db.session.scalar(sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id))
     return render_template(
         "attendance/register.html",
         session=session,
@@ -119,9 +115,7 @@ def everyone_attended(session_id: int):
 def walk_in(session_id: int):
     session, access = _register_session(session_id)
     form = WalkInForm()
-    agencies = db.session.scalars(
-        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    ).all()
+    agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
     form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
     if form.validate_on_submit():
         from trainapp.accounts.services import find_user_by_email
@@ -153,18 +147,14 @@ def walk_in(session_id: int):
 def my_training():
     record = services.learner_record(current_user, utcnow())
     evaluated = _evaluated(record.history)
-    return render_template(
-        "attendance/record.html", person=current_user, record=record, evaluated=evaluated, own=True
-    )
+    return render_template("attendance/record.html", person=current_user, record=record, evaluated=evaluated, own=True)
 
 
 def _evaluated(bookings: list[Booking]) -> set[tuple[int, str]]:
     if not bookings:
         return set()
     rows = db.session.execute(
-        sa.select(Evaluation.booking_id, Evaluation.kind).where(
-            Evaluation.booking_id.in_([b.id for b in bookings])
-        )
+        sa.select(Evaluation.booking_id, Evaluation.kind).where(Evaluation.booking_id.in_([b.id for b in bookings]))
     ).all()
     return {(booking_id, str(kind)) for booking_id, kind in rows}
 
@@ -183,9 +173,7 @@ def person_training(user_id: int):
 def refreshers():
     agency_id = None if current_user.is_coordinator else current_user.agency_id
     number = _page_number()
-    page = services.agency_refreshers(
-        agency_id, utcnow(), page=number, per_page=current_app.config["PAGE_SIZE"]
-    )
+    page = services.agency_refreshers(agency_id, utcnow(), page=number, per_page=current_app.config["PAGE_SIZE"])
     if number > 1 and not page.items:
         abort(404)
     return render_template("attendance/refreshers.html", page=page)

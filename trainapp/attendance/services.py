@@ -47,9 +47,7 @@ def register_access(session: TrainingSession, user: User, now: datetime) -> Regi
     """Who may mark this register now: its trainers until 7 days after the end, then coordinators."""
     delivers = user in session.trainers
     if not (user.is_coordinator or delivers):
-        return RegisterAccess(
-            False, False, False, "Only the session's trainers and coordinators take its register"
-        )
+        return RegisterAccess(False, False, False, "Only the session's trainers and coordinators take its register")
     if session.status == SessionStatus.CANCELLED:
         return RegisterAccess(True, False, False, "This session was cancelled: it has no register")
     if now < session.starts_at:
@@ -134,9 +132,7 @@ def _withdraw_certificate(booking: Booking, *, by: User, reason: str | None) -> 
     """A corrected register can take full attendance away, and the certificate with it."""
     certificate = db.session.scalar(sa.select(Certificate).where(Certificate.booking_id == booking.id))
     if certificate is not None:
-        audit.record(
-            by, "certificate.withdrawn", certificate, before={"number": certificate.number}, reason=reason
-        )
+        audit.record(by, "certificate.withdrawn", certificate, before={"number": certificate.number}, reason=reason)
         db.session.delete(certificate)
 
 
@@ -165,9 +161,7 @@ def mark_register(
     return changed
 
 
-def mark_everyone_attended(
-    session_id: int, *, by: User, now: datetime | None = None, reason: str | None = None
-) -> int:
+def mark_everyone_attended(session_id: int, *, by: User, now: datetime | None = None, reason: str | None = None) -> int:
     """Everyone on the register attended; the trainer then changes the exceptions."""
     now = now or utcnow()
     session = lock_session(session_id)
@@ -180,9 +174,7 @@ def mark_everyone_attended(
     )
 
 
-def submit_register(
-    session_id: int, *, by: User, now: datetime | None = None, reason: str | None = None
-) -> None:
+def submit_register(session_id: int, *, by: User, now: datetime | None = None, reason: str | None = None) -> None:
     """Finish the register: everyone must be marked; the session is then delivered."""
     now = now or utcnow()
     session = lock_session(session_id)
@@ -190,9 +182,7 @@ def submit_register(
     unmarked = [b.user.name for b in register_rows(session) if b.attendance is None]
     if unmarked:
         raise DomainError(f"Mark everyone before submitting. Not marked: {', '.join(unmarked)}")
-    submission = db.session.scalar(
-        sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id)
-    )
+    submission = db.session.scalar(sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id))
     if submission is None:
         db.session.add(RegisterSubmission(session=session, submitted_at=now, submitted_by=by))
     else:
@@ -299,9 +289,7 @@ def submit_evaluation(
     for value, field in ((before, "confidence_before"), (after, "confidence_after")):
         if value not in range(1, 6):
             raise DomainError("Choose a score from 1 to 5", field)
-    if db.session.scalar(
-        sa.select(Evaluation.id).where(Evaluation.booking_id == booking.id, Evaluation.kind == kind)
-    ):
+    if db.session.scalar(sa.select(Evaluation.id).where(Evaluation.booking_id == booking.id, Evaluation.kind == kind)):
         raise DomainError("You have already given this evaluation. Thank you")
     evaluation = Evaluation(
         booking=booking,
@@ -353,9 +341,7 @@ def certificate_problem(booking: Booking, now: datetime) -> str | None:
     if booking.session.ends_at > now:
         return "The certificate is ready when the session has ended"
     if booking.session.course.certificate_needs_evaluation and not db.session.scalar(
-        sa.select(Evaluation.id).where(
-            Evaluation.booking_id == booking.id, Evaluation.kind == EvaluationKind.AFTER
-        )
+        sa.select(Evaluation.id).where(Evaluation.booking_id == booking.id, Evaluation.kind == EvaluationKind.AFTER)
     ):
         return "Fill in the short evaluation first, then download your certificate"
     return None
@@ -446,15 +432,14 @@ def learner_record(person: User, now: datetime) -> LearnerRecord:
         course = booking.session.course
         due = refreshers_due.due_on(booking.session.starts_at, course.refresher_months)
         refreshers.append(
-            Refresher(course, refreshers_due.completed_on(booking.session.starts_at), due,
-                      refreshers_due.state(due, today))
+            Refresher(
+                course, refreshers_due.completed_on(booking.session.starts_at), due, refreshers_due.state(due, today)
+            )
         )
     refreshers.sort(key=lambda r: (r.due_on, r.course.title))
     certificates = {
         c.booking_id: c
-        for c in db.session.scalars(
-            sa.select(Certificate).where(Certificate.booking_id.in_([b.id for b in history]))
-        )
+        for c in db.session.scalars(sa.select(Certificate).where(Certificate.booking_id.in_([b.id for b in history])))
     }
     return LearnerRecord(history, {b.id for b in completed}, cpd, refreshers, certificates)
 
@@ -502,9 +487,7 @@ def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
     """(person, course, completed_at) for every active person whose refresher is overdue or due
     within 90 days, soonest due first, for one agency's staff (or everyone)."""
     periods = list(
-        db.session.scalars(
-            sa.select(Course.refresher_months).where(Course.refresher_months.is_not(None)).distinct()
-        )
+        db.session.scalars(sa.select(Course.refresher_months).where(Course.refresher_months.is_not(None)).distinct())
     )
     due_by, _ = refreshers_due.cut_offs(periods, to_local(now).date())
     last = completion.last_completions(now)
@@ -519,7 +502,10 @@ def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
         )
         .order_by(
             *refreshers_due.due_order(last.c.completed_at, Course.refresher_months),
-            User.name, Course.title, User.id, Course.id,
+            User.name,
+            Course.title,
+            User.id,
+            Course.id,
         )
     )
     if agency_id is not None:
@@ -527,9 +513,7 @@ def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
     return query
 
 
-def agency_refreshers(
-    agency_id: int | None, now: datetime, *, page: int = 1, per_page: int = 25
-) -> RefresherPage:
+def agency_refreshers(agency_id: int | None, now: datetime, *, page: int = 1, per_page: int = 25) -> RefresherPage:
     """One page of refreshers due within 90 days or overdue, counted and sorted by the database."""
     query = refreshers_due_query(agency_id, now)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
@@ -538,7 +522,8 @@ def agency_refreshers(
     for person, course, completed_at in db.session.execute(query.limit(per_page).offset((page - 1) * per_page)):
         due = refreshers_due.due_on(completed_at, course.refresher_months)
         items.append(
-            StaffRefresher(person, course, refreshers_due.completed_on(completed_at), due,
-                           refreshers_due.state(due, today))
+            StaffRefresher(
+                person, course, refreshers_due.completed_on(completed_at), due, refreshers_due.state(due, today)
+            )
         )
     return RefresherPage(items, page, per_page, int(total or 0))

@@ -64,9 +64,7 @@ class Availability:
 def held_reservations(session: TrainingSession, now: datetime) -> list[AgencyReservation]:
     return [
         r
-        for r in db.session.scalars(
-            sa.select(AgencyReservation).where(AgencyReservation.session_id == session.id)
-        )
+        for r in db.session.scalars(sa.select(AgencyReservation).where(AgencyReservation.session_id == session.id))
         if r.is_held(now)
     ]
 
@@ -147,9 +145,7 @@ def waiting_list(session: TrainingSession) -> list[Booking]:
     )
 
 
-def promote_from_waiting_list(
-    session: TrainingSession, now: datetime, *, by: User | None = None
-) -> list[Booking]:
+def promote_from_waiting_list(session: TrainingSession, now: datetime, *, by: User | None = None) -> list[Booking]:
     """Fill every open place from the waiting list, first come first served.
 
     A person is skipped only when the open place is held back for another agency.

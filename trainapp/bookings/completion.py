@@ -37,12 +37,7 @@ def is_completion(now: datetime) -> sa.ColumnElement[bool]:
 
 def completions(now: datetime) -> sa.Select:
     """The bookings that completed a course by ``now``, joined to their session and course."""
-    return (
-        sa.select(Booking)
-        .join(Booking.session)
-        .join(TrainingSession.course)
-        .where(is_completion(now))
-    )
+    return sa.select(Booking).join(Booking.session).join(TrainingSession.course).where(is_completion(now))
 
 
 def last_completions(now: datetime) -> sa.Subquery:

@@ -41,9 +41,7 @@ class ChooseAgencyForm(FlaskForm):
 
 
 class CancelBookingForm(FlaskForm):
-    reason = TextAreaField(
-        "Reason (optional)", validators=[Optional(), Length(max=1000)], widget=GovTextArea()
-    )
+    reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     submit = SubmitField("Cancel the booking", widget=GovSubmitInput())
 
 
@@ -87,9 +85,7 @@ class MoveForm(FlaskForm):
 
 
 class ReservationForm(FlaskForm):
-    agency = SelectField(
-        "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
-    )
+    agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
     places = IntegerField(
         "Places to hold",
         validators=[

@@ -30,10 +30,22 @@ def next_invitation_sequence(booking: Booking) -> int:
 def _send(booking: Booking, template: str, invite: str | None = None, **extra) -> None:
     calendar = None
     if invite is not None:
-        calendar = invitation_for(booking.session, name=booking.user.name, email=booking.user.email,
-                                  cancel=invite == REMOVE, sequence=next_invitation_sequence(booking))
-    queue_email(booking.user.email, template, booking=booking, session=booking.session, calendar=calendar,
-                calendar_method=invite, **extra)
+        calendar = invitation_for(
+            booking.session,
+            name=booking.user.name,
+            email=booking.user.email,
+            cancel=invite == REMOVE,
+            sequence=next_invitation_sequence(booking),
+        )
+    queue_email(
+        booking.user.email,
+        template,
+        booking=booking,
+        session=booking.session,
+        calendar=calendar,
+        calendar_method=invite,
+        **extra,
+    )
 
 
 def booked(booking: Booking) -> None:
@@ -91,12 +103,23 @@ def session_cancelled(booking: Booking) -> None:
 def reminder(booking: Booking, working_days: int, dedupe_key: str):
     """Returns None when this reminder was queued before. Not sent once the session has started."""
     return queue_email(
-        booking.user.email, "booking_reminder", booking=booking, session=booking.session,
-        working_days=working_days, dedupe_key=dedupe_key, useless_after=booking.session.starts_at,
+        booking.user.email,
+        "booking_reminder",
+        booking=booking,
+        session=booking.session,
+        working_days=working_days,
+        dedupe_key=dedupe_key,
+        useless_after=booking.session.starts_at,
     )
 
 
 def joining_link(booking: Booking, dedupe_key: str):
     """Returns None when this link was queued before. Not sent once the session has ended."""
-    return queue_email(booking.user.email, "joining_link", booking=booking, session=booking.session,
-                       dedupe_key=dedupe_key, useless_after=booking.session.ends_at)
+    return queue_email(
+        booking.user.email,
+        "joining_link",
+        booking=booking,
+        session=booking.session,
+        dedupe_key=dedupe_key,
+        useless_after=booking.session.ends_at,
+    )

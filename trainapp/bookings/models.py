@@ -36,9 +36,7 @@ class BookingStatus(enum.StrEnum):
 
     def check_transition(self, target: "BookingStatus") -> None:
         if target not in BOOKING_TRANSITIONS[self]:
-            raise InvalidTransition(
-                f"A booking that is {self.label.lower()} cannot become {target.label.lower()}"
-            )
+            raise InvalidTransition(f"A booking that is {self.label.lower()} cannot become {target.label.lower()}")
 
 
 BOOKING_STATUS_LABELS = {
@@ -111,15 +109,11 @@ class Booking(db.Model):
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id", ondelete="CASCADE"))
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # The person's agency when they booked: reports and charges follow it, not later moves.
-    agency_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True
-    )
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True)
     booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     status: Mapped[BookingStatus] = mapped_column(enum_type(BookingStatus), index=True)
     # Set when the place taken is one held back for this agency.
-    reserved_for_agency_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("agencies.id", ondelete="SET NULL")
-    )
+    reserved_for_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="SET NULL"))
     queue_position: Mapped[int | None] = mapped_column()
     approval_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_late_cancellation: Mapped[bool] = mapped_column(default=False)

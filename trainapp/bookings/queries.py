@@ -33,9 +33,7 @@ class SessionPanel:
 
 def session_panel(session: TrainingSession, user: User, now: datetime) -> SessionPanel:
     avail = availability(session, now)
-    booking = db.session.scalar(
-        sa.select(Booking).where(Booking.session_id == session.id, Booking.user_id == user.id)
-    )
+    booking = db.session.scalar(sa.select(Booking).where(Booking.session_id == session.id, Booking.user_id == user.id))
     left = places_left([session], user, now)[session.id]
     return SessionPanel(
         avail,
@@ -70,9 +68,7 @@ def my_bookings_query(user: User, tab: str, now: datetime):
         return query.where(
             Booking.status.in_([BookingStatus.CANCELLED, BookingStatus.DECLINED, BookingStatus.EXPIRED])
         ).order_by(Booking.updated_at.desc())
-    return query.where(Booking.status.in_(HOLDING), TrainingSession.ends_at > now).order_by(
-        TrainingSession.starts_at
-    )
+    return query.where(Booking.status.in_(HOLDING), TrainingSession.ends_at > now).order_by(TrainingSession.starts_at)
 
 
 def session_bookings(session: TrainingSession) -> dict[str, list[Booking]]:

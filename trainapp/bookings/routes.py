@@ -114,9 +114,7 @@ def book_for_others(session_id: int):
         return _session_page(session.id)
     chooser = ChooseAgencyForm(request.args)
     if current_user.is_coordinator:
-        agencies = db.session.scalars(
-            sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-        ).all()
+        agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
         chooser.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
         agency_id = chooser.agency.data if chooser.validate() else None
     else:
@@ -175,9 +173,7 @@ def cancel(booking_id: int):
                 )
             )
         return redirect(
-            url_for("bookings.my_bookings")
-            if booking.user_id == current_user.id
-            else _back_for_manager(booking)
+            url_for("bookings.my_bookings") if booking.user_id == current_user.id else _back_for_manager(booking)
         )
     late = booking.status.holds_place and rules.is_late(booking.session, now)
     return render_template(
@@ -200,9 +196,7 @@ def _back_for_manager(booking: Booking) -> str:
 def transfer(booking_id: int):
     booking = _visible_booking(booking_id)
     colleagues = (
-        [p for p in queries.bookable_staff(booking.agency_id) if p.id != booking.user_id]
-        if booking.agency_id
-        else []
+        [p for p in queries.bookable_staff(booking.agency_id) if p.id != booking.user_id] if booking.agency_id else []
     )
     form = TransferForm()
     form.colleague.choices = [(p.id, p.name) for p in colleagues]
@@ -219,9 +213,7 @@ def transfer(booking_id: int):
             db.session.commit()
             flash(f"The place now belongs to {colleague.name}. We have emailed you both.")
             return redirect(
-                url_for("bookings.my_bookings")
-                if booking.user_id == current_user.id
-                else _back_for_manager(booking)
+                url_for("bookings.my_bookings") if booking.user_id == current_user.id else _back_for_manager(booking)
             )
     return render_template("bookings/transfer.html", booking=booking, form=form, colleagues=colleagues)
 
@@ -278,9 +270,7 @@ def move(booking_id: int):
 @bp.route("/approvals")
 @roles(Role.AGENCY_LEAD, Role.COORDINATOR)
 def approvals():
-    page = db.paginate(
-        queries.approvals_query(current_user), page=_page(), per_page=current_app.config["PAGE_SIZE"]
-    )
+    page = db.paginate(queries.approvals_query(current_user), page=_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("bookings/approvals.html", page=page, form=DecisionForm())
 
 
@@ -341,9 +331,7 @@ def agency_bookings():
 def reservations(session_id: int):
     session = db.get_or_404(TrainingSession, session_id)
     form = ReservationForm()
-    agencies = db.session.scalars(
-        sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)
-    ).all()
+    agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
     form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
     if form.validate_on_submit():
         agency = next((a for a in agencies if a.id == form.agency.data), None)
@@ -357,9 +345,7 @@ def reservations(session_id: int):
             )
             release_at = local_to_utc(notice_starts, time(0))
         try:
-            services.reserve_places(
-                session.id, agency, places=form.places.data, release_at=release_at, by=current_user
-            )
+            services.reserve_places(session.id, agency, places=form.places.data, release_at=release_at, by=current_user)
         except DomainError as error:
             db.session.rollback()
             show_domain_error(form, error)
@@ -390,6 +376,8 @@ def release(reservation_id: int):
     else:
         db.session.commit()
         moved = len(promoted)
-        flash(f"The held places are now open to everyone. {moved} {'person' if moved == 1 else 'people'} "
-              "came off the waiting list.")
+        flash(
+            f"The held places are now open to everyone. {moved} {'person' if moved == 1 else 'people'} "
+            "came off the waiting list."
+        )
     return redirect(url_for("bookings.reservations", session_id=reservation.session_id))

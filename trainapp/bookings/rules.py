@@ -104,11 +104,7 @@ def status_for_new_place(course: Course, learner: User, booked_by: User | None) 
     """Booking by the person's agency lead (or a coordinator) counts as the manager's approval."""
     if not course.requires_approval:
         return BookingStatus.CONFIRMED
-    if (
-        booked_by is not None
-        and booked_by.id != learner.id
-        and booked_by.can_manage_staff_of(learner.agency_id)
-    ):
+    if booked_by is not None and booked_by.id != learner.id and booked_by.can_manage_staff_of(learner.agency_id):
         return BookingStatus.CONFIRMED
     return BookingStatus.AWAITING_APPROVAL
 

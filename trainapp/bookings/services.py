@@ -46,9 +46,7 @@ def agency_leads(agency_id: int | None) -> list[User]:
         return []
     return list(
         db.session.scalars(
-            sa.select(User).where(
-                User.agency_id == agency_id, User.role == Role.AGENCY_LEAD, User.active.is_(True)
-            )
+            sa.select(User).where(User.agency_id == agency_id, User.role == Role.AGENCY_LEAD, User.active.is_(True))
         )
     )
 
@@ -111,9 +109,7 @@ class GroupResult:
     refused: list[tuple[User, str]]
 
 
-def book_group(
-    session_id: int, learners: list[User], *, by: User, now: datetime | None = None
-) -> GroupResult:
+def book_group(session_id: int, learners: list[User], *, by: User, now: datetime | None = None) -> GroupResult:
     """Book several people in one go; each is booked or refused on their own merits."""
     result = GroupResult([], [])
     for learner in learners:
@@ -192,9 +188,7 @@ def transfer_booking(booking_id: int, colleague: User, *, by: User, now: datetim
     check_can_book(session, colleague, now)
     theirs = _existing(session, colleague)
     if theirs is not None and theirs.status.is_live:
-        raise AlreadyBooked(
-            f"{colleague.name} is already {theirs.status.label.lower()} for this session", "colleague"
-        )
+        raise AlreadyBooked(f"{colleague.name} is already {theirs.status.label.lower()} for this session", "colleague")
     if theirs is None:
         theirs = Booking(session=session, user=colleague, status=BookingStatus.CONFIRMED)
         db.session.add(theirs)
@@ -220,9 +214,7 @@ def transfer_booking(booking_id: int, colleague: User, *, by: User, now: datetim
         reason=f"Transferred to {colleague.name}",
     )
     db.session.flush()
-    audit.record(
-        by, "booking.created", theirs, after=theirs.snapshot(), reason=f"Transferred from {booking.user.name}"
-    )
+    audit.record(by, "booking.created", theirs, after=theirs.snapshot(), reason=f"Transferred from {booking.user.name}")
     messages.transferred(booking, theirs)
     return theirs
 
@@ -265,9 +257,7 @@ def expire_requests(now: datetime | None = None) -> int:
     """Requests nobody decided in time free their places. Safe to run again."""
     now = now or utcnow()
     due = db.session.scalars(
-        sa.select(Booking.id).where(
-            Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_due_at <= now
-        )
+        sa.select(Booking.id).where(Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approval_due_at <= now)
     ).all()
     expired = 0
     for booking_id in due:
@@ -346,14 +336,8 @@ def reserve_places(
     if places > most:
         raise DomainError(f"Only {most} places can be held: the others are booked or held", "places")
     if places < held_taken:
-        raise DomainError(
-            f"{held_taken} of the held places are already booked: hold at least that many", "places"
-        )
-    before = (
-        {"places": reservation.places, "release_at": reservation.release_at.isoformat()}
-        if reservation
-        else None
-    )
+        raise DomainError(f"{held_taken} of the held places are already booked: hold at least that many", "places")
+    before = {"places": reservation.places, "release_at": reservation.release_at.isoformat()} if reservation else None
     if reservation is None:
         reservation = AgencyReservation(
             session=session, agency=agency, created_by_id=by.id, places=places, release_at=release_at
@@ -371,9 +355,7 @@ def reserve_places(
     return reservation
 
 
-def release_reservation(
-    reservation_id: int, *, by: User | None, now: datetime | None = None
-) -> list[Booking]:
+def release_reservation(reservation_id: int, *, by: User | None, now: datetime | None = None) -> list[Booking]:
     """Put an agency's unused held places into the general pool and promote the waiting list."""
     now = now or utcnow()
     if by is not None and not by.is_coordinator:

@@ -74,9 +74,7 @@ def _end_bookings(session: TrainingSession, *, by: User) -> list[Booking]:
     return ended
 
 
-def cancel_session(
-    session_id: int, *, by: User, reason: str, now: datetime | None = None
-) -> TrainingSession:
+def cancel_session(session_id: int, *, by: User, reason: str, now: datetime | None = None) -> TrainingSession:
     """Cancel one session: every booking on it ends and everyone booked or waiting is told."""
     now = now or utcnow()
     session = lock_session(session_id)
@@ -97,7 +95,4 @@ def cancel_series(
         raise DomainError("That series does not exist")
     chosen = catalogue.sessions_to_cancel(series, by=by, reason=reason, from_on=from_on, now=now)
     # One lock order for every path that locks several sessions, so two of them cannot deadlock.
-    return [
-        cancel_session(session.id, by=by, reason=reason, now=now)
-        for session in sorted(chosen, key=lambda s: s.id)
-    ]
+    return [cancel_session(session.id, by=by, reason=reason, now=now) for session in sorted(chosen, key=lambda s: s.id)]

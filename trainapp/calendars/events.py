@@ -15,8 +15,9 @@ def uid_host() -> str:
     return urlsplit(current_app.config["BASE_URL"]).hostname or "localhost"
 
 
-def event_for(session: TrainingSession, options: ical.EventOptions = ical.EventOptions(),
-              sequence: int | None = None) -> Event:
+def event_for(
+    session: TrainingSession, options: ical.EventOptions = ical.EventOptions(), sequence: int | None = None
+) -> Event:
     return ical.session_event(
         session,
         host=uid_host(),
@@ -27,8 +28,9 @@ def event_for(session: TrainingSession, options: ical.EventOptions = ical.EventO
     )
 
 
-def invitation_for(session: TrainingSession, *, name: str, email: str, cancel: bool,
-                   sequence: int | None = None) -> str:
+def invitation_for(
+    session: TrainingSession, *, name: str, email: str, cancel: bool, sequence: int | None = None
+) -> str:
     """A REQUEST (add or update) or CANCEL (remove) for the person's own calendar.
 
     ``sequence`` is the one chosen for this person (see bookings.messages); the session's own

@@ -78,8 +78,9 @@ def _left_the_window(scope, now: datetime) -> datetime | None:
 
 PERSONAL = {
     BookingStatus.CONFIRMED: EventOptions(status="CONFIRMED", joining_link=True),
-    BookingStatus.AWAITING_APPROVAL: EventOptions(status="TENTATIVE", summary_prefix="Awaiting approval: ",
-                                                  joining_link=True),
+    BookingStatus.AWAITING_APPROVAL: EventOptions(
+        status="TENTATIVE", summary_prefix="Awaiting approval: ", joining_link=True
+    ),
     BookingStatus.WAITING: EventOptions(status="TENTATIVE", summary_prefix="Waiting list: "),
 }
 # A place ended by the session's cancellation still shows, as cancelled, like the public feed.
@@ -104,20 +105,24 @@ def personal(user: User, now: datetime) -> FeedContent:
     bookings = db.session.scalars(
         sa.select(Booking)
         .join(Booking.session)
-        .options(contains_eager(Booking.session).joinedload(TrainingSession.course),
-                 contains_eager(Booking.session).joinedload(TrainingSession.venue))
+        .options(
+            contains_eager(Booking.session).joinedload(TrainingSession.course),
+            contains_eager(Booking.session).joinedload(TrainingSession.venue),
+        )
         .where(Booking.user_id == user.id, _shown_booking(), _in_window(now))
     ).all()
     pairs = []
     for booking in bookings:
         base = PERSONAL.get(booking.status, ENDED_BY_THE_SESSION)
-        options = EventOptions(status=base.status, summary_prefix=base.summary_prefix,
-                               joining_link=base.joining_link, modified=booking.updated_at)
+        options = EventOptions(
+            status=base.status,
+            summary_prefix=base.summary_prefix,
+            joining_link=base.joining_link,
+            modified=booking.updated_at,
+        )
         pairs.append((booking.session, options))
     # Any booking of theirs that changed, including one that left the feed.
-    bookings_changed = db.session.scalar(
-        sa.select(sa.func.max(Booking.updated_at)).where(Booking.user_id == user.id)
-    )
+    bookings_changed = db.session.scalar(sa.select(sa.func.max(Booking.updated_at)).where(Booking.user_id == user.id))
     theirs = TrainingSession.id.in_(
         sa.select(Booking.session_id).join(Booking.session).where(Booking.user_id == user.id, _shown_booking())
     )
@@ -126,16 +131,18 @@ def personal(user: User, now: datetime) -> FeedContent:
 
 def trainer(user: User, now: datetime) -> FeedContent:
     sessions = db.session.scalars(
-        _loaded(sa.select(TrainingSession))
-        .where(TrainingSession.trainers.any(User.id == user.id), _in_window(now))
+        _loaded(sa.select(TrainingSession)).where(TrainingSession.trainers.any(User.id == user.id), _in_window(now))
     ).all()
     delivers = TrainingSession.id.in_(
         sa.select(session_trainers.c.session_id).where(session_trainers.c.user_id == user.id)
     )
     # A session this trainer was taken off keeps no trace of them, but its stamp moved then.
     any_session_changed = db.session.scalar(sa.select(sa.func.max(TrainingSession.updated_at)))
-    return _content([(s, EventOptions(status="CONFIRMED", joining_link=True)) for s in sessions],
-                    any_session_changed, _left_the_window(delivers, now))
+    return _content(
+        [(s, EventOptions(status="CONFIRMED", joining_link=True)) for s in sessions],
+        any_session_changed,
+        _left_the_window(delivers, now),
+    )
 
 
 def public(now: datetime, *, programme_id: int | None = None, course_id: int | None = None) -> FeedContent:
@@ -156,11 +163,12 @@ def public(now: datetime, *, programme_id: int | None = None, course_id: int | N
     courses = sa.select(sa.func.max(Course.updated_at))
     if course_id:
         courses = courses.where(Course.id == course_id)
-    published = TrainingSession.course_id.in_(
-        sa.select(Course.id).where(Course.status == CourseStatus.PUBLISHED)
+    published = TrainingSession.course_id.in_(sa.select(Course.id).where(Course.status == CourseStatus.PUBLISHED))
+    return _content(
+        [(s, EventOptions(status="CONFIRMED")) for s in sessions],
+        db.session.scalar(courses),
+        _left_the_window(published, now),
     )
-    return _content([(s, EventOptions(status="CONFIRMED")) for s in sessions],
-                    db.session.scalar(courses), _left_the_window(published, now))
 
 
 def single(session: TrainingSession, user: User) -> datetime:
@@ -170,4 +178,3 @@ def single(session: TrainingSession, user: User) -> datetime:
         sa.select(Booking.updated_at).where(Booking.session_id == session.id, Booking.user_id == user.id)
     )
     return _latest(changed_at(session), booking_changed)
-

@@ -88,8 +88,13 @@ def _location(session: TrainingSession) -> str:
 
 
 def session_event(
-    session: TrainingSession, *, host: str, page_url: str, options: EventOptions = EventOptions(),
-    timezone: str = LONDON, sequence: int | None = None,
+    session: TrainingSession,
+    *,
+    host: str,
+    page_url: str,
+    options: EventOptions = EventOptions(),
+    timezone: str = LONDON,
+    sequence: int | None = None,
 ) -> Event:
     """One session as a VEVENT; ``sequence`` overrides the session's for one person's invitation."""
     event = Event()
@@ -147,8 +152,17 @@ def feed(events: list[Event], name: str, *, timezone: str = LONDON) -> bytes:
     return calendar.to_ical()
 
 
-def invitation(event: Event, *, method: str, organiser: str, organiser_name: str, attendee: str,
-               attendee_name: str, timezone: str = LONDON, stamp: datetime | None = None) -> bytes:
+def invitation(
+    event: Event,
+    *,
+    method: str,
+    organiser: str,
+    organiser_name: str,
+    attendee: str,
+    attendee_name: str,
+    timezone: str = LONDON,
+    stamp: datetime | None = None,
+) -> bytes:
     """An iTIP REQUEST or CANCEL for one person, so mail programs offer to add or remove it."""
     event = Event.from_ical(event.to_ical())
     if stamp is not None:

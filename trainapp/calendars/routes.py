@@ -93,16 +93,23 @@ def public_feed():
 @signed_in
 def session_download(session_id: int):
     session = visible_session(session_id)
-    has_place = db.session.scalar(
-        Booking.__table__.select()
-        .with_only_columns(Booking.id)
-        .where(Booking.session_id == session.id, Booking.user_id == current_user.id,
-               Booking.status.in_(["confirmed", "awaiting_approval"]))
-    ) is not None
+    has_place = (
+        db.session.scalar(
+            Booking.__table__.select()
+            .with_only_columns(Booking.id)
+            .where(
+                Booking.session_id == session.id,
+                Booking.user_id == current_user.id,
+                Booking.status.in_(["confirmed", "awaiting_approval"]),
+            )
+        )
+        is not None
+    )
     event = event_for(session, EventOptions(joining_link=has_place or current_user in session.trainers))
     body = feed([event], session.course.title, timezone=current_app.config["TIMEZONE"])
-    return _ics(body, filename=f"session-{session.id}.ics", private=True,
-                last_modified=feeds.single(session, current_user))
+    return _ics(
+        body, filename=f"session-{session.id}.ics", private=True, last_modified=feeds.single(session, current_user)
+    )
 
 
 @bp.route("/calendar")

@@ -116,9 +116,7 @@ class ProgrammeForm(FlaskForm):
         validators=[DataRequired("Enter the programme's name"), Length(max=200), SingleLine()],
         widget=GovTextInput(),
     )
-    description = TextAreaField(
-        "Description", validators=[Optional(), Length(max=4000)], widget=GovTextArea()
-    )
+    description = TextAreaField("Description", validators=[Optional(), Length(max=4000)], widget=GovTextArea())
     submit = SubmitField("Save programme", widget=GovSubmitInput())
 
 
@@ -256,20 +254,14 @@ class _SessionFields(FlaskForm):
         # A trainer chosen may have left (or the id been altered) since the page was shown.
         invalid_choice_message="Choose each trainer from the list of active trainers",
     )
-    notes = TextAreaField(
-        "Notes for attendees", validators=[Optional(), Length(max=4000)], widget=GovTextArea()
-    )
+    notes = TextAreaField("Notes for attendees", validators=[Optional(), Length(max=4000)], widget=GovTextArea())
     confirm_clashes = BooleanField("Save anyway, despite the clashes", widget=GovCheckboxInput())
 
 
 class SessionForm(_SessionFields):
-    course = SelectField(
-        "Course", coerce=int, validators=[DataRequired("Choose a course")], widget=GovSelect()
-    )
+    course = SelectField("Course", coerce=int, validators=[DataRequired("Choose a course")], widget=GovSelect())
     day = GovDateField("Date", validators=[DataRequired("Enter the date of the session")])
-    start_time = TimeText(
-        "Start time", validators=[DataRequired("Enter the start time")], widget=GovTextInput()
-    )
+    start_time = TimeText("Start time", validators=[DataRequired("Enter the start time")], widget=GovTextInput())
     end_time = TimeText("End time", validators=[DataRequired("Enter the end time")], widget=GovTextInput())
     end_day = GovDateField(
         "End date",
@@ -315,9 +307,7 @@ class CancelSessionForm(FlaskForm):
 
 
 class CancelSeriesForm(FlaskForm):
-    from_on = GovDateField(
-        "Cancel sessions on or after", validators=[DataRequired("Enter the date to cancel from")]
-    )
+    from_on = GovDateField("Cancel sessions on or after", validators=[DataRequired("Enter the date to cancel from")])
     reason = CancelSessionForm.reason
     submit = SubmitField("Cancel these sessions", widget=GovSubmitInput())
 

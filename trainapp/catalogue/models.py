@@ -172,9 +172,7 @@ class TrainingSession(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True)
-    series_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("session_series.id", ondelete="SET NULL"), index=True
-    )
+    series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("session_series.id", ondelete="SET NULL"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivery_mode: Mapped[DeliveryMode] = mapped_column(enum_type(DeliveryMode))
@@ -186,9 +184,7 @@ class TrainingSession(db.Model):
     places_taken: Mapped[int] = mapped_column(default=0)
     booking_opens_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     booking_closes_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    status: Mapped[SessionStatus] = mapped_column(
-        enum_type(SessionStatus), default=SessionStatus.SCHEDULED, index=True
-    )
+    status: Mapped[SessionStatus] = mapped_column(enum_type(SessionStatus), default=SessionStatus.SCHEDULED, index=True)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(sa.Text)
     # Raised by every change a calendar must show (time, place, cancellation).

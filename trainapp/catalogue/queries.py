@@ -36,9 +36,7 @@ class BrowseFilters:
 def visible_session(session_id: int) -> TrainingSession:
     """A session the signed-in person may see: drafts only for coordinators and its trainers."""
     session = db.get_or_404(TrainingSession, session_id)
-    if not session.course.is_published and not (
-        current_user.is_coordinator or current_user in session.trainers
-    ):
+    if not session.course.is_published and not (current_user.is_coordinator or current_user in session.trainers):
         abort(404)
     return session
 

@@ -46,9 +46,7 @@ def browse():
     query = queries.sessions_query(
         _filters(form, coordinator), now=now, include_drafts=coordinator, viewer=current_user
     )
-    page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
-    )
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     return render_template(
         "catalogue/browse.html",
         form=form,
@@ -81,9 +79,9 @@ def show_course(course_id: int):
     now = utcnow()
     filters = queries.BrowseFilters(course_id=course.id)
     upcoming = db.session.scalars(
-        queries.sessions_query(
-            filters, now=now, include_drafts=current_user.is_coordinator, viewer=current_user
-        ).limit(20)
+        queries.sessions_query(filters, now=now, include_drafts=current_user.is_coordinator, viewer=current_user).limit(
+            20
+        )
     ).all()
     return render_template(
         "catalogue/course.html", course=course, upcoming=upcoming, places=places_left(upcoming, current_user, now)

@@ -32,9 +32,7 @@ class ClashFound(DomainError):
     """Saving would double-book a trainer or venue; the person may confirm and save anyway."""
 
     def __init__(self, clashes: list["Clash"]):
-        super().__init__(
-            "This clashes with other sessions. Check the clashes below, then save again to confirm."
-        )
+        super().__init__("This clashes with other sessions. Check the clashes below, then save again to confirm.")
         self.clashes = clashes
 
 
@@ -91,9 +89,7 @@ def save_programme(programme: Programme | None, *, by: User, name: str, descript
 def save_venue(venue: Venue | None, *, by: User, name: str, address: str, active: bool = True) -> Venue:
     """Create or change a venue; names are unique."""
     _require_coordinator(by)
-    _ensure_unique(
-        Venue, Venue.name, name, venue and venue.id, "A venue with this name already exists", "name"
-    )
+    _ensure_unique(Venue, Venue.name, name, venue and venue.id, "A venue with this name already exists", "name")
     created = venue is None
     venue = venue or Venue()
     venue.name, venue.address, venue.active = name.strip(), address.strip(), active
@@ -139,9 +135,7 @@ def _check_course(details: CourseDetails, course: Course | None) -> None:
     if not 1 <= details.default_capacity <= MAX_CAPACITY:
         raise DomainError(f"Capacity must be between 1 and {MAX_CAPACITY}", "default_capacity")
     if details.cancellation_notice_days < 0 or details.cancellation_notice_days > 60:
-        raise DomainError(
-            "Cancellation notice must be between 0 and 60 working days", "cancellation_notice_days"
-        )
+        raise DomainError("Cancellation notice must be between 0 and 60 working days", "cancellation_notice_days")
     if details.refresher_months is not None and not 1 <= details.refresher_months <= 240:
         raise DomainError("Refresher period must be between 1 and 240 months", "refresher_months")
     if details.cpd_hours is not None and details.cpd_hours < 0:
@@ -153,9 +147,7 @@ def _check_course(details: CourseDetails, course: Course | None) -> None:
     seen = {course.id} if course is not None and course.id is not None else set()
     while prerequisite is not None:
         if prerequisite.id in seen:
-            raise DomainError(
-                "A course cannot require itself, directly or through other courses", "prerequisite"
-            )
+            raise DomainError("A course cannot require itself, directly or through other courses", "prerequisite")
         seen.add(prerequisite.id)
         prerequisite = prerequisite.prerequisite
 
@@ -329,9 +321,7 @@ def update_session(
         raise DomainError("A cancelled session cannot be changed")
     check_session_details(details)
     if details.capacity < session.places_taken:
-        raise DomainError(
-            f"Capacity cannot be lower than the {session.places_taken} places already taken", "capacity"
-        )
+        raise DomainError(f"Capacity cannot be lower than the {session.places_taken} places already taken", "capacity")
     clashes = find_clashes(details, exclude_ids={session.id})
     if clashes and not confirm_clashes:
         raise ClashFound(clashes)
@@ -475,9 +465,7 @@ def check_series(details: SeriesDetails, *, now: datetime | None = None) -> Seri
     Raises DomainError for what no series may have (times the clocks skip or repeat, bad details);
     returns the clashes and passed dates, which the coordinator may confirm."""
     plan = plan_series(details.weekday, details.first_on, details.last_on, details.skip)
-    occurrences = [
-        _occurrence(details.template, day, details.start_time, details.end_time) for day in plan.dates
-    ]
+    occurrences = [_occurrence(details.template, day, details.start_time, details.end_time) for day in plan.dates]
     for occurrence in occurrences:
         check_session_details(occurrence)
     now = now or utcnow()

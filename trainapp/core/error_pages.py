@@ -11,15 +11,15 @@ from trainapp.extensions import db, login_manager
 
 MESSAGES = {
     400: ("There is a problem with your request", "Go back, check what you entered and try again."),
-    403: ("You do not have permission to see this page", "If you think you should, ask your "
-          "training coordinator."),
-    404: ("Page not found", "If you typed the web address, check it is correct. If you pasted "
-          "it, check you copied the whole address."),
+    403: ("You do not have permission to see this page", "If you think you should, ask your training coordinator."),
+    404: (
+        "Page not found",
+        "If you typed the web address, check it is correct. If you pasted it, check you copied the whole address.",
+    ),
     405: ("That action is not allowed here", "Go back and try again."),
     413: ("What you sent is too large", "Go back, send less and try again."),
     429: ("Too many requests", "Wait a few minutes and try again."),
-    500: ("Sorry, there is a problem with the service", "Try again later. Nothing you entered "
-          "has been saved."),
+    500: ("Sorry, there is a problem with the service", "Try again later. Nothing you entered has been saved."),
 }
 MESSAGES[503] = MESSAGES[500]
 
@@ -68,8 +68,7 @@ def register_error_pages(app: Flask) -> None:
         return _render(
             400,
             "Your form could not be sent",
-            "The page was open for too long, or cookies are blocked. Go back, reload the page "
-            "and try again.",
+            "The page was open for too long, or cookies are blocked. Go back, reload the page and try again.",
         )
 
     @app.errorhandler(HTTPException)
@@ -79,9 +78,7 @@ def register_error_pages(app: Flask) -> None:
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):
         if _is_database_unavailable(error):
-            app.logger.error(
-                "Database unavailable on %s %s", request.method, redact(request.path), exc_info=error
-            )
+            app.logger.error("Database unavailable on %s %s", request.method, redact(request.path), exc_info=error)
             rollback_quietly(db.session)
             return _render(503, with_menu=False)
         app.logger.exception("Unhandled error on %s %s", request.method, redact(request.path))

@@ -18,9 +18,7 @@ def home():
     pending_requests = 0
     if current_user.is_authenticated and current_user.is_coordinator:
         pending_requests = db.session.scalar(
-            sa.select(sa.func.count(AccessRequest.id)).where(
-                AccessRequest.status == AccessRequestStatus.PENDING
-            )
+            sa.select(sa.func.count(AccessRequest.id)).where(AccessRequest.status == AccessRequestStatus.PENDING)
         )
     return render_template("core/home.html", pending_requests=pending_requests)
 

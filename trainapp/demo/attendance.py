@@ -25,8 +25,14 @@ def _completions_relied_on() -> set[int]:
     """Bookings whose learner went on to a course that builds on this one: each person's latest
     place on the earlier course before the later session. Those registers must say attended."""
     places = db.session.execute(
-        sa.select(Booking.id, Booking.user_id, Course.id, Course.prerequisite_id, TrainingSession.starts_at,
-                  TrainingSession.ends_at)
+        sa.select(
+            Booking.id,
+            Booking.user_id,
+            Course.id,
+            Course.prerequisite_id,
+            TrainingSession.starts_at,
+            TrainingSession.ends_at,
+        )
         .join(Booking.session)
         .join(TrainingSession.course)
         .where(Booking.status == BookingStatus.CONFIRMED, TrainingSession.status != SessionStatus.CANCELLED)
@@ -60,9 +66,7 @@ def load() -> None:
     trainers = {}
     for session in sessions:
         bookings = db.session.scalars(
-            sa.select(Booking).where(
-                Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED
-            )
+            sa.select(Booking).where(Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED)
         ).all()
         if not bookings:
             continue
@@ -88,16 +92,12 @@ def load() -> None:
                         )
                     )
                 code = "".join(chance.choice(CERTIFICATE_ALPHABET) for _ in range(10))
-                db.session.add(
-                    Certificate(booking=booking, number=f"{code[:5]}-{code[5:]}", issued_at=session.ends_at)
-                )
+                db.session.add(Certificate(booking=booking, number=f"{code[:5]}-{code[5:]}", issued_at=session.ends_at))
         # The walk-in comes to a course that builds on nothing: nobody checked a prerequisite at the door.
         if not walk_in_done and session.course.prerequisite_id is None:
             booked = {b.user_id for b in bookings}
             person = db.session.scalars(
-                sa.select(User)
-                .where(User.role == Role.STAFF, User.id.not_in(booked))
-                .order_by(User.id.desc())
+                sa.select(User).where(User.role == Role.STAFF, User.id.not_in(booked)).order_by(User.id.desc())
             ).first()
             if person is not None:
                 db.session.add(
@@ -116,8 +116,6 @@ def load() -> None:
                     )
                 )
                 walk_in_done = True
-        db.session.add(
-            RegisterSubmission(session=session, submitted_at=session.ends_at, submitted_by=trainer)
-        )
+        db.session.add(RegisterSubmission(session=session, submitted_at=session.ends_at, submitted_by=trainer))
         session.status = SessionStatus.DELIVERED
     db.session.flush()

@@ -114,8 +114,6 @@ def load_upcoming(coordinator: User) -> None:
         release_at = min(awareness.starts_at - timedelta(days=3), now + timedelta(days=4))
         try:
             with db.session.begin_nested():
-                services.reserve_places(
-                    awareness.id, police, places=4, release_at=release_at, by=coordinator, now=now
-                )
+                services.reserve_places(awareness.id, police, places=4, release_at=release_at, by=coordinator, now=now)
         except DomainError:
             pass

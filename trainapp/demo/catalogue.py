@@ -40,8 +40,7 @@ COURSES = [
         24,
         5,
         CourseStatus.PUBLISHED,
-        "What domestic abuse is, how to spot it and how to respond safely. "
-        "Part of induction for every agency.",
+        "What domestic abuse is, how to spot it and how to respond safely. Part of induction for every agency.",
     ),
     (
         "Domestic Abuse Act 2021: Practice Update",
@@ -383,9 +382,7 @@ def load(coordinator: User, trainers: dict[str, User]) -> None:
         ["rahman"],
         20,
     )
-    services.cancel_session(
-        cancelled, by=coordinator, reason="The trainer is unwell. A new date will follow."
-    )
+    services.cancel_session(cancelled, by=coordinator, reason="The trainer is unwell. A new date will follow.")
     one(
         "Healthy Relationships in Schools",
         34,

@@ -24,30 +24,70 @@ def load(coordinator: User) -> None:
     today = to_local(utcnow()).date()
     programmes = {p.name: p for p in db.session.scalars(sa.select(Programme))}
     start = date(today.year if today.month >= 4 else today.year - 1, 4, 1)
-    bid = services.save_grant(None, services.GrantDetails(
-        name="Up2U and Healthy Relationships bid", funder="Office of the Police and Crime Commissioner",
-        reference="OPCC-CSP-2025-017", amount_pence=100_000_00, match_funding_pence=15_000_00,
-        starts_on=start, ends_on=start + timedelta(days=729), notes="To sustain Up2U Family Practice Model "
-        "training and grow Healthy Relationship training.", status=GrantStatus.AWARDED), by=coordinator)
-    act = services.save_grant(None, services.GrantDetails(
-        name="Domestic Abuse Act training grant", funder="Home Office", reference="DAA-TRN-2025",
-        amount_pence=40_000_00, match_funding_pence=0, starts_on=start, ends_on=start + timedelta(days=364),
-        notes="Rewriting and delivering domestic abuse training for the Act.", status=GrantStatus.AWARDED),
-        by=coordinator)
-    up2u = services.save_allocation(None, grant_id=bid.id, by=coordinator, amount_pence=60_000_00,
-                                    programme=programmes["Up2U Family Practice Model"])
-    hr = services.save_allocation(None, grant_id=bid.id, by=coordinator, amount_pence=40_000_00,
-                                  programme=programmes["Healthy Relationships"])
-    da = services.save_allocation(None, grant_id=act.id, by=coordinator, amount_pence=40_000_00,
-                                  programme=programmes["Domestic Abuse Act training"])
-    by_programme = {"Up2U Family Practice Model": up2u, "Healthy Relationships": hr,
-                    "Domestic Abuse Act training": da}
-    services.add_cost(up2u.id, services.CostDetails(
-        category=CostCategory.LICENCES, amount_pence=4_800_00, state=CostState.PAID, incurred_on=start,
-        supplier="Up2U programme licence", reference="LIC-2025", programme=programmes["Up2U Family Practice Model"],
-    ), by=coordinator)
+    bid = services.save_grant(
+        None,
+        services.GrantDetails(
+            name="Up2U and Healthy Relationships bid",
+            funder="Office of the Police and Crime Commissioner",
+            reference="OPCC-CSP-2025-017",
+            amount_pence=100_000_00,
+            match_funding_pence=15_000_00,
+            starts_on=start,
+            ends_on=start + timedelta(days=729),
+            notes="To sustain Up2U Family Practice Model training and grow Healthy Relationship training.",
+            status=GrantStatus.AWARDED,
+        ),
+        by=coordinator,
+    )
+    act = services.save_grant(
+        None,
+        services.GrantDetails(
+            name="Domestic Abuse Act training grant",
+            funder="Home Office",
+            reference="DAA-TRN-2025",
+            amount_pence=40_000_00,
+            match_funding_pence=0,
+            starts_on=start,
+            ends_on=start + timedelta(days=364),
+            notes="Rewriting and delivering domestic abuse training for the Act.",
+            status=GrantStatus.AWARDED,
+        ),
+        by=coordinator,
+    )
+    up2u = services.save_allocation(
+        None,
+        grant_id=bid.id,
+        by=coordinator,
+        amount_pence=60_000_00,
+        programme=programmes["Up2U Family Practice Model"],
+    )
+    hr = services.save_allocation(
+        None, grant_id=bid.id, by=coordinator, amount_pence=40_000_00, programme=programmes["Healthy Relationships"]
+    )
+    da = services.save_allocation(
+        None,
+        grant_id=act.id,
+        by=coordinator,
+        amount_pence=40_000_00,
+        programme=programmes["Domestic Abuse Act training"],
+    )
+    by_programme = {"Up2U Family Practice Model": up2u, "Healthy Relationships": hr, "Domestic Abuse Act training": da}
+    services.add_cost(
+        up2u.id,
+        services.CostDetails(
+            category=CostCategory.LICENCES,
+            amount_pence=4_800_00,
+            state=CostState.PAID,
+            incurred_on=start,
+            supplier="Up2U programme licence",
+            reference="LIC-2025",
+            programme=programmes["Up2U Family Practice Model"],
+        ),
+        by=coordinator,
+    )
     delivered = db.session.scalars(
-        sa.select(TrainingSession).where(TrainingSession.status == SessionStatus.DELIVERED)
+        sa.select(TrainingSession)
+        .where(TrainingSession.status == SessionStatus.DELIVERED)
         .order_by(TrainingSession.starts_at)
     ).all()
     for session in delivered:
@@ -57,14 +97,32 @@ def load(coordinator: User) -> None:
             continue
         hours = (session.ends_at - session.starts_at).total_seconds() / 3600
         trainer_fee = DAILY_TRAINER if hours > 4 else DAILY_TRAINER // 2
-        for category, amount, supplier in ((CostCategory.TRAINER, trainer_fee, "Sessional trainer"),
-                                           (CostCategory.VENUE, VENUE if session.venue else 0, "Venue hire")):
+        for category, amount, supplier in (
+            (CostCategory.TRAINER, trainer_fee, "Sessional trainer"),
+            (CostCategory.VENUE, VENUE if session.venue else 0, "Venue hire"),
+        ):
             if amount:
-                services.add_cost(allocation.id, services.CostDetails(
-                    category=category, amount_pence=amount, state=CostState.PAID, incurred_on=day,
-                    supplier=supplier, session=session), by=coordinator)
-    services.save_policy(by=coordinator, partner_day=5000, partner_half_day=3500, non_partner_day=9000,
-                         non_partner_half_day=5000, half_day_max_minutes=240, credit_grant=act)
+                services.add_cost(
+                    allocation.id,
+                    services.CostDetails(
+                        category=category,
+                        amount_pence=amount,
+                        state=CostState.PAID,
+                        incurred_on=day,
+                        supplier=supplier,
+                        session=session,
+                    ),
+                    by=coordinator,
+                )
+    services.save_policy(
+        by=coordinator,
+        partner_day=5000,
+        partner_half_day=3500,
+        non_partner_day=9000,
+        non_partner_half_day=5000,
+        half_day_max_minutes=240,
+        credit_grant=act,
+    )
     missed = db.session.scalars(
         sa.select(Booking).where(Booking.attendance.in_([AttendanceStatus.NO_SHOW, AttendanceStatus.TURNED_AWAY]))
     ).all()

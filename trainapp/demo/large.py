@@ -70,16 +70,50 @@ class Scale:
 
 LARGE = Scale()
 
-PLACES = ["Bourne", "Harbour", "Downland", "Wessex", "Quayside", "Heathfield", "Chalkdown", "Riverside", "Eastcliff",
-          "Westbay", "Northmoor", "Southsea", "Kingsbridge", "Marshfield", "Oakridge", "Seaton", "Fernhill",
-          "Longmead", "Ashby", "Brookvale", "Cliffton", "Dunmore", "Elmwood", "Fairhaven", "Greystone"]
-KINDS = [
-    (AgencyKind.POLICE, "Police"), (AgencyKind.NHS, "NHS Trust"), (AgencyKind.COUNCIL, "Council"),
-    (AgencyKind.HOUSING, "Housing"), (AgencyKind.VOLUNTARY, "Women's Aid"), (AgencyKind.EDUCATION, "Academies"),
-    (AgencyKind.PROBATION, "Probation"), (AgencyKind.FIRE, "Fire and Rescue"), (AgencyKind.AMBULANCE, "Ambulance"),
+PLACES = [
+    "Bourne",
+    "Harbour",
+    "Downland",
+    "Wessex",
+    "Quayside",
+    "Heathfield",
+    "Chalkdown",
+    "Riverside",
+    "Eastcliff",
+    "Westbay",
+    "Northmoor",
+    "Southsea",
+    "Kingsbridge",
+    "Marshfield",
+    "Oakridge",
+    "Seaton",
+    "Fernhill",
+    "Longmead",
+    "Ashby",
+    "Brookvale",
+    "Cliffton",
+    "Dunmore",
+    "Elmwood",
+    "Fairhaven",
+    "Greystone",
 ]
-PROGRAMMES = ["Partnership Domestic Abuse Training", "Safeguarding Children Partnership",
-              "Safeguarding Adults Board", "Exploitation and Serious Violence"]
+KINDS = [
+    (AgencyKind.POLICE, "Police"),
+    (AgencyKind.NHS, "NHS Trust"),
+    (AgencyKind.COUNCIL, "Council"),
+    (AgencyKind.HOUSING, "Housing"),
+    (AgencyKind.VOLUNTARY, "Women's Aid"),
+    (AgencyKind.EDUCATION, "Academies"),
+    (AgencyKind.PROBATION, "Probation"),
+    (AgencyKind.FIRE, "Fire and Rescue"),
+    (AgencyKind.AMBULANCE, "Ambulance"),
+]
+PROGRAMMES = [
+    "Partnership Domestic Abuse Training",
+    "Safeguarding Children Partnership",
+    "Safeguarding Adults Board",
+    "Exploitation and Serious Violence",
+]
 # title, programme index, minutes, capacity, refresher months, partial attendance counts
 COURSES = [
     ("Domestic Abuse Essentials", 0, 180, 24, 36, False),
@@ -98,8 +132,13 @@ COURSES = [
     ("Contextual Safeguarding", 3, 360, 16, None, False),
 ]
 # Roughly what partnerships report: most come, a few partly, some do not and say, some do not.
-MARKS = ([AttendanceStatus.ATTENDED] * 80 + [AttendanceStatus.PARTIAL] * 4 + [AttendanceStatus.NO_SHOW] * 8
-         + [AttendanceStatus.TURNED_AWAY] * 2 + [AttendanceStatus.UNABLE] * 6)
+MARKS = (
+    [AttendanceStatus.ATTENDED] * 80
+    + [AttendanceStatus.PARTIAL] * 4
+    + [AttendanceStatus.NO_SHOW] * 8
+    + [AttendanceStatus.TURNED_AWAY] * 2
+    + [AttendanceStatus.UNABLE] * 6
+)
 DAY_RATE, HALF_DAY_RATE = 45_000, 25_000  # trainer fees, pence
 VENUE_HIRE = 12_000
 CHARGES = {True: (5_000, 3_500), False: (9_000, 5_000)}  # partner?: (day, half day)
@@ -126,7 +165,7 @@ class Made:
 
 def _chunks(rows: list[dict]) -> Iterator[list[dict]]:
     for start in range(0, len(rows), CHUNK):
-        yield rows[start:start + CHUNK]
+        yield rows[start : start + CHUNK]
 
 
 def _insert(table: sa.Table, rows: list[dict]) -> None:
@@ -159,9 +198,7 @@ class _Diary:
         self._taken: dict[tuple[str, int, date], list[tuple[datetime, datetime]]] = {}
 
     def free(self, kind: str, key: int, day: date, starts_at: datetime, ends_at: datetime) -> bool:
-        return all(
-            ends <= starts_at or starts >= ends_at for starts, ends in self._taken.get((kind, key, day), ())
-        )
+        return all(ends <= starts_at or starts >= ends_at for starts, ends in self._taken.get((kind, key, day), ()))
 
     def take(self, kind: str, key: int, day: date, starts_at: datetime, ends_at: datetime) -> None:
         self._taken.setdefault((kind, key, day), []).append((starts_at, ends_at))
@@ -205,9 +242,14 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
 
     # Agencies, each with its own email domain; every seventh is not a partner (pays more).
     agency_rows = [
-        {"name": f"{PLACES[n % len(PLACES)]} {KINDS[n % len(KINDS)][1]}"
-                 + (f" {n // (len(PLACES) * len(KINDS)) + 1}" if n >= len(PLACES) * len(KINDS) else ""),
-         "kind": KINDS[n % len(KINDS)][0], "is_partner": n % 7 != 6, "active": True, "created_at": stamp}
+        {
+            "name": f"{PLACES[n % len(PLACES)]} {KINDS[n % len(KINDS)][1]}"
+            + (f" {n // (len(PLACES) * len(KINDS)) + 1}" if n >= len(PLACES) * len(KINDS) else ""),
+            "kind": KINDS[n % len(KINDS)][0],
+            "is_partner": n % 7 != 6,
+            "active": True,
+            "created_at": stamp,
+        }
         for n in range(scale.agencies)
     ]
     agency_ids = _insert_ids(Agency.__table__, agency_rows)
@@ -232,13 +274,20 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     user_rows = []
     for n, (role, agency_id, email, title) in enumerate(people):
         first, last = FIRST_NAMES[n % len(FIRST_NAMES)], LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)]
-        user_rows.append({
-            "email": email, "name": f"{first} {last}", "role": role, "agency_id": agency_id,
-            "job_title": title or rng.choice(JOB_TITLES[kind_of[agency_id]]), "password_hash": password_hash,
-            # A few have left since: their history stays, they no longer count as staff.
-            "active": role != Role.STAFF or rng.random() > 0.03,
-            "session_token": secrets.token_urlsafe(32), "created_at": stamp,
-        })
+        user_rows.append(
+            {
+                "email": email,
+                "name": f"{first} {last}",
+                "role": role,
+                "agency_id": agency_id,
+                "job_title": title or rng.choice(JOB_TITLES[kind_of[agency_id]]),
+                "password_hash": password_hash,
+                # A few have left since: their history stays, they no longer count as staff.
+                "active": role != Role.STAFF or rng.random() > 0.03,
+                "session_token": secrets.token_urlsafe(32),
+                "created_at": stamp,
+            }
+        )
     user_ids = _insert_ids(User.__table__, user_rows)
     agency_of = {user_id: person[1] for user_id, person in zip(user_ids, people, strict=True)}
     trainer_ids = [u for u, p in zip(user_ids, people, strict=True) if p[0] == Role.TRAINER]
@@ -247,19 +296,42 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     made.people = len(user_ids)
 
     # The catalogue.
-    programme_ids = _insert_ids(Programme.__table__, [
-        {"name": name, "description": "", "created_at": stamp} for name in PROGRAMMES])
-    course_ids = _insert_ids(Course.__table__, [
-        {"programme_id": programme_ids[p], "title": title, "level": None, "summary": "", "audience": "",
-         "duration_minutes": minutes, "cpd_hours": round(Decimal(minutes) / 60, 1), "refresher_months": refresher,
-         "prerequisite_id": None, "eligible_kinds": [], "requires_approval": False,
-         "certificate_needs_evaluation": False, "partial_counts_as_completed": partial, "default_capacity": capacity,
-         "cancellation_notice_days": 5, "status": CourseStatus.PUBLISHED, "created_at": stamp}
-        for title, p, minutes, capacity, refresher, partial in COURSES])
+    programme_ids = _insert_ids(
+        Programme.__table__, [{"name": name, "description": "", "created_at": stamp} for name in PROGRAMMES]
+    )
+    course_ids = _insert_ids(
+        Course.__table__,
+        [
+            {
+                "programme_id": programme_ids[p],
+                "title": title,
+                "level": None,
+                "summary": "",
+                "audience": "",
+                "duration_minutes": minutes,
+                "cpd_hours": round(Decimal(minutes) / 60, 1),
+                "refresher_months": refresher,
+                "prerequisite_id": None,
+                "eligible_kinds": [],
+                "requires_approval": False,
+                "certificate_needs_evaluation": False,
+                "partial_counts_as_completed": partial,
+                "default_capacity": capacity,
+                "cancellation_notice_days": 5,
+                "status": CourseStatus.PUBLISHED,
+                "created_at": stamp,
+            }
+            for title, p, minutes, capacity, refresher, partial in COURSES
+        ],
+    )
     made.courses = len(course_ids)
-    venue_ids = _insert_ids(Venue.__table__, [
-        {"name": f"{place} Training Centre", "address": f"1 High Street\n{place}", "active": True}
-        for place in PLACES[:12]])
+    venue_ids = _insert_ids(
+        Venue.__table__,
+        [
+            {"name": f"{place} Training Centre", "address": f"1 High Street\n{place}", "active": True}
+            for place in PLACES[:12]
+        ],
+    )
 
     # Sessions, spread over the working days of three years and a month ahead; the shorter
     # courses run more often. Each trainer and venue is in one place at a time.
@@ -282,13 +354,28 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         diary.take("trainer", trainer, day, starts_at, ends_at)
         if venue is not None:
             diary.take("venue", venue, day, starts_at, ends_at)
-        status = (SessionStatus.CANCELLED if cancelled
-                  else SessionStatus.DELIVERED if ends_at <= now else SessionStatus.SCHEDULED)
-        planned.append({
-            "course": course, "programme": p, "minutes": minutes, "day": day, "starts_at": starts_at,
-            "ends_at": ends_at, "status": status, "capacity": capacity, "online": online,
-            "trainer": trainer, "venue": venue,
-        })
+        status = (
+            SessionStatus.CANCELLED
+            if cancelled
+            else SessionStatus.DELIVERED
+            if ends_at <= now
+            else SessionStatus.SCHEDULED
+        )
+        planned.append(
+            {
+                "course": course,
+                "programme": p,
+                "minutes": minutes,
+                "day": day,
+                "starts_at": starts_at,
+                "ends_at": ends_at,
+                "status": status,
+                "capacity": capacity,
+                "online": online,
+                "trainer": trainer,
+                "venue": venue,
+            }
+        )
 
     # Bookings, planned per session so each session's places taken are known before it is written.
     total_capacity = sum(s["capacity"] for s in planned)
@@ -298,8 +385,14 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         wanted = max(1, round(session["capacity"] * per_place * rng.uniform(0.8, 1.2)))
         past = session["ends_at"] <= now
         people_here = rng.sample(staff_ids, min(wanted + (1 if past else 0), len(staff_ids)))
-        walk_in = people_here.pop() if past and session["status"] != SessionStatus.CANCELLED and len(
-            people_here) > 1 and rng.random() < walk_in_share else None
+        walk_in = (
+            people_here.pop()
+            if past
+            and session["status"] != SessionStatus.CANCELLED
+            and len(people_here) > 1
+            and rng.random() < walk_in_share
+            else None
+        )
         bookings, confirmed = [], 0
         for person in people_here[:wanted]:
             status, late = BookingStatus.CONFIRMED, False
@@ -315,22 +408,39 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         session["bookings"] = bookings
         session["places_taken"] = confirmed
 
-    session_rows = [{
-        "course_id": course_ids[s["course"]], "series_id": None, "starts_at": s["starts_at"],
-        "ends_at": s["ends_at"], "delivery_mode": DeliveryMode.ONLINE if s["online"] else DeliveryMode.IN_PERSON,
-        "venue_id": s["venue"],
-        "joining_link": "https://meet.example.org/j/training" if s["online"] else "", "capacity": s["capacity"],
-        "places_taken": s["places_taken"], "status": s["status"], "notes": "",
-        "cancel_reason": "The trainer was unwell." if s["status"] == SessionStatus.CANCELLED else None,
-        "sequence": 1 if s["status"] == SessionStatus.CANCELLED else 0,
-        "created_at": s["starts_at"] - timedelta(days=60), "updated_at": s["starts_at"] - timedelta(days=60),
-    } for s in planned]
+    session_rows = [
+        {
+            "course_id": course_ids[s["course"]],
+            "series_id": None,
+            "starts_at": s["starts_at"],
+            "ends_at": s["ends_at"],
+            "delivery_mode": DeliveryMode.ONLINE if s["online"] else DeliveryMode.IN_PERSON,
+            "venue_id": s["venue"],
+            "joining_link": "https://meet.example.org/j/training" if s["online"] else "",
+            "capacity": s["capacity"],
+            "places_taken": s["places_taken"],
+            "status": s["status"],
+            "notes": "",
+            "cancel_reason": "The trainer was unwell." if s["status"] == SessionStatus.CANCELLED else None,
+            "sequence": 1 if s["status"] == SessionStatus.CANCELLED else 0,
+            "created_at": s["starts_at"] - timedelta(days=60),
+            "updated_at": s["starts_at"] - timedelta(days=60),
+        }
+        for s in planned
+    ]
     session_ids = _insert_ids(TrainingSession.__table__, session_rows)
-    _insert(session_trainers, [{"session_id": i, "user_id": s["trainer"]}
-                               for i, s in zip(session_ids, planned, strict=True)])
-    _insert(RegisterSubmission.__table__, [
-        {"session_id": i, "submitted_at": s["ends_at"], "submitted_by_id": s["trainer"]}
-        for i, s in zip(session_ids, planned, strict=True) if s["status"] == SessionStatus.DELIVERED])
+    _insert(
+        session_trainers,
+        [{"session_id": i, "user_id": s["trainer"]} for i, s in zip(session_ids, planned, strict=True)],
+    )
+    _insert(
+        RegisterSubmission.__table__,
+        [
+            {"session_id": i, "submitted_at": s["ends_at"], "submitted_by_id": s["trainer"]}
+            for i, s in zip(session_ids, planned, strict=True)
+            if s["status"] == SessionStatus.DELIVERED
+        ],
+    )
     made.sessions = len(session_ids)
     made.cancelled_sessions = sum(s["status"] == SessionStatus.CANCELLED for s in planned)
 
@@ -345,23 +455,34 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
             if status == BookingStatus.WAITING:
                 waiting += 1
             created = s["starts_at"] - timedelta(days=rng.randint(3, 50)) if not walk_in else s["starts_at"]
-            booking_rows.append({
-                "session_id": session_id, "user_id": person, "agency_id": agency_of[person],
-                "booked_by_id": person, "status": status,
-                "queue_position": waiting if status == BookingStatus.WAITING else None,
-                "is_late_cancellation": late, "is_walk_in": walk_in,
-                "attendance": attendance,
-                "minutes_missed": rng.choice([30, 45, 60, 90]) if attendance == AttendanceStatus.PARTIAL else None,
-                "attendance_marked_at": s["ends_at"] if attendance else None,
-                "attendance_marked_by_id": s["trainer"] if attendance else None,
-                "created_at": created, "updated_at": s["starts_at"] - timedelta(days=2) if late else created,
-            })
+            booking_rows.append(
+                {
+                    "session_id": session_id,
+                    "user_id": person,
+                    "agency_id": agency_of[person],
+                    "booked_by_id": person,
+                    "status": status,
+                    "queue_position": waiting if status == BookingStatus.WAITING else None,
+                    "is_late_cancellation": late,
+                    "is_walk_in": walk_in,
+                    "attendance": attendance,
+                    "minutes_missed": rng.choice([30, 45, 60, 90]) if attendance == AttendanceStatus.PARTIAL else None,
+                    "attendance_marked_at": s["ends_at"] if attendance else None,
+                    "attendance_marked_by_id": s["trainer"] if attendance else None,
+                    "created_at": created,
+                    "updated_at": s["starts_at"] - timedelta(days=2) if late else created,
+                }
+            )
             facts.append((s, attendance, late, walk_in))
     _insert(Booking.__table__, booking_rows)
     # (session, person) is unique: read the new ids back by it. (Insert ... RETURNING took
     # several times longer on PostgreSQL for this many rows.)
-    new_ids = dict(((s, u), i) for i, s, u in db.session.execute(
-        sa.select(Booking.id, Booking.session_id, Booking.user_id).where(Booking.session_id >= min(session_ids))))
+    new_ids = dict(
+        ((s, u), i)
+        for i, s, u in db.session.execute(
+            sa.select(Booking.id, Booking.session_id, Booking.user_id).where(Booking.session_id >= min(session_ids))
+        )
+    )
     booking_ids = [new_ids[(row["session_id"], row["user_id"])] for row in booking_rows]
     made.bookings = len(booking_ids)
 
@@ -370,11 +491,16 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     for booking_id, (s, attendance, _late, _walk_in) in zip(booking_ids, facts, strict=True):
         if attendance in (AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL) and rng.random() < 0.45:
             before = rng.choice([1, 2, 2, 3, 3, 3, 4])
-            evaluation_rows.append({
-                "booking_id": booking_id, "kind": EvaluationKind.AFTER, "confidence_before": before,
-                "confidence_after": min(5, before + rng.choice([0, 1, 1, 1, 2, 2])), "comments": "",
-                "submitted_at": s["ends_at"] + timedelta(hours=rng.randint(1, 72)),
-            })
+            evaluation_rows.append(
+                {
+                    "booking_id": booking_id,
+                    "kind": EvaluationKind.AFTER,
+                    "confidence_before": before,
+                    "confidence_after": min(5, before + rng.choice([0, 1, 1, 1, 2, 2])),
+                    "comments": "",
+                    "submitted_at": s["ends_at"] + timedelta(hours=rng.randint(1, 72)),
+                }
+            )
     _insert(Evaluation.__table__, evaluation_rows)
     made.evaluations = len(evaluation_rows)
 
@@ -387,38 +513,81 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
             continue
         day_rate, half_day_rate = CHARGES[partner[row["agency_id"]]]
         waived = rng.random() < 0.1
-        charge_rows.append({
-            "booking_id": booking_id, "agency_id": row["agency_id"], "reason": reason,
-            "amount_pence": half_day_rate if s["minutes"] <= 240 else day_rate,
-            "status": ChargeStatus.WAIVED if waived else ChargeStatus.RAISED,
-            "raised_at": row["updated_at"] if late else s["ends_at"],
-            "decided_reason": "Illness" if waived else None, "decided_by_id": coordinator_id if waived else None,
-            "decided_at": s["ends_at"] + timedelta(days=7) if waived else None,
-        })
+        charge_rows.append(
+            {
+                "booking_id": booking_id,
+                "agency_id": row["agency_id"],
+                "reason": reason,
+                "amount_pence": half_day_rate if s["minutes"] <= 240 else day_rate,
+                "status": ChargeStatus.WAIVED if waived else ChargeStatus.RAISED,
+                "raised_at": row["updated_at"] if late else s["ends_at"],
+                "decided_reason": "Illness" if waived else None,
+                "decided_by_id": coordinator_id if waived else None,
+                "decided_at": s["ends_at"] + timedelta(days=7) if waived else None,
+            }
+        )
     _insert(Charge.__table__, charge_rows)
     made.charges = len(charge_rows)
 
     # A grant for each financial year, allocated across the programmes; a trainer fee (and venue
     # hire) for every session delivered, licences each year; the last month's still committed.
     years = range(_financial_year(made.first_day), _financial_year(made.last_day) + 1)
-    grant_ids = _insert_ids(Grant.__table__, [
-        {"name": f"Partnership training grant {year}/{str(year + 1)[-2:]}", "funder": "Police and Crime Commissioner",
-         "reference": f"PCC-TRN-{year}", "amount_pence": 400_000_00, "match_funding_pence": 50_000_00,
-         "starts_on": date(year, 4, 1), "ends_on": date(year + 1, 3, 31), "notes": "", "status": GrantStatus.AWARDED,
-         "created_at": stamp} for year in years])
+    grant_ids = _insert_ids(
+        Grant.__table__,
+        [
+            {
+                "name": f"Partnership training grant {year}/{str(year + 1)[-2:]}",
+                "funder": "Police and Crime Commissioner",
+                "reference": f"PCC-TRN-{year}",
+                "amount_pence": 400_000_00,
+                "match_funding_pence": 50_000_00,
+                "starts_on": date(year, 4, 1),
+                "ends_on": date(year + 1, 3, 31),
+                "notes": "",
+                "status": GrantStatus.AWARDED,
+                "created_at": stamp,
+            }
+            for year in years
+        ],
+    )
     allocation_keys = [(year, p) for year in years for p in range(len(programme_ids))]
-    allocation_ids = dict(zip(allocation_keys, _insert_ids(Allocation.__table__, [
-        {"grant_id": grant_ids[year - years.start], "programme_id": programme_ids[p], "course_id": None,
-         "amount_pence": 100_000_00, "created_at": stamp} for year, p in allocation_keys]), strict=True))
+    allocation_ids = dict(
+        zip(
+            allocation_keys,
+            _insert_ids(
+                Allocation.__table__,
+                [
+                    {
+                        "grant_id": grant_ids[year - years.start],
+                        "programme_id": programme_ids[p],
+                        "course_id": None,
+                        "amount_pence": 100_000_00,
+                        "created_at": stamp,
+                    }
+                    for year, p in allocation_keys
+                ],
+            ),
+            strict=True,
+        )
+    )
     cost_rows = []
 
     def cost(year, programme, category, pence, state, day, *, session_id=None, supplier=""):
-        cost_rows.append({
-            "allocation_id": allocation_ids[(year, programme)], "session_id": session_id,
-            "programme_id": None if session_id else programme_ids[programme], "category": category,
-            "amount_pence": pence, "state": state, "incurred_on": day, "supplier": supplier, "reference": "",
-            "created_by_id": coordinator_id, "created_at": stamp,
-        })
+        cost_rows.append(
+            {
+                "allocation_id": allocation_ids[(year, programme)],
+                "session_id": session_id,
+                "programme_id": None if session_id else programme_ids[programme],
+                "category": category,
+                "amount_pence": pence,
+                "state": state,
+                "incurred_on": day,
+                "supplier": supplier,
+                "reference": "",
+                "created_by_id": coordinator_id,
+                "created_at": stamp,
+            }
+        )
 
     for year in years:
         for p in range(len(programme_ids)):
@@ -429,20 +598,42 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         state = CostState.COMMITTED if s["day"] > today - timedelta(days=30) else CostState.PAID
         year = _financial_year(s["day"])
         fee = DAY_RATE if s["minutes"] > 240 else HALF_DAY_RATE
-        cost(year, s["programme"], CostCategory.TRAINER, fee, state, s["day"], session_id=session_id,
-             supplier="Sessional trainer")
+        cost(
+            year,
+            s["programme"],
+            CostCategory.TRAINER,
+            fee,
+            state,
+            s["day"],
+            session_id=session_id,
+            supplier="Sessional trainer",
+        )
         if not s["online"]:
-            cost(year, s["programme"], CostCategory.VENUE, VENUE_HIRE, state, s["day"], session_id=session_id,
-                 supplier="Venue hire")
+            cost(
+                year,
+                s["programme"],
+                CostCategory.VENUE,
+                VENUE_HIRE,
+                state,
+                s["day"],
+                session_id=session_id,
+                supplier="Venue hire",
+            )
     _insert(CostLine.__table__, cost_rows)
     made.cost_lines = len(cost_rows)
 
     # Each agency's targets for the courses that need refreshing.
     refreshed = [course_ids[n] for n, course in enumerate(COURSES) if course[4]]
     target_rows = [
-        {"agency_id": agency_id, "course_id": course_id, "staff_needed": rng.randint(5, 80), "updated_at": stamp,
-         "updated_by_id": coordinator_id}
-        for agency_id in agency_ids for course_id in rng.sample(refreshed, min(4, len(refreshed)))
+        {
+            "agency_id": agency_id,
+            "course_id": course_id,
+            "staff_needed": rng.randint(5, 80),
+            "updated_at": stamp,
+            "updated_by_id": coordinator_id,
+        }
+        for agency_id in agency_ids
+        for course_id in rng.sample(refreshed, min(4, len(refreshed)))
     ]
     _insert(CoverageTarget.__table__, target_rows)
     made.coverage_targets = len(target_rows)

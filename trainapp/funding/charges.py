@@ -95,9 +95,7 @@ def _withdraw(booking: Booking, *, by: User | None) -> None:
         charge.status = ChargeStatus.WITHDRAWN
         charge.decided_by, charge.decided_at = by, utcnow()
         charge.decided_reason = "The register was corrected"
-        audit.record(
-            by, "charge.withdrawn", charge, before={"status": "raised"}, after={"status": "withdrawn"}
-        )
+        audit.record(by, "charge.withdrawn", charge, before={"status": "raised"}, after={"status": "withdrawn"})
 
 
 def _on_attendance_marked(booking: Booking, by: User | None = None, **_):
@@ -185,9 +183,7 @@ def charges_query(
             joinedload(Charge.agency),
         )
         .where(Charge.status != ChargeStatus.WITHDRAWN)
-        .order_by(
-            *((Charge.raised_at.desc(), Charge.id.desc()) if newest_first else (Charge.raised_at, Charge.id))
-        )
+        .order_by(*((Charge.raised_at.desc(), Charge.id.desc()) if newest_first else (Charge.raised_at, Charge.id)))
     )
     if agency_id is not None:
         query = query.where(Charge.agency_id == agency_id)

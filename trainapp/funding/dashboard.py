@@ -71,12 +71,8 @@ def grant_figures(today: date, grant_id: int | None = None) -> list[GrantFigures
     costs = (
         sa.select(
             Allocation.grant_id,
-            sa.func.sum(
-                sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence), else_=0)
-            ).label("c"),
-            sa.func.sum(sa.case((CostLine.state == CostState.PAID, CostLine.amount_pence), else_=0)).label(
-                "p"
-            ),
+            sa.func.sum(sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence), else_=0)).label("c"),
+            sa.func.sum(sa.case((CostLine.state == CostState.PAID, CostLine.amount_pence), else_=0)).label("p"),
         )
         .join(CostLine.allocation)
         .group_by(Allocation.grant_id)
@@ -95,9 +91,7 @@ def grant_figures(today: date, grant_id: int | None = None) -> list[GrantFigures
     )
     if grant_id is not None:
         query = query.where(Grant.id == grant_id)
-    return [
-        GrantFigures(grant, int(a), int(c), int(p), today) for grant, a, c, p in db.session.execute(query)
-    ]
+    return [GrantFigures(grant, int(a), int(c), int(p), today) for grant, a, c, p in db.session.execute(query)]
 
 
 @dataclass
@@ -154,9 +148,7 @@ def programme_allocations(programme_id: int) -> list[AllocationFigures]:
 
 def programme_costs(programme_id: int) -> list[CostLine]:
     """Costs for the whole programme and for its sessions, the most recent first."""
-    sessions = (
-        sa.select(TrainingSession.id).join(TrainingSession.course).where(Course.programme_id == programme_id)
-    )
+    sessions = sa.select(TrainingSession.id).join(TrainingSession.course).where(Course.programme_id == programme_id)
     return list(
         db.session.scalars(
             sa.select(CostLine)
@@ -250,9 +242,7 @@ def programme_figures() -> list[ProgrammeFigures]:
     )
     charges = {}
     for programme_id, status, count, total in db.session.execute(
-        sa.select(
-            Course.programme_id, Charge.status, sa.func.count(Charge.id), sa.func.sum(Charge.amount_pence)
-        )
+        sa.select(Course.programme_id, Charge.status, sa.func.count(Charge.id), sa.func.sum(Charge.amount_pence))
         .join(Charge.booking)
         .join(Booking.session)
         .join(TrainingSession.course)
@@ -270,8 +260,7 @@ def programme_figures() -> list[ProgrammeFigures]:
                 sessions_delivered=int(delivered.get(programme.id, 0)),
                 places_offered=int(offered.get(programme.id, 0) or 0),
                 learners_attended=int(attended.get(programme.id, 0)),
-                cost=int(session_costs.get(programme.id, 0) or 0)
-                + int(programme_costs.get(programme.id, 0) or 0),
+                cost=int(session_costs.get(programme.id, 0) or 0) + int(programme_costs.get(programme.id, 0) or 0),
                 charges_raised=raised[0],
                 charges_raised_pence=raised[1],
                 charges_waived=waived[0],

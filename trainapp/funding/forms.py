@@ -40,9 +40,7 @@ class GrantForm(FlaskForm):
     )
     amount = _money("Amount", "Enter the grant's amount")
     match_funding = _money("Match funding expected")
-    starts_on = GovDateField(
-        "Delivery window starts", validators=[DataRequired("Enter the start of the window")]
-    )
+    starts_on = GovDateField("Delivery window starts", validators=[DataRequired("Enter the start of the window")])
     ends_on = GovDateField("Delivery window ends", validators=[DataRequired("Enter the end of the window")])
     status = RadioField(
         "Status",
@@ -69,9 +67,7 @@ class CostForm(FlaskForm):
         validators=[DataRequired("Choose the allocation to charge")],
         widget=GovSelect(),
     )
-    category = SelectField(
-        "Category", choices=choices((c.value, c.label) for c in CostCategory), widget=GovSelect()
-    )
+    category = SelectField("Category", choices=choices((c.value, c.label) for c in CostCategory), widget=GovSelect())
     amount = _money("Amount", "Enter the amount")
     state = RadioField(
         "Committed or paid",
@@ -97,9 +93,7 @@ class PolicyForm(FlaskForm):
     partner_day = _money("Partner agencies: full day", "Enter the partner day rate")
     partner_half_day = _money("Partner agencies: half day", "Enter the partner half-day rate")
     non_partner_day = _money("Non-partner organisations: full day", "Enter the non-partner day rate")
-    non_partner_half_day = _money(
-        "Non-partner organisations: half day", "Enter the non-partner half-day rate"
-    )
+    non_partner_half_day = _money("Non-partner organisations: half day", "Enter the non-partner half-day rate")
     half_day_hours = IntegerField(
         "A half day is up to (hours)",
         validators=[
@@ -113,12 +107,8 @@ class PolicyForm(FlaskForm):
 
 
 class ExemptionForm(FlaskForm):
-    agency = SelectField(
-        "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
-    )
-    reason = TextAreaField(
-        "Reason it is not charged", validators=[Optional(), Length(max=1000)], widget=GovTextArea()
-    )
+    agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
+    reason = TextAreaField("Reason it is not charged", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     exempt = RadioField(
         "Charge this agency?",
         choices=choices([("yes", "Do not charge this agency"), ("no", "Charge this agency again")]),
@@ -141,9 +131,7 @@ class StatementForm(FlaskForm):
     class Meta:
         csrf = False
 
-    agency = SelectField(
-        "Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect()
-    )
+    agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
     month = StringField(
         "Month",
         description="For example, 2026-11",

@@ -122,9 +122,7 @@ class CostLine(db.Model):
     __tablename__ = "cost_lines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    allocation_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("allocations.id", ondelete="RESTRICT"), index=True
-    )
+    allocation_id: Mapped[int] = mapped_column(sa.ForeignKey("allocations.id", ondelete="RESTRICT"), index=True)
     session_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("training_sessions.id", ondelete="RESTRICT"), index=True
     )
@@ -226,9 +224,7 @@ class Charge(db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id", ondelete="RESTRICT"), unique=True)
-    agency_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True
-    )
+    agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True)
     reason: Mapped[ChargeReason] = mapped_column(enum_type(ChargeReason))
     amount_pence: Mapped[int] = mapped_column()
     status: Mapped[ChargeStatus] = mapped_column(enum_type(ChargeStatus), default=ChargeStatus.RAISED)

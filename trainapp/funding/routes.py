@@ -177,9 +177,7 @@ def _allocation_form(grant: Grant, allocation: Allocation | None):
     form.target.choices = _targets()
     if request.method == "GET" and allocation is not None:
         form.target.data = (
-            f"programme-{allocation.programme_id}"
-            if allocation.programme_id
-            else f"course-{allocation.course_id}"
+            f"programme-{allocation.programme_id}" if allocation.programme_id else f"course-{allocation.course_id}"
         )
         form.amount.data = to_input(allocation.amount_pence)
     if form.validate_on_submit():
@@ -346,12 +344,8 @@ def charging():
             db.session.commit()
             flash("The charging rates have been saved.")
             return redirect(url_for("funding.charging"))
-    exemptions = db.session.scalars(
-        sa.select(ChargeExemption).options(sa.orm.joinedload(ChargeExemption.agency))
-    ).all()
-    return render_template(
-        "funding/charging.html", form=form, exemption_form=exemption_form, exemptions=exemptions
-    )
+    exemptions = db.session.scalars(sa.select(ChargeExemption).options(sa.orm.joinedload(ChargeExemption.agency))).all()
+    return render_template("funding/charging.html", form=form, exemption_form=exemption_form, exemptions=exemptions)
 
 
 @bp.route("/charging/exemptions", methods=["POST"])
@@ -391,15 +385,9 @@ def _month(text: str | None) -> date | None:
 @bp.route("/charges")
 @roles(Role.COORDINATOR, Role.AGENCY_LEAD)
 def list_charges():
-    agency_id = (
-        current_user.agency_id if current_user.is_agency_lead else request.args.get("agency", type=int)
-    )
-    query = charges.charges_query(
-        agency_id=agency_id, month=_month(request.args.get("month")), newest_first=True
-    )
-    page = db.paginate(
-        query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"]
-    )
+    agency_id = current_user.agency_id if current_user.is_agency_lead else request.args.get("agency", type=int)
+    query = charges.charges_query(agency_id=agency_id, month=_month(request.args.get("month")), newest_first=True)
+    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
     return render_template("funding/charges.html", page=page, form=WaiveForm(formdata=None))
 
 

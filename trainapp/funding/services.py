@@ -30,10 +30,7 @@ def require_coordinator(user: User) -> None:
 
 def _lock_grant(grant_id: int) -> Grant:
     grant = db.session.scalars(
-        sa.select(Grant)
-        .where(Grant.id == grant_id)
-        .with_for_update()
-        .execution_options(populate_existing=True)
+        sa.select(Grant).where(Grant.id == grant_id).with_for_update().execution_options(populate_existing=True)
     ).one_or_none()
     if grant is None:
         raise DomainError("That grant does not exist")
@@ -96,9 +93,7 @@ def save_grant(grant: Grant | None, details: GrantDetails, *, by: User) -> Grant
 
 
 def allocated_pence(grant_id: int, excluding: int | None = None) -> int:
-    query = sa.select(sa.func.coalesce(sa.func.sum(Allocation.amount_pence), 0)).where(
-        Allocation.grant_id == grant_id
-    )
+    query = sa.select(sa.func.coalesce(sa.func.sum(Allocation.amount_pence), 0)).where(Allocation.grant_id == grant_id)
     if excluding is not None:
         query = query.where(Allocation.id != excluding)
     return db.session.scalar(query)
@@ -136,9 +131,7 @@ def save_allocation(
     if allocation is not None:
         spent = spent_pence(allocation.id)
         if amount_pence < spent:
-            raise DomainError(
-                f"{format_money(spent)} of costs are already charged to this allocation", "amount"
-            )
+            raise DomainError(f"{format_money(spent)} of costs are already charged to this allocation", "amount")
     created = allocation is None
     before = None if created else {"amount_pence": allocation.amount_pence}
     # Read the targets' ids before the new allocation joins grant.allocations: reading an
@@ -221,8 +214,7 @@ def add_cost(allocation_id: int, details: CostDetails, *, by: User) -> CostLine:
         raise DomainError("This grant is closed: no costs can be charged to it", "allocation")
     if not grant.starts_on <= details.incurred_on <= grant.ends_on:
         raise DomainError(
-            f"The date is outside the grant's delivery window ({grant.starts_on:%d/%m/%Y} to "
-            f"{grant.ends_on:%d/%m/%Y})",
+            f"The date is outside the grant's delivery window ({grant.starts_on:%d/%m/%Y} to {grant.ends_on:%d/%m/%Y})",
             "incurred_on",
         )
     if details.amount_pence <= 0:
@@ -346,7 +338,4 @@ def set_exemption(agency: Agency, *, by: User, exempt: bool, reason: str = "") -
 def is_exempt(agency_id: int | None) -> bool:
     if agency_id is None:
         return True
-    return (
-        db.session.scalar(sa.select(ChargeExemption.id).where(ChargeExemption.agency_id == agency_id))
-        is not None
-    )
+    return db.session.scalar(sa.select(ChargeExemption.id).where(ChargeExemption.agency_id == agency_id)) is not None

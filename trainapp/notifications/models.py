@@ -25,9 +25,7 @@ class OutboxStatus(enum.StrEnum):
 
     def check_transition(self, target: "OutboxStatus") -> None:
         if target not in OUTBOX_TRANSITIONS[self]:
-            raise InvalidTransition(
-                f"A message that is {self.label.lower()} cannot become {target.label.lower()}"
-            )
+            raise InvalidTransition(f"A message that is {self.label.lower()} cannot become {target.label.lower()}")
 
 
 OUTBOX_STATUS_LABELS = {
@@ -62,9 +60,7 @@ class OutboxMessage(db.Model):
     calendar_method: Mapped[str | None] = mapped_column(sa.String(16))
     # Stops the same message being queued twice by a job that runs again.
     dedupe_key: Mapped[str | None] = mapped_column(sa.String(200), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(
-        enum_type(OutboxStatus), default=OutboxStatus.PENDING
-    )
+    status: Mapped[OutboxStatus] = mapped_column(enum_type(OutboxStatus), default=OutboxStatus.PENDING)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # When it was last put in the queue (made, or re-queued by a coordinator): the retry
     # period counts from here.

@@ -281,7 +281,9 @@ def requeue(message: OutboxMessage, *, by, now: datetime) -> None:
         raise InvalidTransition("This message's text has been removed, so it cannot be sent again")
     message.status.check_transition(OutboxStatus.PENDING)
     audit.record(
-        by, "outbox.requeued", message,
+        by,
+        "outbox.requeued",
+        message,
         before={"status": str(message.status), "last_error": message.last_error},
         after={"status": str(OutboxStatus.PENDING)},
         at=now,

@@ -8,8 +8,13 @@ from wtforms.validators import InputRequired, NumberRange, Optional
 from trainapp.catalogue.forms import GovDateField
 from trainapp.forms import choices
 
-PRESETS = [("", "Choose dates below"), ("this-quarter", "This quarter"), ("last-quarter", "Last quarter"),
-           ("this-year", "This financial year"), ("last-year", "Last financial year")]
+PRESETS = [
+    ("", "Choose dates below"),
+    ("this-quarter", "This quarter"),
+    ("last-quarter", "Last quarter"),
+    ("this-year", "This financial year"),
+    ("last-year", "Last financial year"),
+]
 
 
 class ReportForm(FlaskForm):
@@ -29,7 +34,12 @@ class ReportForm(FlaskForm):
 class CoverageTargetForm(FlaskForm):
     agency = SelectField("Agency", coerce=int, validators=[InputRequired("Choose an agency")], widget=GovSelect())
     course = SelectField("Course", coerce=int, validators=[InputRequired("Choose a course")], widget=GovSelect())
-    staff_needed = IntegerField("Staff who need this course", validators=[
-        InputRequired("Enter how many staff need this course"),
-        NumberRange(min=0, max=100000, message="Enter a number from 0 to 100,000")], widget=GovTextInput())
+    staff_needed = IntegerField(
+        "Staff who need this course",
+        validators=[
+            InputRequired("Enter how many staff need this course"),
+            NumberRange(min=0, max=100000, message="Enter a number from 0 to 100,000"),
+        ],
+        widget=GovTextInput(),
+    )
     submit = SubmitField("Save target", widget=GovSubmitInput())

@@ -113,16 +113,22 @@ def _month_index(filters: ReportFilters):
     1 April in BST (23:30 on 31 March in UTC) counts in April, on every database.
     """
     ends = [local_to_utc(month, time(0)) for month in _months(filters)[1:]] + [filters.utc_range[1]]
-    return sa.case(*[(TrainingSession.starts_at < end, index) for index, end in enumerate(ends)],
-                   else_=len(ends) - 1)
+    return sa.case(*[(TrainingSession.starts_at < end, index) for index, end in enumerate(ends)], else_=len(ends) - 1)
 
 
 def _sessions(filters: ReportFilters, now: datetime):
     """Sessions starting in the range (and programme), as a subquery of ids and facts."""
     start, end = filters.utc_range
     query = (
-        sa.select(TrainingSession.id, TrainingSession.capacity, TrainingSession.status, TrainingSession.starts_at,
-                  TrainingSession.ends_at, Course.programme_id, _month_index(filters).label("month"))
+        sa.select(
+            TrainingSession.id,
+            TrainingSession.capacity,
+            TrainingSession.status,
+            TrainingSession.starts_at,
+            TrainingSession.ends_at,
+            Course.programme_id,
+            _month_index(filters).label("month"),
+        )
         .join(TrainingSession.course)
         .where(TrainingSession.starts_at >= start, TrainingSession.starts_at < end)
     )
@@ -144,8 +150,11 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
     sessions = _sessions(filters, now)
     ran = _ran(sessions, now)
     run, cancelled, offered = db.session.execute(
-        sa.select(_count(ran), _count(sessions.c.status == SessionStatus.CANCELLED),
-                  sa.func.coalesce(sa.func.sum(sa.case((ran, sessions.c.capacity), else_=0)), 0))
+        sa.select(
+            _count(ran),
+            _count(sessions.c.status == SessionStatus.CANCELLED),
+            sa.func.coalesce(sa.func.sum(sa.case((ran, sessions.c.capacity), else_=0)), 0),
+        )
     ).one()
 
     booking_filter = [Booking.status == BookingStatus.CONFIRMED]
@@ -173,9 +182,16 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
     if filters.agency_id:
         late_query = late_query.where(Booking.agency_id == filters.agency_id)
     summary = Summary(
-        sessions_run=int(run), sessions_cancelled=int(cancelled), places_offered=int(offered),
-        booked=int(figures[0]), attended=int(figures[1]), partial=int(figures[2]), walk_ins=int(figures[3]),
-        no_shows=int(figures[4]), turned_away=int(figures[5]), unable=int(figures[6]),
+        sessions_run=int(run),
+        sessions_cancelled=int(cancelled),
+        places_offered=int(offered),
+        booked=int(figures[0]),
+        attended=int(figures[1]),
+        partial=int(figures[2]),
+        walk_ins=int(figures[3]),
+        no_shows=int(figures[4]),
+        turned_away=int(figures[5]),
+        unable=int(figures[6]),
         late_cancellations=int(db.session.scalar(late_query)),
     )
     if filters.agency_id:
@@ -184,28 +200,41 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
     by_agency = [
         Row(name=name, booked=int(b), attended=int(a), no_shows=int(n), walk_ins=int(w))
         for name, b, a, n, w in db.session.execute(
-            sa.select(Agency.name, _count(placed), _count(sa.and_(placed, Booking.attendance.in_(THERE))),
-                      _count(Booking.attendance == AttendanceStatus.NO_SHOW), _count(Booking.is_walk_in.is_(True)))
+            sa.select(
+                Agency.name,
+                _count(placed),
+                _count(sa.and_(placed, Booking.attendance.in_(THERE))),
+                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
+                _count(Booking.is_walk_in.is_(True)),
+            )
             .join(sessions, sessions.c.id == Booking.session_id)
             .join(Agency, Agency.id == Booking.agency_id)
             .where(ran, *booking_filter)
-            .group_by(Agency.name).order_by(Agency.name)
+            .group_by(Agency.name)
+            .order_by(Agency.name)
         )
     ]
     offered_by_programme = {
         programme_id: (int(count), int(capacity or 0))
         for programme_id, count, capacity in db.session.execute(
             sa.select(sessions.c.programme_id, sa.func.count(sessions.c.id), sa.func.sum(sessions.c.capacity))
-            .where(ran).group_by(sessions.c.programme_id)
+            .where(ran)
+            .group_by(sessions.c.programme_id)
         )
     }
     booked_by_programme = {
         p: (int(b), int(a), int(n), int(w))
         for p, b, a, n, w in db.session.execute(
-            sa.select(sessions.c.programme_id, _count(placed), _count(sa.and_(placed, Booking.attendance.in_(THERE))),
-                      _count(Booking.attendance == AttendanceStatus.NO_SHOW), _count(Booking.is_walk_in.is_(True)))
+            sa.select(
+                sessions.c.programme_id,
+                _count(placed),
+                _count(sa.and_(placed, Booking.attendance.in_(THERE))),
+                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
+                _count(Booking.is_walk_in.is_(True)),
+            )
             .join(sessions, sessions.c.id == Booking.session_id)
-            .where(ran, *booking_filter).group_by(sessions.c.programme_id)
+            .where(ran, *booking_filter)
+            .group_by(sessions.c.programme_id)
         )
     }
     by_programme = []
@@ -214,18 +243,29 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
             continue
         count, capacity = offered_by_programme.get(programme.id, (0, 0))
         b, a, n, w = booked_by_programme.get(programme.id, (0, 0, 0, 0))
-        by_programme.append(Row(programme.name, booked=b, attended=a, no_shows=n, walk_ins=w,
-                                offered=int(capacity or 0), sessions=int(count)))
+        by_programme.append(
+            Row(
+                programme.name,
+                booked=b,
+                attended=a,
+                no_shows=n,
+                walk_ins=w,
+                offered=int(capacity or 0),
+                sessions=int(count),
+            )
+        )
 
     month = sessions.c.month
-    offered_by_month = dict(db.session.execute(
-        sa.select(month, sa.func.sum(sessions.c.capacity)).where(ran).group_by(month)
-    ).all())
+    offered_by_month = dict(
+        db.session.execute(sa.select(month, sa.func.sum(sessions.c.capacity)).where(ran).group_by(month)).all()
+    )
     bookings_by_month = {
-        m: (int(b), int(a)) for m, b, a in db.session.execute(
+        m: (int(b), int(a))
+        for m, b, a in db.session.execute(
             sa.select(month, _count(placed), _count(sa.and_(placed, Booking.attendance.in_(THERE))))
             .join(sessions, sessions.c.id == Booking.session_id)
-            .where(ran, *booking_filter).group_by(month)
+            .where(ran, *booking_filter)
+            .group_by(month)
         )
     }
     # Every month of the range, so a month with nothing run shows as a gap in the chart.
@@ -234,28 +274,39 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
         for index, first in enumerate(_months(filters))
     ]
 
-    confidence = sa.select(
-        sa.func.avg(Evaluation.confidence_before), sa.func.avg(Evaluation.confidence_after),
-        sa.func.count(Evaluation.id),
-    ).join(Evaluation.booking).join(sessions, sessions.c.id == Booking.session_id).where(
-        Evaluation.kind == EvaluationKind.AFTER)
+    confidence = (
+        sa.select(
+            sa.func.avg(Evaluation.confidence_before),
+            sa.func.avg(Evaluation.confidence_after),
+            sa.func.count(Evaluation.id),
+        )
+        .join(Evaluation.booking)
+        .join(sessions, sessions.c.id == Booking.session_id)
+        .where(Evaluation.kind == EvaluationKind.AFTER)
+    )
     if filters.agency_id:
         confidence = confidence.where(Booking.agency_id == filters.agency_id)
     before, after, responses = db.session.execute(confidence).one()
 
     start, end = filters.utc_range
     cost_query = sa.select(
-        sa.func.coalesce(sa.func.sum(sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence),
-                                             else_=0)), 0),
+        sa.func.coalesce(
+            sa.func.sum(sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence), else_=0)), 0
+        ),
         sa.func.coalesce(sa.func.sum(sa.case((CostLine.state == CostState.PAID, CostLine.amount_pence), else_=0)), 0),
     ).where(CostLine.incurred_on >= filters.start, CostLine.incurred_on <= filters.end)
     if filters.programme_id:
         # A cost line is for one session or one programme: either way it belongs to a programme.
-        cost_query = cost_query.where(sa.or_(
-            CostLine.programme_id == filters.programme_id,
-            CostLine.session_id.in_(sa.select(TrainingSession.id).join(TrainingSession.course)
-                                    .where(Course.programme_id == filters.programme_id)),
-        ))
+        cost_query = cost_query.where(
+            sa.or_(
+                CostLine.programme_id == filters.programme_id,
+                CostLine.session_id.in_(
+                    sa.select(TrainingSession.id)
+                    .join(TrainingSession.course)
+                    .where(Course.programme_id == filters.programme_id)
+                ),
+            )
+        )
     committed, paid = db.session.execute(cost_query).one()
     charge_query = (
         sa.select(Charge.status, sa.func.count(Charge.id), sa.func.coalesce(sa.func.sum(Charge.amount_pence), 0))
@@ -265,21 +316,38 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
     if filters.agency_id:
         charge_query = charge_query.where(Charge.agency_id == filters.agency_id)
     if filters.programme_id:
-        charge_query = charge_query.where(Charge.booking_id.in_(
-            sa.select(Booking.id).join(Booking.session).join(TrainingSession.course)
-            .where(Course.programme_id == filters.programme_id)))
+        charge_query = charge_query.where(
+            Charge.booking_id.in_(
+                sa.select(Booking.id)
+                .join(Booking.session)
+                .join(TrainingSession.course)
+                .where(Course.programme_id == filters.programme_id)
+            )
+        )
     charges = {status: (int(n), int(total)) for status, n, total in db.session.execute(charge_query)}
     raised = charges.get(ChargeStatus.RAISED, (0, 0))
     waived = charges.get(ChargeStatus.WAIVED, (0, 0))
     return BoardReport(
-        filters=filters, summary=summary, by_agency=by_agency, by_programme=by_programme, by_month=by_month,
+        filters=filters,
+        summary=summary,
+        by_agency=by_agency,
+        by_programme=by_programme,
+        by_month=by_month,
         confidence_before=float(before) if before is not None else None,
-        confidence_after=float(after) if after is not None else None, responses=int(responses),
-        costs_committed=int(committed), costs_paid=int(paid),
-        charges_raised=raised[0], charges_raised_pence=raised[1],
-        charges_waived=waived[0], charges_waived_pence=waived[1],
-        absence={"No-show": summary.no_shows, "Late and turned away": summary.turned_away,
-                 "Unable to attend (gave notice)": summary.unable, "Late cancellation": summary.late_cancellations},
+        confidence_after=float(after) if after is not None else None,
+        responses=int(responses),
+        costs_committed=int(committed),
+        costs_paid=int(paid),
+        charges_raised=raised[0],
+        charges_raised_pence=raised[1],
+        charges_waived=waived[0],
+        charges_waived_pence=waived[1],
+        absence={
+            "No-show": summary.no_shows,
+            "Late and turned away": summary.turned_away,
+            "Unable to attend (gave notice)": summary.unable,
+            "Late cancellation": summary.late_cancellations,
+        },
         agency_name=db.session.get(Agency, filters.agency_id).name if filters.agency_id else None,
     )
 
@@ -294,8 +362,13 @@ def _held_places(agency_id: int, sessions, ran, placed) -> tuple[int, int]:
     booked = db.session.scalar(
         sa.select(sa.func.count(Booking.id))
         .join(sessions, sessions.c.id == Booking.session_id)
-        .where(ran, placed, Booking.status == BookingStatus.CONFIRMED, Booking.agency_id == agency_id,
-               Booking.reserved_for_agency_id == agency_id)
+        .where(
+            ran,
+            placed,
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.agency_id == agency_id,
+            Booking.reserved_for_agency_id == agency_id,
+        )
     )
     return int(held), int(booked)
 
@@ -342,11 +415,14 @@ def coverage(today: date, agency_id: int | None = None, now: datetime | None = N
         overdue_before = refreshers.by_period(months, overdue_by, UTCDateTime())
         due_before = refreshers.by_period(months, due_by, UTCDateTime())
         is_overdue = sa.and_(months.is_not(None), last.c.completed_at < overdue_before)
-        is_due_soon = sa.and_(months.is_not(None), last.c.completed_at >= overdue_before,
-                              last.c.completed_at < due_before)
+        is_due_soon = sa.and_(
+            months.is_not(None), last.c.completed_at >= overdue_before, last.c.completed_at < due_before
+        )
         rows = db.session.execute(
             sa.select(User.agency_id, last.c.course_id, sa.func.count(), _count(is_due_soon), _count(is_overdue))
-            .select_from(last).join(User, User.id == last.c.user_id).join(Course, Course.id == last.c.course_id)
+            .select_from(last)
+            .join(User, User.id == last.c.user_id)
+            .join(Course, Course.id == last.c.course_id)
             # Staff count where they work now, whoever they were with when they trained.
             .where(User.active.is_(True), last.c.course_id.in_({t.course_id for t in targets}))
             .group_by(User.agency_id, last.c.course_id)

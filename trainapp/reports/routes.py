@@ -93,8 +93,10 @@ def _filter_args(report: queries.BoardReport | None) -> dict[str, list[str]]:
     if report is None:
         return {}
     filters = report.filters
-    args = {name: [str(day.day), str(day.month), str(day.year)]
-            for name, day in (("start", filters.start), ("end", filters.end))}
+    args = {
+        name: [str(day.day), str(day.month), str(day.year)]
+        for name, day in (("start", filters.start), ("end", filters.end))
+    }
     if filters.programme_id:
         args["programme"] = [str(filters.programme_id)]
     if filters.agency_id:
@@ -110,23 +112,30 @@ def _summary(report: queries.BoardReport) -> list[tuple[str, object, str]]:
     """
     s, agency = report.summary, report.agency_name
     if agency:
-        places = [("Places offered (all agencies)", s.places_offered, "count"),
-                  (f"Places held for {agency}", s.places_held, "count"),
-                  (f"Places booked by {agency}", s.booked, "count"),
-                  (f"Attended (in full or in part), {agency}", s.attended, "count"),
-                  (f"Fill rate (places held for {agency} that it booked ÷ places held for it)", s.fill_rate,
-                   "percent"),
-                  (f"Show rate ({agency}'s people who attended ÷ places it booked)", s.show_rate, "percent")]
+        places = [
+            ("Places offered (all agencies)", s.places_offered, "count"),
+            (f"Places held for {agency}", s.places_held, "count"),
+            (f"Places booked by {agency}", s.booked, "count"),
+            (f"Attended (in full or in part), {agency}", s.attended, "count"),
+            (f"Fill rate (places held for {agency} that it booked ÷ places held for it)", s.fill_rate, "percent"),
+            (f"Show rate ({agency}'s people who attended ÷ places it booked)", s.show_rate, "percent"),
+        ]
     else:
-        places = [("Places offered", s.places_offered, "count"), ("Places booked", s.booked, "count"),
-                  ("Attended (in full or in part)", s.attended, "count"),
-                  ("Fill rate (places booked ÷ places offered)", s.fill_rate, "percent"),
-                  ("Show rate (people who attended ÷ places booked)", s.show_rate, "percent")]
+        places = [
+            ("Places offered", s.places_offered, "count"),
+            ("Places booked", s.booked, "count"),
+            ("Attended (in full or in part)", s.attended, "count"),
+            ("Fill rate (places booked ÷ places offered)", s.fill_rate, "percent"),
+            ("Show rate (people who attended ÷ places booked)", s.show_rate, "percent"),
+        ]
     return [
-        ("Sessions run", s.sessions_run, "count"), ("Sessions cancelled", s.sessions_cancelled, "count"),
+        ("Sessions run", s.sessions_run, "count"),
+        ("Sessions cancelled", s.sessions_cancelled, "count"),
         *places,
-        ("Partial attendance", s.partial, "count"), ("Walk-ins", s.walk_ins, "count"),
-        ("Late cancellations", s.late_cancellations, "count"), ("No-shows", s.no_shows, "count"),
+        ("Partial attendance", s.partial, "count"),
+        ("Walk-ins", s.walk_ins, "count"),
+        ("Late cancellations", s.late_cancellations, "count"),
+        ("No-shows", s.no_shows, "count"),
         ("Confidence before, average of 1–5", report.confidence_before if report.responses else None, "average"),
         ("Confidence after, average of 1–5", report.confidence_after if report.responses else None, "average"),
         ("Evaluation responses", report.responses, "count"),
@@ -148,25 +157,45 @@ def board():
     charts = _charts(report) if report else {}
     template = "reports/board_print.html" if request.args.get("print") == "1" else "reports/board.html"
     summary = [(label, _shown_value(value, kind)) for label, value, kind in _summary(report)] if report else []
-    return render_template(template, form=form, report=report, charts=charts, percent=_percent, summary=summary,
-                           filter_args=_filter_args(report)), (200 if report or not request.args else 400)
+    return render_template(
+        template,
+        form=form,
+        report=report,
+        charts=charts,
+        percent=_percent,
+        summary=summary,
+        filter_args=_filter_args(report),
+    ), (200 if report or not request.args else 400)
 
 
 def _charts(report: queries.BoardReport) -> dict:
     months = report.by_month
     return {
         "months": bar_chart(
-            "Places offered, booked and attended by month", [f"{m:%b %Y}" for m, *_ in months],
-            [("Offered", [o for _, o, _, _ in months]), ("Booked", [b for _, _, b, _ in months]),
-             ("Attended", [a for _, _, _, a in months])], value_label=lambda v: f"{v:.0f}"),
+            "Places offered, booked and attended by month",
+            [f"{m:%b %Y}" for m, *_ in months],
+            [
+                ("Offered", [o for _, o, _, _ in months]),
+                ("Booked", [b for _, _, b, _ in months]),
+                ("Attended", [a for _, _, _, a in months]),
+            ],
+            value_label=lambda v: f"{v:.0f}",
+        ),
         "agencies": bar_chart(
-            "Attendance by agency", [row.name for row in report.by_agency],
-            [("Booked", [row.booked for row in report.by_agency]),
-             ("Attended", [row.attended for row in report.by_agency])], value_label=lambda v: f"{v:.0f}"),
+            "Attendance by agency",
+            [row.name for row in report.by_agency],
+            [
+                ("Booked", [row.booked for row in report.by_agency]),
+                ("Attended", [row.attended for row in report.by_agency]),
+            ],
+            value_label=lambda v: f"{v:.0f}",
+        ),
         "programmes": bar_chart(
-            "Show rate by programme", [row.name for row in report.by_programme],
+            "Show rate by programme",
+            [row.name for row in report.by_programme],
             [("Show rate", [round((row.show_rate or 0) * 100, 1) for row in report.by_programme])],
-            value_label=lambda v: f"{v:.1f}%"),
+            value_label=lambda v: f"{v:.1f}%",
+        ),
     }
 
 
@@ -184,24 +213,35 @@ def board_csv():
         rows = [(label, _csv_value(value, kind)) for label, value, kind in _summary(report)]
         # The partnership's costs are not one agency's business; its own charges are.
         if current_user.is_coordinator:
-            rows += [("Costs committed (£)", to_pounds(report.costs_committed)),
-                     ("Costs paid (£)", to_pounds(report.costs_paid))]
-        rows += [("Charges raised", report.charges_raised),
-                 ("Charges raised (£)", to_pounds(report.charges_raised_pence)),
-                 ("Charges waived", report.charges_waived),
-                 ("Charges waived (£)", to_pounds(report.charges_waived_pence))]
+            rows += [
+                ("Costs committed (£)", to_pounds(report.costs_committed)),
+                ("Costs paid (£)", to_pounds(report.costs_paid)),
+            ]
+        rows += [
+            ("Charges raised", report.charges_raised),
+            ("Charges raised (£)", to_pounds(report.charges_raised_pence)),
+            ("Charges waived", report.charges_waived),
+            ("Charges waived (£)", to_pounds(report.charges_waived_pence)),
+        ]
         return csv_response(name, ["Measure", "Value"], rows)
     if table == "agencies":
-        return csv_response(name, ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
-                            [(r.name, r.booked, r.attended, _percent(r.show_rate), r.no_shows, r.walk_ins)
-                             for r in report.by_agency])
+        return csv_response(
+            name,
+            ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
+            [(r.name, r.booked, r.attended, _percent(r.show_rate), r.no_shows, r.walk_ins) for r in report.by_agency],
+        )
     if table == "programmes":
-        return csv_response(name, ["Programme", "Sessions run", "Places offered", "Booked", "Attended", "Show rate"],
-                            [(r.name, r.sessions, r.offered, r.booked, r.attended, _percent(r.show_rate))
-                             for r in report.by_programme])
+        return csv_response(
+            name,
+            ["Programme", "Sessions run", "Places offered", "Booked", "Attended", "Show rate"],
+            [(r.name, r.sessions, r.offered, r.booked, r.attended, _percent(r.show_rate)) for r in report.by_programme],
+        )
     if table == "months":
-        return csv_response(name, ["Month", "Offered", "Booked", "Attended"],
-                            [(f"{m:%Y-%m}", o, b, a) for m, o, b, a in report.by_month])
+        return csv_response(
+            name,
+            ["Month", "Offered", "Booked", "Attended"],
+            [(f"{m:%Y-%m}", o, b, a) for m, o, b, a in report.by_month],
+        )
     return csv_response(name, ["Reason for absence", "Number"], list(report.absence.items()))
 
 
@@ -222,8 +262,12 @@ def _coverage_agency() -> int | None:
     return agency_id
 
 
-SORTS = {"agency": lambda r: (r.agency.name, r.course.title), "course": lambda r: (r.course.title, r.agency.name),
-         "gap": lambda r: (-r.gap, r.agency.name), "overdue": lambda r: (-r.overdue, r.agency.name)}
+SORTS = {
+    "agency": lambda r: (r.agency.name, r.course.title),
+    "course": lambda r: (r.course.title, r.agency.name),
+    "gap": lambda r: (-r.gap, r.agency.name),
+    "overdue": lambda r: (-r.overdue, r.agency.name),
+}
 
 
 @bp.route("/coverage", methods=["GET", "POST"])
@@ -235,8 +279,11 @@ def coverage():
     form = CoverageTargetForm()
     if form.is_submitted() and current_user.is_agency_lead and form.agency.data not in (None, current_user.agency_id):
         abort(403)  # another agency's target: a forged form, not a choice the page offered
-    agencies = (db.session.scalars(sa.select(Agency).order_by(Agency.name)).all() if current_user.is_coordinator
-                else [current_user.agency])
+    agencies = (
+        db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
+        if current_user.is_coordinator
+        else [current_user.agency]
+    )
     courses = db.session.scalars(sa.select(Course).order_by(Course.title)).all()
     form.agency.choices = [(a.id, a.name) for a in agencies]
     form.course.choices = [(c.id, c.title) for c in courses]
@@ -262,8 +309,17 @@ def coverage():
 @READERS
 def coverage_csv():
     rows = queries.coverage(to_local(utcnow()).date(), _coverage_agency())
-    header = ["Agency", "Course", "Staff needed", "Trained and in date", "Due within 90 days", "Overdue",
-              "Still to train"]
-    return csv_response("coverage.csv", header,
-                        [(r.agency.name, r.course.title, r.needed, r.in_date, r.due_soon, r.overdue, r.gap)
-                         for r in rows])
+    header = [
+        "Agency",
+        "Course",
+        "Staff needed",
+        "Trained and in date",
+        "Due within 90 days",
+        "Overdue",
+        "Still to train",
+    ]
+    return csv_response(
+        "coverage.csv",
+        header,
+        [(r.agency.name, r.course.title, r.needed, r.in_date, r.due_soon, r.overdue, r.gap) for r in rows],
+    )
