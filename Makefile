@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app trainapp
 export TRAINAPP_ENV ?= development
 
-.PHONY: run test install install-test migrate demo-data lint css clean
+.PHONY: run test check install install-test migrate demo-data lint css clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ test: install-test
 
 lint: install-test
 	$(BIN)/ruff check .
+
+# Lint, formatting and types (mypy reads its settings and paths from pyproject.toml); CI runs this before the tests.
+check: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 # Rebuilds static/css/app.css from GOV.UK Frontend's Sass (needs Node; the result is committed).
 css:

@@ -28,7 +28,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(config if config is not None else from_environment(Path(app.instance_path)))
     if app.config.get("PROXY_HOPS"):
         hops = app.config["PROXY_HOPS"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        # Flask's documented way to wrap the app in WSGI middleware; its hints declare a method.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     _keep_secrets_out_of_logs()
     _init_extensions(app)

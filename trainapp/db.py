@@ -3,6 +3,7 @@
 import enum
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import sqlalchemy as sa
 from flask import current_app, has_request_context, request
@@ -21,6 +22,10 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+    if TYPE_CHECKING:
+        # SQLAlchemy hints any FromClause; every model here is mapped to a plain Table.
+        __table__: ClassVar[sa.Table]
 
 
 def utcnow() -> datetime:
@@ -74,6 +79,15 @@ def refresh_planner_statistics(session) -> bool:
     session.execute(sa.text(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}"))
     session.execute(sa.text("ANALYZE"))
     return True
+
+
+def rows_changed(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through the session changed.
+
+    Session.execute is hinted as giving a plain Result for every statement; for an UPDATE or a
+    DELETE it is a CursorResult, which holds the count.
+    """
+    return cast(sa.CursorResult[Any], result).rowcount
 
 
 def configure_engine(engine: sa.Engine) -> None:

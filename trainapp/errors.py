@@ -12,6 +12,10 @@ class DomainError(Exception):
         if field is not None:
             self.field = field
 
+    def each_problem(self) -> list["DomainError"]:
+        """The refusals to show, each beside its own field: usually just this one."""
+        return [self]
+
 
 class InvalidTransition(DomainError):
     """A status change that the status's rules do not allow."""

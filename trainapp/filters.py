@@ -36,4 +36,5 @@ def page_url(number: int) -> str:
     """This page's address with another page number, keeping its filters."""
     args = request.args.to_dict(flat=False)
     args["page"] = [str(number)]
+    assert request.endpoint is not None, "page links are only drawn on pages a view rendered"
     return url_for(request.endpoint, **(request.view_args or {})) + "?" + urlencode(args, doseq=True)

@@ -1,10 +1,17 @@
-"""Form pieces shared by every feature."""
+"""Form pieces shared by every feature: one-line text, dates, times, money and agency choices."""
+
+import re
+from datetime import date, time
+from typing import TypeVar
 
 from flask_wtf import FlaskForm
-from govuk_frontend_wtf.wtforms_widgets import GovSubmitInput
-from wtforms import SelectChoice, SubmitField
-from wtforms.validators import ValidationError
+from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSubmitInput, GovTextInput
+from wtforms import DateField, Field, SelectChoice, StringField, SubmitField
+from wtforms.utils import unset_value
+from wtforms.validators import StopValidation, ValidationError
 
+from trainapp.errors import DomainError
+from trainapp.money import parse_money, to_input
 from trainapp.text import has_line_breaks_or_controls
 
 
@@ -24,7 +31,7 @@ class SingleLine:
     same question through ``check_single_line``.
     """
 
-    field_flags = {}
+    field_flags: dict[str, object] = {}
 
     def __call__(self, form, field) -> None:
         if isinstance(field.data, str) and has_line_breaks_or_controls(field.data):
@@ -58,3 +65,133 @@ def error_list(form: FlaskForm) -> list[dict]:
         if field.errors:
             items.append({"text": field.errors[0], "href": f"#{field.id}"})
     return items
+
+
+# Dates, times and money: typed as people type them, turned into values once, here -----------
+
+
+class GovDateField(DateField):
+    """Three boxes (day, month, year); a date that does not exist gets a clear message."""
+
+    # Set by WTForms' Field, which has no type hints: what was sent, before parsing.
+    raw_data: list[str] | None
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        super().process(formdata, data, extra_filters)
+        # The widget shows exactly three boxes: anything else sent is shown as empty boxes.
+        if self.raw_data is not None and len(self.raw_data) != 3:
+            self.raw_data = None
+
+    def process_formdata(self, valuelist):
+        if not valuelist or not any(v.strip() for v in valuelist):
+            self.data = None
+            self.raw_data = valuelist
+            return
+        try:
+            day, month, year = (int(v) for v in valuelist)
+            self.data = date(year, month, day)
+        except ValueError:
+            self.data = None
+            raise ValueError(f"{self.label.text} must be a real date, like 27 3 2027") from None
+
+    def pre_validate(self, form):
+        # Stop here, or DataRequired would replace "must be a real date" with "Enter the date".
+        if self.process_errors:
+            raise StopValidation()
+
+
+_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
+
+
+def parse_time(text: str) -> time:
+    """Accept '10:00', '10.00', '14:30', '10am', '2:30pm'."""
+    match = _TIME.match(text or "")
+    if not match:
+        raise ValueError(text)
+    hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
+    if suffix:
+        if not 1 <= hour <= 12:
+            raise ValueError(text)
+        hour = hour % 12 + (12 if suffix == "pm" else 0)
+    return time(hour, minute)
+
+
+class TimeText(StringField):
+    """A time of day typed as text, so every phone and browser shows the same field."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        self.time = None
+        if self.data:
+            try:
+                self.time = parse_time(self.data)
+            except ValueError:
+                self.time = None
+
+    def pre_validate(self, form):
+        if self.data and self.time is None:
+            raise ValidationError(f"Enter {self.label.text.lower()} as a time, like 10:00 or 14:30")
+
+
+class MoneyField(Field):
+    """An amount typed in pounds ('£1,234.56'); its ``data`` is integer pence, or None when left blank.
+
+    Parsed once, by ``money.parse_money``, so every form gives the same messages. What was typed is
+    shown again when it is refused.
+    """
+
+    widget = GovTextInput()
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist and valuelist[0] else ""
+        self.data = None
+        if text:
+            try:
+                self.data = parse_money(text)
+            except DomainError as error:
+                raise ValueError(error.message) from None
+
+    def _value(self) -> str:
+        if self.raw_data:
+            return self.raw_data[0]
+        return to_input(self.data) if isinstance(self.data, int) else ""
+
+    def pre_validate(self, form):
+        # A refused amount says why; "Enter the amount" would only repeat that it is missing.
+        if self.process_errors:
+            raise StopValidation()
+
+
+class Entered:
+    """Required, for fields whose value may be falsy (an amount of £0.00 is an amount)."""
+
+    def __init__(self, message: str):
+        self.message = message
+        self.field_flags = {"required": True}
+
+    def __call__(self, form, field) -> None:
+        if field.data is None:
+            raise StopValidation(self.message)
+
+
+T = TypeVar("T")
+
+
+def validated(value: T | None) -> T:
+    """A required field's value once its form has validated.
+
+    A date or time field holds None until something is entered, so its value is typed as
+    optional; a view reads a required one only after validation, when it is always there.
+    """
+    if value is None:
+        raise ValueError("a required field was read before its form was validated")
+    return value
+
+
+def agency_choices(agencies, blank_label: str | None = "Choose an agency") -> list[tuple[int, str]]:
+    """Options for an agency select: its agencies by id and name, after a blank option (value 0) if labelled."""
+    blank = [(0, blank_label)] if blank_label is not None else []
+    return blank + [(agency.id, agency.name) for agency in agencies]

@@ -12,13 +12,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from trainapp.accounts.models import PasswordResetToken, SignInAttempt
-from trainapp.db import refresh_planner_statistics, utcnow
+from trainapp.attendance import services as attendance
+from trainapp.bookings import reminders
+from trainapp.bookings import services as bookings
+from trainapp.db import refresh_planner_statistics, rows_changed, utcnow
 from trainapp.extensions import db
+from trainapp.notifications import services as outbox
 
 logger = logging.getLogger("trainapp.jobs")
 
@@ -59,10 +64,7 @@ def forget_old_sign_in_attempts(now: datetime | None = None) -> int:
     cutoff = (now or utcnow()) - timedelta(days=1)
     result = db.session.execute(sa.delete(SignInAttempt).where(SignInAttempt.attempted_at < cutoff))
     result_tokens = db.session.execute(sa.delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff))
-    return result.rowcount + result_tokens.rowcount
-
-
-# The features are imported when their step runs, as the CLI imports this module.
+    return rows_changed(result) + rows_changed(result_tokens)
 
 
 def _forget_sign_in_records(now: datetime) -> Done:
@@ -70,39 +72,27 @@ def _forget_sign_in_records(now: datetime) -> Done:
 
 
 def _release_reservations(now: datetime) -> Done:
-    from trainapp.bookings.services import release_due_reservations
-
-    return Done(f"released {release_due_reservations(now)}")
+    return Done(f"released {bookings.release_due_reservations(now)}")
 
 
 def _expire_requests(now: datetime) -> Done:
-    from trainapp.bookings.services import expire_requests
-
-    return Done(f"expired {expire_requests(now)}")
+    return Done(f"expired {bookings.expire_requests(now)}")
 
 
 def _queue_reminders(now: datetime) -> Done:
-    from trainapp.bookings.reminders import queue_reminders
-
-    return Done(f"queued {queue_reminders(now)}")
+    return Done(f"queued {reminders.queue_reminders(now)}")
 
 
 def _queue_follow_ups(now: datetime) -> Done:
-    from trainapp.attendance.services import queue_follow_ups
-
-    return Done(f"queued {queue_follow_ups(now)}")
+    return Done(f"queued {attendance.queue_follow_ups(now)}")
 
 
 def _purge_outbox(now: datetime) -> Done:
-    from trainapp.notifications.services import purge_old_messages
-
-    return Done(f"purged {purge_old_messages(now)}")
+    return Done(f"purged {outbox.purge_old_messages(now)}")
 
 
 def _deliver_outbox(now: datetime) -> Done:
-    from trainapp.notifications.services import send_due_messages
-
-    report = send_due_messages(DELIVERY_LIMIT)
+    report = outbox.send_due_messages(DELIVERY_LIMIT)
     # The report's line is the one `outbox send` prints, which names the outbox itself.
     return Done(report.line().removeprefix("outbox: "), ok=report.ok)
 
@@ -123,7 +113,7 @@ STEPS: tuple[Step, ...] = (
 )
 
 
-def claim_step(session: Session, name: str) -> bool:
+def claim_step(session: Session | scoped_session[Any], name: str) -> bool:
     """Take the step for the session's transaction; False when another host has it.
 
     The lock is keyed by the schema too, so two deployments (or test runs) sharing one

@@ -1,6 +1,7 @@
 """Response headers, the Content-Security-Policy nonce and safe redirects."""
 
 import secrets
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 from flask import Flask, g, request
@@ -12,7 +13,7 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """Only a path on this site: no scheme, no host, no protocol-relative or backslash tricks."""
     if not target or not target.startswith("/") or target.startswith("//"):
         return False

@@ -64,6 +64,8 @@ def content_disposition(filename: str, *, disposition: str = "attachment") -> st
 
     Agency names and course titles go into filenames: the plain ``filename`` gets an ASCII
     version without quotes or backslashes, and ``filename*`` carries the real name in UTF-8.
+    This is what Flask's ``send_file(download_name=...)`` writes, except that the ASCII name is
+    always quoted and has no quote, backslash, percent or semicolon for an old client to misread.
     """
     name = one_line(filename) or "download"
     ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode("ascii")

@@ -19,6 +19,7 @@ from tests.factories import (
     make_user,
     sign_in,
 )
+from tests.support import outbox
 from trainapp.accounts.models import (
     AccessRequest,
     AccessRequestStatus,
@@ -95,13 +96,6 @@ def is_signed_in(client) -> bool:
         return True
     assert response.status_code == 302 and response.location.startswith("/sign-in")
     return False
-
-
-def outbox(db, recipient=None) -> list[OutboxMessage]:
-    query = sa.select(OutboxMessage).order_by(OutboxMessage.id)
-    if recipient:
-        query = query.where(OutboxMessage.recipient == recipient)
-    return list(db.session.scalars(query))
 
 
 def link_in(message: OutboxMessage, path_prefix: str) -> str:

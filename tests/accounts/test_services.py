@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import PASSWORD, make_agency, make_user
+from tests.support import outbox
 from trainapp.accounts import services
 from trainapp.accounts.models import AccessRequest, AccessRequestStatus, PasswordResetToken, Role, User
 from trainapp.audit import AuditEvent
@@ -18,11 +19,6 @@ from trainapp.errors import (
     UnknownAgency,
     WeakPassword,
 )
-from trainapp.notifications.models import OutboxMessage
-
-
-def _outbox(db):
-    return db.session.scalars(sa.select(OutboxMessage).order_by(OutboxMessage.id)).all()
 
 
 def test_registering_with_a_domain_owned_by_one_agency_puts_the_person_in_it(db):
@@ -69,7 +65,7 @@ def test_an_unknown_domain_becomes_an_access_request_that_tells_coordinators(db)
         password=PASSWORD,
     )
     assert access_request.status == AccessRequestStatus.PENDING
-    assert [m.recipient for m in _outbox(db)] == [coordinator.email]
+    assert [m.recipient for m in outbox(db)] == [coordinator.email]
     with pytest.raises(DomainError, match="already asked"):
         services.request_access(
             email="X@charity.example.org",
@@ -112,7 +108,7 @@ def test_rejecting_needs_a_reason_and_emails_it(db):
         services.reject_access_request(access_request, by=coordinator, reason="  ")
     services.reject_access_request(access_request, by=coordinator, reason="Not a partner organisation")
     assert access_request.status == AccessRequestStatus.REJECTED
-    rejection = _outbox(db)[-1]
+    rejection = outbox(db)[-1]
     assert rejection.recipient == "x@charity.example.org"
     assert "Not a partner organisation" in rejection.body
 
@@ -195,7 +191,7 @@ def test_changing_password_checks_the_current_one_and_rotates_the_session_token(
 def test_a_reset_link_works_once(db):
     user = make_user()
     services.request_password_reset(user.email.upper())
-    message = _outbox(db)[-1]
+    message = outbox(db)[-1]
     token = message.body.split("/password/reset/")[1].split()[0]
     services.reset_password(token, "a fresh long passphrase")
     assert services.authenticate(user.email, "a fresh long passphrase", "1.1.1.1") == user
@@ -206,7 +202,7 @@ def test_a_reset_link_works_once(db):
 def test_an_expired_reset_link_does_not_work(db):
     user = make_user()
     services.request_password_reset(user.email)
-    token = _outbox(db)[-1].body.split("/password/reset/")[1].split()[0]
+    token = outbox(db)[-1].body.split("/password/reset/")[1].split()[0]
     record = db.session.scalar(sa.select(PasswordResetToken))
     record.expires_at = utcnow() - timedelta(seconds=1)
     with pytest.raises(InvalidToken):
@@ -217,7 +213,7 @@ def test_no_reset_email_for_unknown_or_deactivated_accounts(db):
     make_user(email="gone@example.org", active=False)
     services.request_password_reset("gone@example.org")
     services.request_password_reset("nobody@example.org")
-    assert _outbox(db) == []
+    assert outbox(db) == []
 
 
 def test_role_and_agency_changes_are_audited(db):

@@ -11,9 +11,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
-from tests.attendance.test_routes import counting_queries, text
+from tests.attendance.test_routes import text
 from tests.factories import fresh_client, make_agency, make_course, make_session, make_user
 from tests.pages import plain, signed_in, submit
+from tests.support import counting_queries
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.attendance import services
 from trainapp.audit import AuditEvent

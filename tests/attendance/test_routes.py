@@ -4,15 +4,15 @@
 Who may open which page is covered by tests/core/test_access.py; the rules in depth by test_services.py.
 """
 
+import io
 import re
-import zlib
-from contextlib import contextmanager
 from datetime import timedelta
 from decimal import Decimal
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
+from pypdf import PdfReader
 
 from tests.factories import (
     fresh_client,
@@ -22,6 +22,7 @@ from tests.factories import (
     make_user,
 )
 from tests.pages import error_summary, field_error, plain, signed_in, submit
+from tests.support import counting_queries, outbox
 from trainapp.accounts.models import AgencyKind, Role, User
 from trainapp.attendance.models import Certificate, Evaluation, RegisterSubmission
 from trainapp.audit import AuditEvent
@@ -60,28 +61,8 @@ def marks(db, session) -> dict[str, tuple]:
     return {b.user.name: (b.attendance, b.minutes_missed) for b in rows}
 
 
-def outbox(db, recipient) -> list[OutboxMessage]:
-    return db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id)
-    ).all()
-
-
 def count(db, model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-@contextmanager
-def counting_queries(engine):
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def now():
@@ -637,16 +618,8 @@ def test_an_unknown_kind_of_evaluation_is_a_bad_request(client, w, attended_book
 
 
 def pdf_text(pdf: bytes) -> str:
-    """The PDF's page text, with its compressed streams opened."""
-    parts = []
-    # The end-of-line before "endstream" is left on the data: compressed bytes may themselves
-    # end in a carriage return, and a decompressor ignores what follows the end of its stream.
-    for stream in re.findall(rb"stream\r?\n(.*?)endstream", pdf, flags=re.S):
-        try:
-            parts.append(zlib.decompressobj().decompress(stream).decode("latin-1"))
-        except zlib.error:
-            parts.append(stream.decode("latin-1"))
-    return "\n".join(parts)
+    """The PDF's text as a reader extracts it (embedded fonts mapped back to Unicode)."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
 
 
 @pytest.fixture
@@ -690,6 +663,22 @@ def test_the_learner_gets_a_printable_certificate_and_a_pdf(app, db, client, w, 
     assert again.location == issued.location and count(db, Certificate) == 1
     lead = signed_in(fresh_client(app), w.police_lead)
     assert lead.get(f"/bookings/{full_attendance.id}/certificate").status_code == 200
+
+
+@pytest.mark.parametrize("name", ["Łukasz Żółć", "Zoë Ní Bhriain"])
+def test_a_certificate_prints_the_learners_name_as_written(db, client, w, name):
+    w.ana.name = name
+    booking = booked(past_session(make_course(title="Cymorth Cyntaf — Łódź"), 2), w.ana, attendance=ATTENDED)
+    db.session.commit()
+    signed_in(client, w.ana)
+    submit(client, f"/bookings/{booking.id}/certificate/issue", {}, form_page="/my-training")
+
+    pdf = client.get(f"/bookings/{booking.id}/certificate.pdf")
+
+    assert pdf.status_code == 200
+    content = pdf_text(pdf.data)
+    assert name in content
+    assert "Cymorth Cyntaf — Łódź" in content
 
 
 @pytest.mark.parametrize("status", [PARTIAL, NO_SHOW, None])

@@ -10,11 +10,13 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.datastructures import MultiDict
 
 from tests.factories import make_agency, make_course, make_session, make_user
+from tests.support import outbox
 from trainapp.accounts.models import AgencyKind, PasswordResetToken, Role, User
 from trainapp.attendance import services
-from trainapp.attendance.forms import parse_marks
+from trainapp.attendance.forms import RegisterForm
 from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
 from trainapp.audit import AuditEvent
 from trainapp.bookings import rules
@@ -100,12 +102,6 @@ def marks_of(w) -> dict[str, tuple]:
 
 def audit_rows(db, action):
     return db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)).all()
-
-
-def outbox_to(db, recipient):
-    return db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id)
-    ).all()
 
 
 def count(db, model) -> int:
@@ -226,10 +222,15 @@ def test_minutes_are_kept_only_for_partial_attendance(db, w):
     assert marks_of(w)["Ben Brook"] == (ATTENDED, None)
 
 
+def marks_sent(form_data: dict, bookings) -> dict:
+    """What the register form reads from a posted register."""
+    return RegisterForm(bookings, formdata=MultiDict(form_data), meta={"csrf": False}).marks()
+
+
 def test_a_status_that_does_not_exist_is_refused_before_anything_is_marked(w):
     form = {f"mark-{w.ana_booking.id}": "attended", f"mark-{w.ben_booking.id}": "asleep"}
     with pytest.raises(ValueError):
-        parse_marks(form, [b.id for b in w.bookings])
+        marks_sent(form, w.bookings)
     assert marks_of(w) == UNMARKED
 
 
@@ -241,7 +242,7 @@ def test_the_register_form_reads_each_row_and_leaves_unchosen_rows_alone(w):
         f"mark-{w.cat_booking.id}": "",
         "mark-999999": "no_show",  # not on this register: ignored
     }
-    assert parse_marks(form, [b.id for b in w.bookings]) == {
+    assert marks_sent(form, w.bookings) == {
         w.ana_booking.id: (ATTENDED, None),
         w.ben_booking.id: (PARTIAL, 20),
     }
@@ -466,7 +467,7 @@ def test_a_new_person_walks_in_gets_an_account_and_an_email_to_choose_a_password
     assert (person.name, person.role, person.agency) == ("Nia Newcomer", Role.STAFF, w.council)
     assert person.password_hash.startswith("!")  # no password until they choose one
     assert db.session.scalars(sa.select(PasswordResetToken).where(PasswordResetToken.user_id == person.id)).one()
-    [email] = outbox_to(db, person.email)
+    [email] = outbox(db, person.email)
     assert email.subject == "Your training account"
     assert "Choose a password within 14 days" in email.body and "/password/reset/" in email.body
     created = audit_rows(db, "user.created")[-1]
@@ -479,7 +480,7 @@ def test_a_new_walk_in_whose_email_already_has_an_account_uses_that_account(db, 
         w.session.id, by=w.trainer, name="Kimberley", email="KIM@police.example.org", agency=w.council, now=DURING
     )
     assert booking.user == known and known.name == "Kim Known" and booking.agency_id == w.police.id
-    assert outbox_to(db, known.email) == []
+    assert outbox(db, known.email) == []
 
 
 @pytest.mark.parametrize(
@@ -556,11 +557,11 @@ def test_a_missed_session_emails_the_learners_agency_lead_once(db, w, status):
     mark(w, {w.ana_booking: status, w.ben_booking: ATTENDED})
     mark(w, {w.ana_booking: status})  # unchanged: no second email
 
-    [email] = outbox_to(db, w.police_lead.email)
+    [email] = outbox(db, w.police_lead.email)
     assert email.subject == f"{status.label}: Ana Ahmed, Safeguarding Adults"
     assert f'marks Ana Ahmed as "{status.label.lower()}"' in email.body
-    assert outbox_to(db, w.council_lead.email) == []
-    assert outbox_to(db, inactive_lead.email) == []
+    assert outbox(db, w.council_lead.email) == []
+    assert outbox(db, inactive_lead.email) == []
 
 
 @pytest.mark.parametrize("status", [ATTENDED, (PARTIAL, 10), UNABLE])
@@ -571,8 +572,8 @@ def test_other_marks_email_nobody(db, w, status):
 
 def test_each_missed_booking_tells_its_own_agency(db, w):
     mark(w, {w.ana_booking: NO_SHOW, w.cat_booking: TURNED_AWAY})
-    assert [m.subject for m in outbox_to(db, w.police_lead.email)] == ["No-show: Ana Ahmed, Safeguarding Adults"]
-    assert [m.subject for m in outbox_to(db, w.council_lead.email)] == [
+    assert [m.subject for m in outbox(db, w.police_lead.email)] == ["No-show: Ana Ahmed, Safeguarding Adults"]
+    assert [m.subject for m in outbox(db, w.council_lead.email)] == [
         "Late and turned away: Cat Cole, Safeguarding Adults"
     ]
 
@@ -687,7 +688,7 @@ def test_follow_ups_are_queued_eight_weeks_on_once_for_each_person_who_was_there
 
     recipients = sorted(db.session.scalars(sa.select(OutboxMessage.recipient)))
     assert recipients == ["ana@police.example.org", "ben@police.example.org"]
-    [email] = outbox_to(db, "ana@police.example.org")
+    [email] = outbox(db, "ana@police.example.org")
     assert email.subject == "Eight weeks on: Safeguarding Adults"
     assert f"/bookings/{w.ana_booking.id}/evaluation?kind=follow_up" in email.body
 

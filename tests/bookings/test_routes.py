@@ -5,7 +5,6 @@ Who may open which page is covered by tests/core/test_access.py; the rules in de
 """
 
 import re
-from contextlib import contextmanager
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
@@ -23,6 +22,7 @@ from tests.factories import (
     make_user,
 )
 from tests.pages import plain, signed_in, submit
+from tests.support import counting_queries, outbox
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.bookings import services
 from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
@@ -81,28 +81,8 @@ def row_of(response, name) -> str:
     raise AssertionError(f"no row for {name}")
 
 
-def outbox(db, recipient) -> list[OutboxMessage]:
-    return db.session.scalars(
-        sa.select(OutboxMessage).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id)
-    ).all()
-
-
 def count(db, model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-@contextmanager
-def counting_queries(engine):
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 @pytest.fixture

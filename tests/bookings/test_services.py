@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import make_agency, make_course, make_session, make_user
+from tests.support import outbox_subjects
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.audit import AuditEvent
 from trainapp.bookings import reminders, rules, services, session_lifecycle
@@ -38,12 +39,6 @@ def sorted_bookings(session):
     from trainapp.extensions import db
 
     return db.session.scalars(sa.select(Booking).where(Booking.session_id == session.id).order_by(Booking.id)).all()
-
-
-def outbox_subjects(db, recipient):
-    return db.session.scalars(
-        sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == recipient).order_by(OutboxMessage.id)
-    ).all()
 
 
 def test_booking_takes_a_place_and_records_agency_and_booker(db, agency):

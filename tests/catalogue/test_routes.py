@@ -4,7 +4,6 @@ Who may open which page is covered by tests/core/test_access.py; rules in depth 
 """
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, time, timedelta
 from html import unescape
 
@@ -21,6 +20,7 @@ from tests.factories import (
     make_venue,
 )
 from tests.pages import signed_in, submit
+from tests.support import counting_queries
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.bookings import services as bookings
 from trainapp.bookings import session_lifecycle
@@ -55,20 +55,6 @@ def listed(response) -> list[str]:
 def date_boxes(day: date) -> list[str]:
     """What a person types in the three GOV.UK date boxes: day, month, year."""
     return [str(day.day), str(day.month), str(day.year)]
-
-
-@contextmanager
-def counting_queries(engine):
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def fill(session, places: int) -> None:

@@ -395,15 +395,11 @@ def booking_ids(app, session_id: int) -> dict[int, int]:
 
 def subjects_sent_to(app, email: str) -> list[str]:
     """Subjects of the emails queued for one person, oldest first."""
+    from tests.support import outbox_subjects
     from trainapp.extensions import db
-    from trainapp.notifications.models import OutboxMessage
 
     with app.app_context():
-        subjects = list(
-            db.session.scalars(
-                sa.select(OutboxMessage.subject).where(OutboxMessage.recipient == email).order_by(OutboxMessage.id)
-            )
-        )
+        subjects = outbox_subjects(db, email)
         db.session.remove()
     return subjects
 

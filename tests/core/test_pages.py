@@ -2,14 +2,13 @@
 
 import itertools
 import re
-from contextlib import contextmanager
 from html import unescape
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
 
 from tests.factories import fresh_client, make_access_request, make_agency, make_user, sign_in
+from tests.support import counting_queries
 from trainapp.accounts.models import Role
 
 ORGANISATION = "Test Partnership"
@@ -249,20 +248,6 @@ def test_health_check_reports_an_unreachable_database_with_503(client, db, monke
 
 
 # --- list pages ---------------------------------------------------------------------
-
-
-@contextmanager
-def counting_queries(engine):
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def _viewer_and_rows(kind):

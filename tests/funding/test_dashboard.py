@@ -4,14 +4,13 @@ Everything is made through the services a coordinator and a trainer use (allocat
 registers, cancellations, waivers), on fixed dates, and read back with a fixed ``today``.
 """
 
-import re
 from datetime import UTC, date, datetime, timedelta
-from html import unescape
 
 import pytest
 import sqlalchemy as sa
 
 from tests.factories import fresh_client, make_agency, make_course, make_programme, make_session, make_user, sign_in
+from tests.pages import plain, table
 from trainapp.accounts.models import Role
 from trainapp.attendance import services as attendance
 from trainapp.bookings import services as bookings
@@ -355,23 +354,9 @@ def test_the_charges_behind_the_programme_figures(db, data):
 # The pages show the same figures ------------------------------------------------------------
 
 
-def plain(response) -> str:
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
-
-
 def table_rows(response, caption) -> list[list[str]]:
     """The body rows of the table with this caption, each as its cells' text."""
-    html = response.get_data(as_text=True)
-    table = re.search(rf"<table[^>]*>\s*<caption[^>]*>{re.escape(caption)}</caption>.*?</table>", html, flags=re.S)
-    assert table, f"no table captioned {caption!r}"
-    body = re.search(r"<tbody.*?</tbody>", table.group(0), flags=re.S).group(0)
-    return [
-        [
-            re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", cell))).strip()
-            for cell in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", row, flags=re.S)
-        ]
-        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, flags=re.S)
-    ]
+    return table(response, caption, body_only=True)
 
 
 @pytest.fixture

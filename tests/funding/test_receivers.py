@@ -61,12 +61,13 @@ def test_a_bare_app_raises_charges_and_connects_each_receiver_once(tmp_path):
     script = textwrap.dedent(f"""
         from trainapp import create_app
         from trainapp.config import test_config
-        from trainapp import signals
+        from trainapp.attendance.signals import attendance_marked
+        from trainapp.bookings.signals import booking_cancelled
 
         config = test_config("sqlite:///{tmp_path / "charges.db"}", __import__("pathlib").Path("{tmp_path}"))
         create_app(config)
         app = create_app(config)  # a second app in the same process connects nothing twice
-        print("RECEIVERS", len(signals.attendance_marked.receivers), len(signals.booking_cancelled.receivers))
+        print("RECEIVERS", len(attendance_marked.receivers), len(booking_cancelled.receivers))
         with app.app_context():
     """) + textwrap.indent(JOURNEY, "    ")
     output = _run([sys.executable, "-c", script], tmp_path)

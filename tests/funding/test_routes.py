@@ -8,12 +8,12 @@ whom, what bad input does, and that nothing changes when it is refused.
 import csv
 import io
 import re
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from html import unescape
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.http import parse_options_header
 
 from tests.factories import (
     csrf_token,
@@ -25,6 +25,7 @@ from tests.factories import (
     make_user,
 )
 from tests.pages import error_summary, plain, signed_in, submit
+from tests.support import counting_queries
 from trainapp.accounts.models import Role
 from trainapp.audit import AuditEvent
 from trainapp.bookings.models import Booking, BookingStatus
@@ -70,20 +71,6 @@ def audit_count(db) -> int:
 
 def date_boxes(day: date) -> list[str]:
     return [str(day.day), str(day.month), str(day.year)]
-
-
-@contextmanager
-def counting_queries(engine):
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    sa.event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", record)
 
 
 def read_csv(response) -> list[list[str]]:
@@ -548,6 +535,27 @@ def test_a_coordinator_sees_any_agencys_statement(db, app, charges_world, coordi
     assert "To pay: <strong>£90.00</strong>. Waived: £0.00." in page.get_data(as_text=True)
     rows = read_csv(coordinator.get(f"/charges/statement.csv?agency={w.council.id}&month=2030-03"))
     assert [r[1] for r in rows[1:]] == ["Cat Cole"]
+
+
+def test_a_statement_csv_is_named_after_any_agency_however_it_is_written(db, app, w, coordinator):
+    agency = make_agency("Gwasanaeth Tân ac Achub — Łódź 🚒")
+    charge(db, agency, name="Dai Jones")
+    db.session.commit()
+    response = coordinator.get(f"/charges/statement.csv?agency={agency.id}&month=2030-03")
+    assert response.status_code == 200
+    header = response.headers["Content-Disposition"]
+    # Programs that know RFC 6266 read the real name from filename* (UTF-8, percent-encoded)...
+    assert parse_options_header(header) == (
+        "attachment",
+        {"filename": "charges-Gwasanaeth-Tân-ac-Achub-—-Łódź-🚒-2030-03.csv"},
+    )
+    assert (
+        "filename*=UTF-8''charges-Gwasanaeth-T%C3%A2n-ac-Achub-%E2%80%94-%C5%81%C3%B3d%C5%BA-%F0%9F%9A%92-2030-03.csv"
+        in header
+    )
+    # ...and older ones get a plain ASCII name.
+    assert header.startswith('attachment; filename="charges-Gwasanaeth-Tan-ac-Achub--odz--2030-03.csv"; ')
+    assert header.isascii()
 
 
 def test_a_statement_with_no_agency_chosen_asks_for_one(db, app, charges_world, coordinator):

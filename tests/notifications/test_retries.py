@@ -150,8 +150,9 @@ def test_a_reminder_and_a_joining_link_that_would_arrive_too_late_are_dropped(db
     assert reminder.dropped_at >= booking.session.starts_at
     assert link.status == OutboxStatus.PENDING
 
-    # ... and still down when it has ended: the joining link goes the same way.
-    while clock.now < booking.session.ends_at + timedelta(minutes=5):
+    # ... and still down when it has ended, for longer than the longest wait between two
+    # attempts, so the joining link has been tried again since: it goes the same way.
+    while clock.now < booking.session.ends_at + timedelta(minutes=35):
         send_due_messages()
         clock.advance(minutes=15)
     smtp_later.start()

@@ -14,6 +14,7 @@ from html import unescape
 import pytest
 import sqlalchemy as sa
 
+from tests import pages
 from tests.factories import (
     csrf_token,
     fresh_client,
@@ -24,6 +25,7 @@ from tests.factories import (
     make_user,
     sign_in,
 )
+from tests.pages import error_summary, parse, plain, table
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import SessionStatus
@@ -40,33 +42,10 @@ AWKWARD_AGENCY = 'Smith, Jones & "Partners"\nCommunity Interest Company'
 # --- helpers ---------------------------------------------------------------------------------
 
 
-def plain(response) -> str:
-    """The page as a person reads it: tags gone, runs of white space made one space."""
-    return re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", " ", response.get_data(as_text=True))))
-
-
 def field_error(response, field_id) -> str | None:
-    match = re.search(
-        rf'<p id="{re.escape(field_id)}-error" class="govuk-error-message">(.*?)</p>',
-        response.get_data(as_text=True),
-        flags=re.S,
-    )
-    return (
-        re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", match.group(1)))).replace("Error:", "").strip()
-        if match
-        else None
-    )
-
-
-def error_summary(response) -> list[str]:
-    html = response.get_data(as_text=True)
-    summary = re.search(r'<div class="govuk-error-summary".*?</ul>', html, flags=re.S)
-    if summary is None:
-        return []
-    return [
-        re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", item))).strip()
-        for item in re.findall(r"<li>(.*?)</li>", summary.group(0), flags=re.S)
-    ]
+    """The message beside one field, without the "Error:" that screen readers hear first."""
+    shown = pages.field_error(response, field_id)
+    return shown.replace("Error:", "").strip() if shown is not None else None
 
 
 def read_csv(response) -> list[list[str]]:
@@ -76,22 +55,8 @@ def read_csv(response) -> list[list[str]]:
     return list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"), newline="")))
 
 
-def table(response, caption: str) -> list[list[str]]:
-    """The rows of the HTML table with this caption, each cell's text."""
-    html = response.get_data(as_text=True)
-    match = re.search(rf"<caption[^>]*>\s*{re.escape(caption)}\s*</caption>(.*?)</table>", html, flags=re.S)
-    assert match, f"no table captioned {caption!r}"
-    return [
-        [
-            re.sub(r"\s+", " ", unescape(re.sub(r"<[^>]+>", "", cell))).strip()
-            for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, flags=re.S)
-        ]
-        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", match.group(1), flags=re.S)
-    ]
-
-
 def period_shown(response) -> str:
-    return unescape(re.search(r'<h2 class="govuk-heading-m">(.*?)</h2>', response.get_data(as_text=True)).group(1))
+    return parse(response).select_one('h2[class="govuk-heading-m"]').get_text()
 
 
 def dates(start: date, end: date) -> str:
@@ -202,20 +167,16 @@ EMPTY_BOXES = "start=&start=&start=&end=&end=&end="  # what a browser sends when
 
 def boxes_shown(response, name: str) -> list[str]:
     """What the day, month and year boxes of one date field hold on the page."""
-    html = response.get_data(as_text=True)
-    return [re.search(rf'id="{name}-{part}"[^>]*value="([^"]*)"', html).group(1) for part in ("day", "month", "year")]
+    page = parse(response)
+    return [page.find("input", id=f"{name}-{part}")["value"] for part in ("day", "month", "year")]
 
 
 def hidden_value(response, name: str) -> str:
-    return unescape(
-        re.search(rf'<input[^>]*name="{name}"[^>]*value="([^"]*)"', response.get_data(as_text=True)).group(1)
-    )
+    return parse(response).find("input", attrs={"name": name})["value"]
 
 
 def selected_period(response) -> str:
-    html = response.get_data(as_text=True)
-    select = re.search(r'<select[^>]*name="preset".*?</select>', html, flags=re.S).group(0)
-    return re.search(r"<option[^>]*selected[^>]*>(.*?)</option>", select).group(1)
+    return parse(response).select_one('select[name="preset"] option[selected]').get_text()
 
 
 @pytest.mark.parametrize("query", ["", "?preset=last-quarter&" + EMPTY_BOXES, "?preset=this-year"])

@@ -1,22 +1,22 @@
 """Coordinators create, edit, deactivate and reactivate agencies."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from trainapp.accounts import agency_services
-from trainapp.accounts.access import roles
+from trainapp.accounts.access import coordinator_only
 from trainapp.accounts.forms import AgencyForm
-from trainapp.accounts.models import Agency, AgencyKind, Role, User
-from trainapp.errors import DomainError
+from trainapp.accounts.models import Agency, AgencyKind, User
+from trainapp.acting import act, act_from_button
 from trainapp.extensions import db
-from trainapp.forms import ConfirmForm, show_domain_error
+from trainapp.forms import ConfirmForm
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 
 
 @bp.route("")
-@roles(Role.COORDINATOR)
+@coordinator_only
 def list_agencies():
     query = sa.select(Agency).order_by(Agency.active.desc(), Agency.name)
     page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
@@ -25,34 +25,36 @@ def list_agencies():
             sa.select(User.agency_id, sa.func.count(User.id))
             .where(User.agency_id.in_([a.id for a in page.items]), User.active.is_(True))
             .group_by(User.agency_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return render_template("agencies/list.html", page=page, staff=staff, form=ConfirmForm())
 
 
 def _save(form: AgencyForm, agency: Agency | None):
-    try:
-        domains = agency_services.parse_domains(form.domains.data or "")
+    def save() -> Agency:
         fields = {
             "name": form.name.data,
             "kind": AgencyKind(form.kind.data),
-            "domains": domains,
+            "domains": agency_services.parse_domains(form.domains.data or ""),
             "is_partner": form.is_partner.data == "yes",
         }
         if agency is None:
-            agency = agency_services.create_agency(by=current_user, **fields)
-        else:
-            agency_services.update_agency(agency, by=current_user, **fields)
-    except DomainError as error:
-        show_domain_error(form, error)
-        return None
-    db.session.commit()
-    flash(f"{agency.name} has been saved.")
-    return redirect(url_for("agencies.list_agencies"))
+            return agency_services.create_agency(by=current_user, **fields)
+        agency_services.update_agency(agency, by=current_user, **fields)
+        return agency
+
+    return act(
+        form,
+        save,
+        success=lambda saved: f"{saved.name} has been saved.",
+        redirect_to=url_for("agencies.list_agencies"),
+    )
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def new_agency():
     form = AgencyForm()
     if form.validate_on_submit() and (response := _save(form, None)):
@@ -61,7 +63,7 @@ def new_agency():
 
 
 @bp.route("/<int:agency_id>/edit", methods=["GET", "POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def edit_agency(agency_id: int):
     agency = db.get_or_404(Agency, agency_id)
     form = AgencyForm(obj=agency)
@@ -78,23 +80,20 @@ def _set_active(agency_id: int, active: bool):
     agency = db.get_or_404(Agency, agency_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        agency_services.set_agency_active(agency, by=current_user, active=active)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{agency.name} has been {'reactivated' if active else 'deactivated'}.")
-    return redirect(url_for("agencies.list_agencies"))
+    return act_from_button(
+        lambda: agency_services.set_agency_active(agency, by=current_user, active=active),
+        success=f"{agency.name} has been {'reactivated' if active else 'deactivated'}.",
+        redirect_to=url_for("agencies.list_agencies"),
+    )
 
 
 @bp.route("/<int:agency_id>/deactivate", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def deactivate_agency(agency_id: int):
     return _set_active(agency_id, active=False)
 
 
 @bp.route("/<int:agency_id>/reactivate", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def reactivate_agency(agency_id: int):
     return _set_active(agency_id, active=True)

@@ -5,8 +5,9 @@ import re
 import sqlalchemy as sa
 
 from trainapp import audit
+from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import Agency, AgencyDomain, AgencyKind, User
-from trainapp.errors import DomainError, NotAllowed
+from trainapp.errors import DomainError
 from trainapp.extensions import db
 
 _DOMAIN = re.compile(r"^(?=.{4,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -37,14 +38,9 @@ def _ensure_name_free(name: str, agency_id: int | None = None) -> None:
         raise DomainError("An agency with this name already exists", "name")
 
 
-def _require_coordinator(user: User) -> None:
-    if not user.is_coordinator:
-        raise NotAllowed("Only a coordinator can manage agencies")
-
-
 def create_agency(*, by: User, name: str, kind: AgencyKind, domains: list[str], is_partner: bool) -> Agency:
     """Add an agency; its domains let its staff register themselves."""
-    _require_coordinator(by)
+    require_coordinator(by, "manage agencies")
     name = name.strip()
     _ensure_name_free(name)
     agency = Agency(
@@ -63,7 +59,7 @@ def update_agency(
     agency: Agency, *, by: User, name: str, kind: AgencyKind, domains: list[str], is_partner: bool
 ) -> None:
     """Change an agency's details, recording what changed."""
-    _require_coordinator(by)
+    require_coordinator(by, "manage agencies")
     name = name.strip()
     _ensure_name_free(name, agency.id)
     before = agency.snapshot()
@@ -77,7 +73,7 @@ def update_agency(
 
 def set_agency_active(agency: Agency, *, by: User, active: bool) -> None:
     """Deactivate (hide from registration and new accounts) or reactivate an agency."""
-    _require_coordinator(by)
+    require_coordinator(by, "manage agencies")
     if agency.active == active:
         state = "active" if active else "deactivated"
         raise DomainError(f"This agency is already {state}")

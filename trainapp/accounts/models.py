@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trainapp.db import UTCDateTime, enum_type, utcnow
 from trainapp.errors import InvalidTransition
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
 class AgencyKind(enum.StrEnum):
@@ -63,7 +63,7 @@ ROLE_LABELS = {
 }
 
 
-class Agency(db.Model):
+class Agency(Model):
     __tablename__ = "agencies"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -94,7 +94,7 @@ class Agency(db.Model):
         }
 
 
-class AgencyDomain(db.Model):
+class AgencyDomain(Model):
     """An email domain an agency's staff use; one domain may be shared (e.g. an NHS one)."""
 
     __tablename__ = "agency_domains"
@@ -112,7 +112,7 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(32)
 
 
-class User(UserMixin, db.Model):
+class User(UserMixin, Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -186,7 +186,7 @@ ACCESS_REQUEST_TRANSITIONS = {
 }
 
 
-class AccessRequest(db.Model):
+class AccessRequest(Model):
     """Someone whose email domain belongs to no agency, asking a coordinator for an account."""
 
     __tablename__ = "access_requests"
@@ -209,7 +209,7 @@ class AccessRequest(db.Model):
     decided_by: Mapped[User | None] = relationship(foreign_keys=[decided_by_id])
 
 
-class SignInAttempt(db.Model):
+class SignInAttempt(Model):
     """Kept in the database so every worker on every host counts the same failures."""
 
     __tablename__ = "sign_in_attempts"
@@ -226,7 +226,7 @@ class SignInAttempt(db.Model):
     )
 
 
-class PasswordResetToken(db.Model):
+class PasswordResetToken(Model):
     __tablename__ = "password_reset_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)

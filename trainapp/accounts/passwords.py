@@ -2,15 +2,16 @@
 
 import re
 from functools import cache
+from pathlib import Path
 
 from flask import current_app
 from werkzeug.security import check_password_hash, generate_password_hash
-from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 from trainapp.errors import WeakPassword
 
 MIN_LENGTH = 12
 MAX_LENGTH = 128
+COMMON_PASSWORDS = Path(__file__).with_name("common-passwords.txt")  # source and licence in its header
 
 # Hashing a throwaway value when the account is unknown keeps the response time
 # the same, so timing does not reveal which emails have accounts.
@@ -19,7 +20,8 @@ _UNKNOWN_ACCOUNT_HASH = generate_password_hash("no account has this password", "
 
 @cache
 def _common_passwords() -> frozenset[str]:
-    return frozenset(FREQUENCY_LISTS["passwords"])
+    lines = COMMON_PASSWORDS.read_text(encoding="utf-8").splitlines()
+    return frozenset(line for line in lines if line and not line.startswith("#"))
 
 
 def is_common(password: str) -> bool:

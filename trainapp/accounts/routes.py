@@ -14,6 +14,8 @@ from trainapp.accounts.forms import (
     ResetPasswordForm,
     SignInForm,
 )
+from trainapp.accounts.models import User
+from trainapp.acting import act
 from trainapp.errors import DomainError, InvalidToken
 from trainapp.extensions import db
 from trainapp.forms import ConfirmForm, show_domain_error
@@ -88,6 +90,22 @@ def _registering_email() -> str | None:
     return session.get(REGISTER_EMAIL_KEY)
 
 
+def _sign_in_afresh(user: User) -> None:
+    """A new account starts a new browser session: nothing from before signing in carries over."""
+    session.clear()
+    login_user(user)
+
+
+def _registered(user: User) -> str:
+    assert user.agency is not None, "registering through an agency's domain always gives that agency"
+    return f"Your account is ready. You are registered with {user.agency.name}."
+
+
+def _sign_out_here(_result=None) -> None:
+    logout_user()
+    session.clear()
+
+
 @bp.route("/register/details", methods=["GET", "POST"])
 @public
 def register_details():
@@ -100,22 +118,21 @@ def register_details():
     form = RegisterDetailsForm()
     form.agency.choices = [(a.id, a.name) for a in agencies]
     if form.validate_on_submit():
-        try:
-            user = services.register(
+        response = act(
+            form,
+            lambda: services.register(
                 email=email,
                 name=form.name.data,
                 job_title=form.job_title.data,
                 password=form.password.data,
                 agency_id=form.agency.data,
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            session.clear()
-            login_user(user)
-            flash(f"Your account is ready. You are registered with {user.agency.name}.")
-            return redirect(url_for("core.home"))
+            ),
+            then=_sign_in_afresh,
+            success=_registered,
+            redirect_to=url_for("core.home"),
+        )
+        if response is not None:
+            return response
     return render_template("accounts/register_details.html", form=form, email=email, several=len(agencies) > 1)
 
 
@@ -127,20 +144,20 @@ def request_access():
         return redirect(url_for("auth.register"))
     form = AccessRequestForm()
     if form.validate_on_submit():
-        try:
-            services.request_access(
+        response = act(
+            form,
+            lambda: services.request_access(
                 email=email,
                 name=form.name.data,
                 job_title=form.job_title.data,
                 organisation=form.organisation.data,
                 password=form.password.data,
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            session.pop(REGISTER_EMAIL_KEY, None)
-            return redirect(url_for("auth.access_requested"))
+            ),
+            then=lambda _: session.pop(REGISTER_EMAIL_KEY, None),
+            redirect_to=url_for("auth.access_requested"),
+        )
+        if response is not None:
+            return response
     return render_template("accounts/request_access.html", form=form, email=email)
 
 
@@ -155,11 +172,15 @@ def access_requested():
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
-        db.session.commit()
-        # The same answer whether or not the account exists.
-        flash("If an account uses that address, we have emailed it a link to reset the password.")
-        return redirect(url_for("auth.sign_in"))
+        response = act(
+            form,
+            lambda: services.request_password_reset(form.email.data),
+            # The same answer whether or not the account exists.
+            success="If an account uses that address, we have emailed it a link to reset the password.",
+            redirect_to=url_for("auth.sign_in"),
+        )
+        if response is not None:
+            return response
     return render_template("accounts/forgot_password.html", form=form)
 
 
@@ -172,16 +193,15 @@ def reset_password(token: str):
         return render_template("accounts/reset_invalid.html", message=error.message), 404
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        try:
-            services.reset_password(token, form.password.data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            logout_user()
-            session.clear()
-            flash("Your password has been changed. Sign in with your new password.")
-            return redirect(url_for("auth.sign_in"))
+        response = act(
+            form,
+            lambda: services.reset_password(token, form.password.data),
+            then=_sign_out_here,
+            success="Your password has been changed. Sign in with your new password.",
+            redirect_to=url_for("auth.sign_in"),
+        )
+        if response is not None:
+            return response
     return render_template("accounts/reset_password.html", form=form)
 
 
@@ -198,14 +218,14 @@ def change_password():
     if form.validate_on_submit():
         # The user itself, not the proxy: the audit row records the entity's type.
         user = current_user._get_current_object()
-        try:
-            services.change_password(user, current=form.current_password.data, new=form.password.data)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
+        response = act(
+            form,
+            lambda: services.change_password(user, current=form.current_password.data, new=form.password.data),
             # Every other session ended with the old token; keep this one going.
-            login_user(user)
-            flash("Your password has been changed. You have been signed out everywhere else.")
-            return redirect(url_for("auth.account"))
+            then=lambda _: login_user(user),
+            success="Your password has been changed. You have been signed out everywhere else.",
+            redirect_to=url_for("auth.account"),
+        )
+        if response is not None:
+            return response
     return render_template("accounts/change_password.html", form=form)

@@ -10,6 +10,7 @@ from flask import current_app
 
 from trainapp import audit
 from trainapp.accounts import passwords
+from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import (
     AccessRequest,
     AccessRequestStatus,
@@ -26,7 +27,6 @@ from trainapp.errors import (
     EmailTaken,
     InvalidCredentials,
     InvalidToken,
-    NotAllowed,
     Throttled,
     UnknownAgency,
 )
@@ -61,6 +61,11 @@ def agencies_for_domain(domain: str) -> list[Agency]:
             .order_by(Agency.name)
         )
     )
+
+
+def active_agencies() -> list[Agency]:
+    """Agencies that can be chosen for new people and bookings, by name."""
+    return list(db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)))
 
 
 def find_agency_by_name(name: str) -> Agency:
@@ -107,7 +112,7 @@ def create_user(
     return user
 
 
-def register(*, email: str, name: str, job_title: str, password: str, agency_id: int | None) -> User | AccessRequest:
+def register(*, email: str, name: str, job_title: str, password: str, agency_id: int | None) -> User:
     """Self-registration: an agency's domain gives an account, any other an access request."""
     email = normalise_email(email)
     _ensure_email_free(email)
@@ -116,7 +121,7 @@ def register(*, email: str, name: str, job_title: str, password: str, agency_id:
     if not agencies:
         raise UnknownAgency("No agency uses this email domain", "email")
     if len(agencies) == 1:
-        agency = agencies[0]
+        agency: Agency | None = agencies[0]
     else:
         agency = next((a for a in agencies if a.id == agency_id), None)
         if agency is None:
@@ -209,13 +214,13 @@ def reject_access_request(access_request: AccessRequest, *, by: User, reason: st
 
 def _recent_failures(column, value: str) -> int:
     since = utcnow() - timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count(SignInAttempt.id)).where(
             column == value,
             SignInAttempt.succeeded.is_(False),
             SignInAttempt.attempted_at >= since,
         )
-    )
+    ).scalar_one()
 
 
 def authenticate(email: str, password: str, address: str) -> User:
@@ -237,7 +242,7 @@ def authenticate(email: str, password: str, address: str) -> User:
     ok = passwords.matches(user.password_hash if user else None, password)
     ok = ok and user is not None and user.active
     db.session.add(SignInAttempt(email=email[:254], address=address[:64], succeeded=ok))
-    if not ok:
+    if user is None or not ok:
         raise InvalidCredentials("Enter a correct email address and password")
     user.last_signed_in_at = utcnow()
     return user
@@ -313,8 +318,7 @@ def _is_last_active_coordinator(user: User) -> bool:
 
 def update_user(user: User, *, by: User, name: str, job_title: str, role: Role, agency: Agency | None) -> None:
     """Change a person's details, role or agency (coordinators only)."""
-    if not by.is_coordinator:
-        raise NotAllowed("Only a coordinator can change roles and agencies")
+    require_coordinator(by, "change roles and agencies")
     if role != Role.COORDINATOR and _is_last_active_coordinator(user):
         raise DomainError("The service needs at least one active coordinator", "role")
     if role == Role.AGENCY_LEAD and agency is None:

@@ -1,12 +1,12 @@
 """Coordinators manage people and access requests; agency leads see their staff."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from trainapp.accounts import services
-from trainapp.accounts.access import require, roles
+from trainapp.accounts.access import coordinator_only, require, roles
 from trainapp.accounts.forms import ApproveAccessForm, RejectAccessForm, UserForm, UserSearchForm
 from trainapp.accounts.models import (
     AccessRequest,
@@ -15,16 +15,15 @@ from trainapp.accounts.models import (
     Role,
     User,
 )
-from trainapp.errors import DomainError
+from trainapp.acting import act, act_from_button
 from trainapp.extensions import db
-from trainapp.forms import ConfirmForm, show_domain_error
+from trainapp.forms import ConfirmForm, agency_choices
 
 bp = Blueprint("users", __name__)
 
 
 def _agency_choices(blank_label: str) -> list[tuple[int, str]]:
-    agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name))
-    return [(0, blank_label)] + [(a.id, a.name) for a in agencies]
+    return agency_choices(services.active_agencies(), blank_label)
 
 
 def _page() -> int:
@@ -36,7 +35,7 @@ def _people_query():
 
 
 @bp.route("/users")
-@roles(Role.COORDINATOR)
+@coordinator_only
 def list_users():
     form = UserSearchForm(request.args)
     form.agency.choices = _agency_choices("Any agency")
@@ -70,7 +69,7 @@ def show_user(user_id: int):
 
 
 @bp.route("/users/<int:user_id>/edit", methods=["GET", "POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def edit_user(user_id: int):
     person = db.get_or_404(User, user_id)
     form = UserForm(obj=person)
@@ -82,21 +81,21 @@ def edit_user(user_id: int):
         agency = db.session.get(Agency, form.agency.data) if form.agency.data else None
         if form.agency.data and agency is None:
             abort(400)
-        try:
-            services.update_user(
+        response = act(
+            form,
+            lambda: services.update_user(
                 person,
                 by=current_user,
                 name=form.name.data,
                 job_title=form.job_title.data or "",
                 role=Role(form.role.data),
                 agency=agency,
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{person.name}'s details have been saved.")
-            return redirect(url_for("users.show_user", user_id=person.id))
+            ),
+            success=lambda _: f"{person.name}'s details have been saved.",
+            redirect_to=url_for("users.show_user", user_id=person.id),
+        )
+        if response is not None:
+            return response
     return render_template("users/edit.html", form=form, person=person)
 
 
@@ -105,34 +104,28 @@ def _set_active(user_id: int, active: bool):
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        if active:
-            services.reactivate_user(person, by=current_user)
-        else:
-            services.deactivate_user(person, by=current_user)
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        state = "reactivated" if active else "deactivated"
-        flash(f"{person.name}'s account has been {state}.")
-    return redirect(url_for("users.show_user", user_id=person.id))
+    change = services.reactivate_user if active else services.deactivate_user
+    return act_from_button(
+        lambda: change(person, by=current_user),
+        success=f"{person.name}'s account has been {'reactivated' if active else 'deactivated'}.",
+        redirect_to=url_for("users.show_user", user_id=person.id),
+    )
 
 
 @bp.route("/users/<int:user_id>/deactivate", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def deactivate_user(user_id: int):
     return _set_active(user_id, active=False)
 
 
 @bp.route("/users/<int:user_id>/reactivate", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def reactivate_user(user_id: int):
     return _set_active(user_id, active=True)
 
 
 @bp.route("/access-requests")
-@roles(Role.COORDINATOR)
+@coordinator_only
 def list_access_requests():
     query = (
         sa.select(AccessRequest)
@@ -151,7 +144,7 @@ def _pending_request(request_id: int) -> AccessRequest:
 
 
 @bp.route("/access-requests/<int:request_id>", methods=["GET", "POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def review_access_request(request_id: int):
     access_request = _pending_request(request_id)
     form = ApproveAccessForm(prefix="approve")
@@ -161,16 +154,16 @@ def review_access_request(request_id: int):
         agency = db.session.get(Agency, form.agency.data)
         if agency is None:
             abort(400)
-        try:
-            person = services.approve_access_request(
+        response = act(
+            form,
+            lambda: services.approve_access_request(
                 access_request, by=current_user, agency=agency, role=Role(form.role.data)
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{person.name} now has an account with {agency.name}.")
-            return redirect(url_for("users.list_access_requests"))
+            ),
+            success=lambda person: f"{person.name} now has an account with {agency.name}.",
+            redirect_to=url_for("users.list_access_requests"),
+        )
+        if response is not None:
+            return response
     return render_template(
         "users/review_access_request.html",
         access_request=access_request,
@@ -180,21 +173,21 @@ def review_access_request(request_id: int):
 
 
 @bp.route("/access-requests/<int:request_id>/reject", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def reject_access_request(request_id: int):
     access_request = _pending_request(request_id)
     form = ApproveAccessForm(prefix="approve", formdata=None)
     form.agency.choices = _agency_choices("Choose an agency")
     reject_form = RejectAccessForm(prefix="reject")
     if reject_form.validate_on_submit():
-        try:
-            services.reject_access_request(access_request, by=current_user, reason=reject_form.reason.data)
-        except DomainError as error:
-            show_domain_error(reject_form, error)
-        else:
-            db.session.commit()
-            flash(f"The request from {access_request.name} has been rejected.")
-            return redirect(url_for("users.list_access_requests"))
+        response = act(
+            reject_form,
+            lambda: services.reject_access_request(access_request, by=current_user, reason=reject_form.reason.data),
+            success=f"The request from {access_request.name} has been rejected.",
+            redirect_to=url_for("users.list_access_requests"),
+        )
+        if response is not None:
+            return response
     return render_template(
         "users/review_access_request.html",
         access_request=access_request,

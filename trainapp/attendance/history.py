@@ -47,7 +47,10 @@ FIELDS = {
     "job_title": "Job title",
 }
 
-STATUSES = {"status": BookingStatus, "attendance": AttendanceStatus}
+STATUSES: dict[str, type[BookingStatus] | type[AttendanceStatus]] = {
+    "status": BookingStatus,
+    "attendance": AttendanceStatus,
+}
 
 REGISTER_ACTIONS = ("attendance.marked", "attendance.walk_in")
 
@@ -122,7 +125,9 @@ def entries(events: list[AuditEvent]) -> list[Entry]:
             what=action_label(event.action),
             changes=changes(event.before, event.after),
             reason=event.reason,
-            booking=bookings.get(event.entity_id) if event.entity_type == Booking.__tablename__ else None,
+            booking=bookings.get(event.entity_id)
+            if event.entity_type == Booking.__tablename__ and event.entity_id is not None
+            else None,
         )
         for event in events
     ]

@@ -10,10 +10,10 @@ from trainapp.accounts.models import User
 from trainapp.bookings.models import Booking
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import UTCDateTime, enum_type, utcnow
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
-class RegisterSubmission(db.Model):
+class RegisterSubmission(Model):
     __tablename__ = "register_submissions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -34,7 +34,7 @@ class EvaluationKind(enum.StrEnum):
         return "Straight after the course" if self == EvaluationKind.AFTER else "Eight weeks later"
 
 
-class Evaluation(db.Model):
+class Evaluation(Model):
     """How confident a learner felt before and after, kept apart from their name in reports."""
 
     __tablename__ = "evaluations"
@@ -56,7 +56,7 @@ class Evaluation(db.Model):
     )
 
 
-class Certificate(db.Model):
+class Certificate(Model):
     __tablename__ = "certificates"
 
     id: Mapped[int] = mapped_column(primary_key=True)

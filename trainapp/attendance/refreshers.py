@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from sqlalchemy.ext.compiler import compiles
 
 from trainapp.timezones import local_to_utc, local_zone, to_local
@@ -21,14 +22,7 @@ IN_DATE, DUE, OVERDUE = "in date", "due soon", "overdue"
 
 def add_months(day: date, months: int) -> date:
     """The same day ``months`` later (or earlier), or that month's last day when it is shorter."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise ValueError(day)
+    return day + relativedelta(months=months)
 
 
 def due_on(completed_at: datetime, months: int) -> date:
@@ -67,14 +61,16 @@ def cut_offs(months: list[int], today: date) -> tuple[dict[int, datetime], dict[
     return due, overdue
 
 
-def by_period(period: sa.ColumnElement[int], values: dict[int, datetime], type_) -> sa.ColumnElement:
+def by_period(period: sa.ColumnExpressionArgument[int | None], values: dict[int, datetime], type_) -> sa.ColumnElement:
     """A SQL CASE choosing each row's cut-off by its course's refresher period."""
     if not values:
         return sa.cast(sa.null(), type_)  # no course needs refreshing: nothing falls due
     return sa.case({m: sa.literal(v, type_) for m, v in values.items()}, value=period)
 
 
-def due_order(completed_at: sa.ColumnElement, months: sa.ColumnElement[int]) -> list[sa.ColumnElement]:
+def due_order(
+    completed_at: sa.ColumnElement, months: sa.ColumnExpressionArgument[int | None]
+) -> list[sa.ColumnElement]:
     """ORDER BY terms that sort rows by their due date: the due month, then the day of the month.
 
     The day is the completion's own day: a month-end clamp never changes which comes first.
@@ -118,6 +114,11 @@ def _local_timestamp_sqlite(element, compiler, **kw):
 def _offsets(zone: ZoneInfo) -> tuple[int, int]:
     """The zone's winter and summer offsets from UTC, in minutes."""
     year = to_local(datetime.now(UTC)).year
-    january = datetime(year, 1, 15, tzinfo=zone).utcoffset()
-    july = datetime(year, 7, 15, tzinfo=zone).utcoffset()
-    return int(january.total_seconds() // 60), int(july.total_seconds() // 60)
+    return _minutes_from_utc(datetime(year, 1, 15, tzinfo=zone)), _minutes_from_utc(datetime(year, 7, 15, tzinfo=zone))
+
+
+def _minutes_from_utc(moment: datetime) -> int:
+    offset = moment.utcoffset()
+    if offset is None:
+        raise ValueError(f"{moment!r} has no time zone, so no offset from UTC")
+    return int(offset.total_seconds() // 60)

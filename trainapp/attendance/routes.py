@@ -1,11 +1,13 @@
 """Registers, learner records, evaluations, certificates and the public certificate check."""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import public, require, roles, signed_in
-from trainapp.accounts.models import Agency, Role, User
+from trainapp.accounts.models import Role, User
+from trainapp.accounts.services import active_agencies, find_user_by_email
+from trainapp.acting import act, act_from_button
 from trainapp.attendance import history, services
 from trainapp.attendance.certificate_pdf import certificate_pdf
 from trainapp.attendance.forms import (
@@ -14,16 +16,15 @@ from trainapp.attendance.forms import (
     RegisterForm,
     VerifyForm,
     WalkInForm,
-    parse_marks,
 )
 from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
 from trainapp.bookings.models import AttendanceStatus, Booking
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import utcnow
-from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.filters import external_url
-from trainapp.forms import ConfirmForm, show_domain_error
+from trainapp.forms import ConfirmForm, agency_choices
+from trainapp.text import content_disposition
 
 bp = Blueprint("attendance", __name__)
 
@@ -39,53 +40,68 @@ def _register_session(session_id: int) -> tuple[TrainingSession, services.Regist
 @roles(Role.TRAINER, Role.COORDINATOR)
 def register(session_id: int):
     session, access = _register_session(session_id)
-    rows = services.register_rows(session)
-    form = RegisterForm()
-    if form.validate_on_submit():
-        try:
-            parsed = parse_marks(request.form, [b.id for b in rows])
-        except ValueError:
-            abort(400)
-        marks = {booking_id: services.Mark(status, minutes) for booking_id, (status, minutes) in parsed.items()}
-        try:
-            services.mark_register(session.id, marks, by=current_user, reason=form.reason.data)
-            if form.submit.data:
-                services.submit_register(session.id, by=current_user, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-            rows = services.register_rows(db.session.get(TrainingSession, session_id))
-            return render_template(
-                "attendance/register.html",
-                session=session,
-                rows=rows,
-                form=form,
-                access=access,
-                submitted=None,
-                pending=parsed,
-                # A row's field is not on the form: its error is shown beside it from here.
-                row_errors={error.field: [error.message]} if error.field else {},
-                everyone=EveryoneAttendedForm(formdata=None),
-                statuses=list(AttendanceStatus),
-                corrections=history.register_corrections(session, services.register_locks_at(session)),
-            )
-        db.session.commit()
-        flash(
+    form = RegisterForm(services.register_rows(session))
+    if not form.validate_on_submit():
+        return _register_page(session, access, form, submitted=_submission(session))
+    marks = _marks_sent(form)
+    row_errors: dict[str, list[str]] = {}
+    done = act(
+        form,
+        lambda: _save_register(session, form, marks),
+        redirect_to=url_for("attendance.register", session_id=session.id),
+        success=(
             "The register has been submitted and the session marked delivered."
             if form.submit.data
             else "The marks have been saved."
-        )
-        return redirect(url_for("attendance.register", session_id=session.id))
-    submitted = db.session.scalar(sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id))
+        ),
+        # A row's field is not on the form: its error is shown beside it from here.
+        on_error=lambda error: row_errors.update({error.field: [error.message]} if error.field else {}),
+    )
+    if done is not None:
+        return done
+    # The rollback expired the rows: load them again, still showing what was sent.
+    form.show_rows(services.register_rows(session))
+    return _register_page(session, access, form, submitted=None, row_errors=row_errors)
+
+
+def _marks_sent(form: RegisterForm) -> dict[int, services.Mark]:
+    """The marks chosen on the register, by booking; a status that does not exist is a forged form."""
+    try:
+        chosen = form.marks()
+    except ValueError:
+        abort(400)
+    return {booking_id: services.Mark(status, minutes) for booking_id, (status, minutes) in chosen.items()}
+
+
+def _save_register(session: TrainingSession, form: RegisterForm, marks: dict[int, services.Mark]) -> None:
+    """Record the marks, then submit the register when that was the button pressed."""
+    services.mark_register(session.id, marks, by=current_user, reason=form.reason.data)
+    if form.submit.data:
+        services.submit_register(session.id, by=current_user, reason=form.reason.data)
+
+
+def _submission(session: TrainingSession) -> RegisterSubmission | None:
+    """Who submitted the register and when, if it has been."""
+    return db.session.scalar(sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id))
+
+
+def _register_page(
+    session: TrainingSession,
+    access: services.RegisterAccess,
+    form: RegisterForm,
+    *,
+    submitted: RegisterSubmission | None,
+    row_errors: dict[str, list[str]] | None = None,
+) -> str:
+    """The register with a row for each booking, the buttons this person may use, and any corrections."""
     return render_template(
         "attendance/register.html",
         session=session,
-        rows=rows,
+        rows=form.bookings,
         form=form,
         access=access,
         submitted=submitted,
-        pending={},
-        row_errors={},
+        row_errors=row_errors or {},
         everyone=EveryoneAttendedForm(formdata=None),
         statuses=list(AttendanceStatus),
         corrections=history.register_corrections(session, services.register_locks_at(session)),
@@ -99,15 +115,11 @@ def everyone_attended(session_id: int):
     form = EveryoneAttendedForm()
     if not form.validate_on_submit():
         abort(400)
-    try:
-        services.mark_everyone_attended(session.id, by=current_user, reason=form.reason.data)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("Everyone is marked attended. Change anyone who was not, then submit the register.")
-    return redirect(url_for("attendance.register", session_id=session.id))
+    return act_from_button(
+        lambda: services.mark_everyone_attended(session.id, by=current_user, reason=form.reason.data),
+        success="Everyone is marked attended. Change anyone who was not, then submit the register.",
+        redirect_to=url_for("attendance.register", session_id=session.id),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/register/walk-in", methods=["GET", "POST"])
@@ -115,15 +127,14 @@ def everyone_attended(session_id: int):
 def walk_in(session_id: int):
     session, access = _register_session(session_id)
     form = WalkInForm()
-    agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
-    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    agencies = active_agencies()
+    form.agency.choices = agency_choices(agencies)
     if form.validate_on_submit():
-        from trainapp.accounts.services import find_user_by_email
-
         person = find_user_by_email(form.email.data)
         agency = next((a for a in agencies if a.id == form.agency.data), None)
-        try:
-            booking = services.add_walk_in(
+        response = act(
+            form,
+            lambda: services.add_walk_in(
                 session.id,
                 by=current_user,
                 person=person,
@@ -131,14 +142,12 @@ def walk_in(session_id: int):
                 email=form.email.data,
                 agency=agency,
                 reason=form.reason.data,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{booking.user.name} has been added as a walk-in and marked attended.")
-            return redirect(url_for("attendance.register", session_id=session.id))
+            ),
+            success=lambda booking: f"{booking.user.name} has been added as a walk-in and marked attended.",
+            redirect_to=url_for("attendance.register", session_id=session.id),
+        )
+        if response is not None:
+            return response
     return render_template("attendance/walk_in.html", session=session, form=form, access=access)
 
 
@@ -203,22 +212,21 @@ def evaluation(booking_id: int):
         abort(400)
     form = EvaluationForm()
     if form.validate_on_submit():
-        try:
-            services.submit_evaluation(
+        response = act(
+            form,
+            lambda: services.submit_evaluation(
                 booking,
                 kind,
                 by=current_user,
                 before=int(form.confidence_before.data),
                 after=int(form.confidence_after.data),
                 comments=form.comments.data or "",
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("Thank you. Your answers help the partnership improve its training.")
-            return redirect(url_for("attendance.my_training"))
+            ),
+            success="Thank you. Your answers help the partnership improve its training.",
+            redirect_to=url_for("attendance.my_training"),
+        )
+        if response is not None:
+            return response
     return render_template("attendance/evaluation.html", booking=booking, form=form, kind=kind)
 
 
@@ -242,14 +250,11 @@ def issue_certificate(booking_id: int):
     booking = _own_booking(booking_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.issue_certificate(booking)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return redirect(url_for("attendance.my_training"))
-    db.session.commit()
-    return redirect(url_for("attendance.certificate", booking_id=booking.id))
+    return act_from_button(
+        lambda: services.issue_certificate(booking),
+        redirect_to=url_for("attendance.certificate", booking_id=booking.id),
+        back_to=url_for("attendance.my_training"),
+    )
 
 
 @bp.route("/bookings/<int:booking_id>/certificate")
@@ -269,7 +274,7 @@ def certificate_download(booking_id: int):
     return Response(
         pdf,
         mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="certificate-{issued.number}.pdf"'},
+        headers={"Content-Disposition": content_disposition(f"certificate-{issued.number}.pdf")},
     )
 
 

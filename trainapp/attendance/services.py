@@ -9,12 +9,13 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
 
-from trainapp import audit, signals
+from trainapp import audit
 from trainapp.accounts import services as accounts
 from trainapp.accounts.models import Agency, Role, User
 from trainapp.attendance import refreshers as refreshers_due
+from trainapp.attendance import signals
 from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
-from trainapp.attendance.refreshers import add_months  # noqa: F401  (demo data imports it from here)
+from trainapp.attendance.refreshers import add_months  # noqa: F401  (re-exported: callers find it with the refresher rules)
 from trainapp.bookings import completion
 from trainapp.bookings.capacity import lock_session
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
@@ -313,7 +314,7 @@ def queue_follow_ups(now: datetime) -> int:
         .options(joinedload(Booking.user), joinedload(Booking.session).joinedload(TrainingSession.course))
         .where(
             Booking.status == BookingStatus.CONFIRMED,
-            Booking.attendance.in_([AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]),
+            completion.was_present(),
             TrainingSession.ends_at <= now - FOLLOW_UP_AFTER,
             TrainingSession.ends_at > window_start,
         )
@@ -422,15 +423,15 @@ def learner_record(person: User, now: datetime) -> LearnerRecord:
     history = [booking for booking, _ in rows]
     completed = [booking for booking, done in rows if done]
     cpd = sum((b.session.course.cpd_hours for b in completed), Decimal("0"))
-    latest: dict[int, Booking] = {}
+    latest: dict[int, tuple[Booking, int]] = {}
     for booking in completed:  # newest first
-        if booking.session.course.refresher_months:
-            latest.setdefault(booking.session.course_id, booking)
+        if months := booking.session.course.refresher_months:
+            latest.setdefault(booking.session.course_id, (booking, months))
     today = to_local(now).date()
     refreshers = []
-    for booking in latest.values():
+    for booking, months in latest.values():
         course = booking.session.course
-        due = refreshers_due.due_on(booking.session.starts_at, course.refresher_months)
+        due = refreshers_due.due_on(booking.session.starts_at, months)
         refreshers.append(
             Refresher(
                 course, refreshers_due.completed_on(booking.session.starts_at), due, refreshers_due.state(due, today)
@@ -486,9 +487,13 @@ class RefresherPage:
 def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
     """(person, course, completed_at) for every active person whose refresher is overdue or due
     within 90 days, soonest due first, for one agency's staff (or everyone)."""
-    periods = list(
-        db.session.scalars(sa.select(Course.refresher_months).where(Course.refresher_months.is_not(None)).distinct())
-    )
+    periods = [
+        months
+        for months in db.session.scalars(
+            sa.select(Course.refresher_months).where(Course.refresher_months.is_not(None)).distinct()
+        )
+        if months is not None
+    ]
     due_by, _ = refreshers_due.cut_offs(periods, to_local(now).date())
     last = completion.last_completions(now)
     query = (

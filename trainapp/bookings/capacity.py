@@ -12,9 +12,12 @@ import sqlalchemy as sa
 
 from trainapp import audit
 from trainapp.accounts.models import User
+from trainapp.bookings import messages
 from trainapp.bookings.models import HOLDING, AgencyReservation, Booking, BookingStatus
+from trainapp.bookings.rules import approval_deadline, status_for_new_place
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import utcnow
+from trainapp.errors import DomainError
 from trainapp.extensions import db
 
 
@@ -27,8 +30,6 @@ def lock_session(session_id: int) -> TrainingSession:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if session is None:
-        from trainapp.errors import DomainError
-
         raise DomainError("That session does not exist")
     return session
 
@@ -83,7 +84,9 @@ def availability(session: TrainingSession, now: datetime | None = None) -> Avail
                 Booking.is_walk_in.is_(False),
             )
             .group_by(Booking.reserved_for_agency_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     reserved = {agency: (places, counts.get(agency, 0)) for agency, places in held.items()}
     total_taken = sum(counts.values())
@@ -150,10 +153,7 @@ def promote_from_waiting_list(session: TrainingSession, now: datetime, *, by: Us
 
     A person is skipped only when the open place is held back for another agency.
     """
-    from trainapp.bookings import messages
-    from trainapp.bookings.rules import status_for_new_place
-
-    promoted = []
+    promoted: list[Booking] = []
     if session.starts_at <= now:
         return promoted
     for booking in waiting_list(session):
@@ -163,8 +163,6 @@ def promote_from_waiting_list(session: TrainingSession, now: datetime, *, by: Us
         change_status(booking, target, by=by, action="booking.promoted")
         booking.approval_due_at = None
         if target == BookingStatus.AWAITING_APPROVAL:
-            from trainapp.bookings.rules import approval_deadline
-
             booking.approval_due_at = approval_deadline(session, now)
         messages.promoted(booking)
         promoted.append(booking)

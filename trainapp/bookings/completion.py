@@ -9,8 +9,18 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.models import PRESENT, AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
+
+
+def was_present() -> sa.ColumnElement[bool]:
+    """True for a booking whose register mark says the person came, fully or partly.
+
+    Show rates, evaluations and programme attendance count presence, whatever the course
+    counts as completing it (``is_completion``); ``AttendanceStatus.was_there`` asks the same
+    of one booking.
+    """
+    return Booking.attendance.in_(PRESENT)
 
 
 def is_completion(now: datetime) -> sa.ColumnElement[bool]:

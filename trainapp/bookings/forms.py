@@ -12,8 +12,8 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from trainapp.catalogue.forms import CancelSessionForm, GovDateField
-from trainapp.forms import choices
+from trainapp.catalogue.forms import CancelSessionForm
+from trainapp.forms import GovDateField, choices
 
 
 class BookForm(FlaskForm):

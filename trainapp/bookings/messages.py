@@ -63,7 +63,7 @@ def waiting(booking: Booking, position: int) -> None:
 
 
 def promoted(booking: Booking) -> None:
-    _send(booking, "booking_promoted", ADD if booking.status.value == "confirmed" else None)
+    _send(booking, "booking_promoted", ADD if booking.status.is_confirmed else None)
 
 
 def approved(booking: Booking) -> None:
@@ -90,7 +90,7 @@ def transferred(old: Booking, new: Booking) -> None:
 def session_changed(session: TrainingSession, bookings: list[Booking]) -> None:
     """Everyone booked or waiting; only people with a place get a diary update."""
     for booking in bookings:
-        _send(booking, "session_changed", ADD if booking.status.value == "confirmed" else None)
+        _send(booking, "session_changed", ADD if booking.status.is_confirmed else None)
 
 
 def session_cancelled(booking: Booking) -> None:

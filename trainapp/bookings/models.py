@@ -10,7 +10,7 @@ from trainapp.accounts.models import Agency, User
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import UTCDateTime, enum_type, utcnow
 from trainapp.errors import InvalidTransition
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
 class BookingStatus(enum.StrEnum):
@@ -24,6 +24,19 @@ class BookingStatus(enum.StrEnum):
     @property
     def label(self) -> str:
         return BOOKING_STATUS_LABELS[self]
+
+    # Pages and emails ask these rather than comparing the stored strings.
+    @property
+    def is_confirmed(self) -> bool:
+        return self is BookingStatus.CONFIRMED
+
+    @property
+    def is_awaiting_approval(self) -> bool:
+        return self is BookingStatus.AWAITING_APPROVAL
+
+    @property
+    def is_waiting(self) -> bool:
+        return self is BookingStatus.WAITING
 
     @property
     def holds_place(self) -> bool:
@@ -86,12 +99,16 @@ class AttendanceStatus(enum.StrEnum):
 
     @property
     def was_there(self) -> bool:
-        return self in {AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL}
+        return self in PRESENT
 
     @property
     def tells_the_agency(self) -> bool:
         return self in {AttendanceStatus.NO_SHOW, AttendanceStatus.TURNED_AWAY}
 
+
+# The register says the person came, fully or partly. Completing the course is a stricter
+# rule, that depends on the course: see bookings.completion.
+PRESENT = frozenset({AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL})
 
 ATTENDANCE_LABELS = {
     AttendanceStatus.ATTENDED: "Attended",
@@ -102,7 +119,7 @@ ATTENDANCE_LABELS = {
 }
 
 
-class Booking(db.Model):
+class Booking(Model):
     __tablename__ = "bookings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -153,6 +170,19 @@ class Booking(db.Model):
     def can_be_cancelled_by(self, user: User, now: datetime) -> bool:
         return self.status.is_live and self.session.starts_at > now and self.can_be_seen_by(user)
 
+    def can_be_approved_by(self, user: User) -> bool:
+        """Who decides a request for a place: the person's agency lead, or a coordinator."""
+        return user.can_manage_staff_of(self.agency_id)
+
+    @staticmethod
+    def approvable_by(user: User) -> sa.ColumnElement[bool]:
+        """``can_be_approved_by`` as a query filter: the bookings this person may decide."""
+        if user.is_coordinator:
+            return sa.true()
+        if user.is_agency_lead and user.agency_id is not None:
+            return Booking.agency_id == user.agency_id
+        return sa.false()
+
     def snapshot(self) -> dict:
         return {"status": str(self.status), "queue_position": self.queue_position}
 
@@ -163,7 +193,7 @@ class Booking(db.Model):
         }
 
 
-class AgencyReservation(db.Model):
+class AgencyReservation(Model):
     """Places on a session only one agency's staff may take, until a release date."""
 
     __tablename__ = "agency_reservations"

@@ -90,7 +90,7 @@ def session_bookings(session: TrainingSession) -> dict[str, list[Booking]]:
         .unique()
         .all()
     )
-    groups = {"confirmed": [], "awaiting": [], "waiting": [], "ended": []}
+    groups: dict[str, list[Booking]] = {"confirmed": [], "awaiting": [], "waiting": [], "ended": []}
     for booking in bookings:
         if booking.status == BookingStatus.CONFIRMED:
             groups["confirmed"].append(booking)
@@ -104,16 +104,13 @@ def session_bookings(session: TrainingSession) -> dict[str, list[Booking]]:
 
 
 def approvals_query(user: User):
-    query = (
+    return (
         sa.select(Booking)
         .join(Booking.session)
         .options(*_with_session(), joinedload(Booking.user))
-        .where(Booking.status == BookingStatus.AWAITING_APPROVAL)
+        .where(Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approvable_by(user))
         .order_by(Booking.approval_due_at, Booking.id)
     )
-    if not user.is_coordinator:
-        query = query.where(Booking.agency_id == user.agency_id)
-    return query
 
 
 def agency_bookings_query(agency_id: int, now: datetime):

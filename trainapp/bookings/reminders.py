@@ -12,6 +12,7 @@ from sqlalchemy.orm import contains_eager
 from trainapp.bookings import messages
 from trainapp.bookings.models import Booking, BookingStatus
 from trainapp.catalogue.models import DeliveryMode, SessionStatus, TrainingSession
+from trainapp.extensions import db
 from trainapp.timezones import to_local
 from trainapp.workdays import working_days_before
 
@@ -32,8 +33,6 @@ def _due_reminder(session: TrainingSession, today) -> int | None:
 
 def queue_reminders(now: datetime) -> int:
     """Queue every reminder and joining link that is due; returns how many were queued."""
-    from trainapp.extensions import db
-
     bookings = db.session.scalars(
         sa.select(Booking)
         .join(Booking.session)

@@ -1,13 +1,14 @@
 """Booking pages: book, join the waiting list, cancel, transfer, approve, hold places."""
 
-from datetime import time
+from datetime import datetime, time
 
-import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from trainapp.accounts.access import require, roles, signed_in
-from trainapp.accounts.models import Agency, Role
+from trainapp.accounts.access import coordinator_only, require, roles, signed_in
+from trainapp.accounts.models import Role
+from trainapp.accounts.services import active_agencies
+from trainapp.acting import act, act_from_button
 from trainapp.bookings import queries, rules, services
 from trainapp.bookings.forms import (
     BookForm,
@@ -25,11 +26,10 @@ from trainapp.catalogue.models import TrainingSession
 from trainapp.catalogue.places import places_left
 from trainapp.catalogue.queries import visible_session
 from trainapp.db import utcnow
-from trainapp.errors import DomainError, NotAllowed
+from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import show_domain_error
-from trainapp.timezones import format_datetime, local_to_utc, to_local
-from trainapp.workdays import working_days_before
+from trainapp.forms import agency_choices
+from trainapp.timezones import format_datetime, local_to_utc
 
 bp = Blueprint("bookings", __name__)
 
@@ -57,15 +57,11 @@ def book(session_id: int):
     now = utcnow()
     form = BookForm()
     if form.validate_on_submit():
-        try:
-            booking = services.book_place(session.id, current_user, by=current_user, now=now)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(_outcome(booking, "You"))
-        return _session_page(session.id)
+        return act_from_button(
+            lambda: services.book_place(session.id, current_user, by=current_user, now=now),
+            success=lambda booking: _outcome(booking, "You"),
+            redirect_to=url_for("catalogue.show_session", session_id=session.id),
+        )
     panel = queries.session_panel(session, current_user, now)
     problem = None
     try:
@@ -80,6 +76,7 @@ def book(session_id: int):
         problem=problem,
         overlaps=rules.overlapping_bookings(current_user, session),
         same_course=rules.places_on_same_course(current_user, session, now),
+        approval_working_days=rules.APPROVAL_WORKING_DAYS,
     )
 
 
@@ -114,8 +111,7 @@ def book_for_others(session_id: int):
         return _session_page(session.id)
     chooser = ChooseAgencyForm(request.args)
     if current_user.is_coordinator:
-        agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
-        chooser.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+        chooser.agency.choices = agency_choices(active_agencies())
         agency_id = chooser.agency.data if chooser.validate() else None
     else:
         agency_id = current_user.agency_id
@@ -127,19 +123,18 @@ def book_for_others(session_id: int):
         learners = [chosen[i] for i in form.people.data if i in chosen]
         if len(learners) != len(form.people.data):
             abort(400)
-        result = services.book_group(session.id, learners, by=current_user, now=now)
-        db.session.commit()
-        for booking in result.booked:
-            flash(_outcome(booking, booking.user.name))
-            for other in rules.places_on_same_course(booking.user, session, now):
-                flash(_same_course_warning(booking.user.name, other), "info")
-        for learner, message in result.refused:
-            flash(f"{learner.name}: {message}", "error")
-        return redirect(
-            url_for("bookings.session_bookings", session_id=session.id)
-            if current_user.is_coordinator
-            else url_for("bookings.agency_bookings")
+        response = act(
+            form,
+            lambda: services.book_group(session.id, learners, by=current_user, now=now),
+            then=lambda result: _flash_group_outcome(result, session, now),
+            redirect_to=(
+                url_for("bookings.session_bookings", session_id=session.id)
+                if current_user.is_coordinator
+                else url_for("bookings.agency_bookings")
+            ),
         )
+        if response is not None:
+            return response
     return render_template(
         "bookings/book_for.html",
         session=session,
@@ -150,6 +145,16 @@ def book_for_others(session_id: int):
     )
 
 
+def _flash_group_outcome(result: services.GroupResult, session: TrainingSession, now: datetime) -> None:
+    """One line per person: booked, waiting or refused, with a warning for a second place."""
+    for booking in result.booked:
+        flash(_outcome(booking, booking.user.name))
+        for other in rules.places_on_same_course(booking.user, session, now):
+            flash(_same_course_warning(booking.user.name, other), "info")
+    for learner, message in result.refused:
+        flash(f"{learner.name}: {message}", "error")
+
+
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
 @signed_in
 def cancel(booking_id: int):
@@ -157,23 +162,19 @@ def cancel(booking_id: int):
     form = CancelBookingForm()
     now = utcnow()
     if form.validate_on_submit():
-        try:
-            services.cancel_booking(booking.id, by=current_user, reason=form.reason.data or "", now=now)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(
+        return act_from_button(
+            lambda: services.cancel_booking(booking.id, by=current_user, reason=form.reason.data or "", now=now),
+            success=lambda cancelled: (
                 "The booking has been cancelled."
                 + (
                     " It was after the notice period, so it is recorded as a late cancellation."
-                    if booking.is_late_cancellation
+                    if cancelled.is_late_cancellation
                     else ""
                 )
-            )
-        return redirect(
-            url_for("bookings.my_bookings") if booking.user_id == current_user.id else _back_for_manager(booking)
+            ),
+            redirect_to=(
+                url_for("bookings.my_bookings") if booking.user_id == current_user.id else _back_for_manager(booking)
+            ),
         )
     late = booking.status.holds_place and rules.is_late(booking.session, now)
     return render_template(
@@ -204,17 +205,16 @@ def transfer(booking_id: int):
         colleague = next((p for p in colleagues if p.id == form.colleague.data), None)
         if colleague is None:
             abort(400)
-        try:
-            services.transfer_booking(booking.id, colleague, by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"The place now belongs to {colleague.name}. We have emailed you both.")
-            return redirect(
+        response = act(
+            form,
+            lambda: services.transfer_booking(booking.id, colleague, by=current_user),
+            success=f"The place now belongs to {colleague.name}. We have emailed you both.",
+            redirect_to=(
                 url_for("bookings.my_bookings") if booking.user_id == current_user.id else _back_for_manager(booking)
-            )
+            ),
+        )
+        if response is not None:
+            return response
     return render_template("bookings/transfer.html", booking=booking, form=form, colleagues=colleagues)
 
 
@@ -247,24 +247,21 @@ def session_bookings(session_id: int):
 
 
 @bp.route("/bookings/<int:booking_id>/move", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def move(booking_id: int):
     booking = db.get_or_404(Booking, booking_id)
     form = MoveForm()
-    if form.validate_on_submit():
-        try:
-            services.move_on_waiting_list(
-                booking.id, by=current_user, position=form.position.data, reason=form.reason.data
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(f"{booking.user.name} is now number {form.position.data} on the waiting list.")
-    else:
+    back = url_for("bookings.session_bookings", session_id=booking.session_id)
+    if not form.validate_on_submit():
         flash(next(iter(form.errors.values()))[0], "error")
-    return redirect(url_for("bookings.session_bookings", session_id=booking.session_id))
+        return redirect(back)
+    return act_from_button(
+        lambda: services.move_on_waiting_list(
+            booking.id, by=current_user, position=form.position.data, reason=form.reason.data
+        ),
+        success=f"{booking.user.name} is now number {form.position.data} on the waiting list.",
+        redirect_to=back,
+    )
 
 
 @bp.route("/approvals")
@@ -276,7 +273,7 @@ def approvals():
 
 def _decidable(booking_id: int) -> Booking:
     booking = db.get_or_404(Booking, booking_id)
-    require(current_user.is_coordinator or booking.agency_id == current_user.agency_id)
+    require(booking.can_be_approved_by(current_user))
     return booking
 
 
@@ -286,15 +283,11 @@ def approve(booking_id: int):
     booking = _decidable(booking_id)
     if not DecisionForm().validate_on_submit():
         abort(400)
-    try:
-        services.approve_booking(booking.id, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"{booking.user.name}'s place is approved.")
-    return redirect(url_for("bookings.approvals"))
+    return act_from_button(
+        lambda: services.approve_booking(booking.id, by=current_user),
+        success=f"{booking.user.name}'s place is approved.",
+        redirect_to=url_for("bookings.approvals"),
+    )
 
 
 @bp.route("/bookings/<int:booking_id>/decline", methods=["GET", "POST"])
@@ -303,15 +296,14 @@ def decline(booking_id: int):
     booking = _decidable(booking_id)
     form = DeclineForm()
     if form.validate_on_submit():
-        try:
-            services.decline_booking(booking.id, by=current_user, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{booking.user.name}'s request has been declined and they have been told why.")
-            return redirect(url_for("bookings.approvals"))
+        response = act(
+            form,
+            lambda: services.decline_booking(booking.id, by=current_user, reason=form.reason.data),
+            success=f"{booking.user.name}'s request has been declined and they have been told why.",
+            redirect_to=url_for("bookings.approvals"),
+        )
+        if response is not None:
+            return response
     return render_template("bookings/decline.html", booking=booking, form=form)
 
 
@@ -327,32 +319,29 @@ def agency_bookings():
 
 
 @bp.route("/sessions/<int:session_id>/reservations", methods=["GET", "POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def reservations(session_id: int):
     session = db.get_or_404(TrainingSession, session_id)
     form = ReservationForm()
-    agencies = db.session.scalars(sa.select(Agency).where(Agency.active.is_(True)).order_by(Agency.name)).all()
-    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    agencies = active_agencies()
+    form.agency.choices = agency_choices(agencies)
     if form.validate_on_submit():
         agency = next((a for a in agencies if a.id == form.agency.data), None)
         if agency is None:
             abort(400)
-        if form.release_on.data:
-            release_at = local_to_utc(form.release_on.data, time(0))
-        else:
-            notice_starts = working_days_before(
-                to_local(session.starts_at).date(), session.course.cancellation_notice_days
-            )
-            release_at = local_to_utc(notice_starts, time(0))
-        try:
-            services.reserve_places(session.id, agency, places=form.places.data, release_at=release_at, by=current_user)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{form.places.data} places are held for {agency.name}.")
-            return redirect(url_for("bookings.reservations", session_id=session.id))
+        release_at = (
+            local_to_utc(form.release_on.data, time(0)) if form.release_on.data else rules.default_release_at(session)
+        )
+        response = act(
+            form,
+            lambda: services.reserve_places(
+                session.id, agency, places=form.places.data, release_at=release_at, by=current_user
+            ),
+            success=f"{form.places.data} places are held for {agency.name}.",
+            redirect_to=url_for("bookings.reservations", session_id=session.id),
+        )
+        if response is not None:
+            return response
     return render_template(
         "bookings/reservations.html",
         session=session,
@@ -363,21 +352,16 @@ def reservations(session_id: int):
 
 
 @bp.route("/reservations/<int:reservation_id>/release", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def release(reservation_id: int):
     reservation = db.get_or_404(AgencyReservation, reservation_id)
     if not DecisionForm().validate_on_submit():
         abort(400)
-    try:
-        promoted = services.release_reservation(reservation.id, by=current_user)
-    except (DomainError, NotAllowed) as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        moved = len(promoted)
-        flash(
-            f"The held places are now open to everyone. {moved} {'person' if moved == 1 else 'people'} "
-            "came off the waiting list."
-        )
-    return redirect(url_for("bookings.reservations", session_id=reservation.session_id))
+    return act_from_button(
+        lambda: services.release_reservation(reservation.id, by=current_user),
+        success=lambda promoted: (
+            f"The held places are now open to everyone. {len(promoted)} "
+            f"{'person' if len(promoted) == 1 else 'people'} came off the waiting list."
+        ),
+        redirect_to=url_for("bookings.reservations", session_id=reservation.session_id),
+    )

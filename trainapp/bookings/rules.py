@@ -13,6 +13,7 @@ from trainapp.extensions import db
 from trainapp.timezones import format_datetime, local_to_utc, to_local
 from trainapp.workdays import add_working_days, working_days_before
 
+# How long an agency lead has to decide a request: every deadline, message and page uses this.
 APPROVAL_WORKING_DAYS = 5
 
 
@@ -109,8 +110,11 @@ def status_for_new_place(course: Course, learner: User, booked_by: User | None) 
     return BookingStatus.AWAITING_APPROVAL
 
 
+# Deadlines: deciding a request, cancelling without it counting as late, releasing held places.
+
+
 def approval_deadline(session: TrainingSession, now: datetime) -> datetime:
-    """Five working days to decide, but never later than the session's start."""
+    """APPROVAL_WORKING_DAYS working days to decide, but never later than the session's start."""
     local = to_local(now)
     due_on = add_working_days(local.date(), APPROVAL_WORKING_DAYS)
     due = local_to_utc(due_on, time(23, 59))
@@ -131,3 +135,9 @@ def cancellation_cutoff(session: TrainingSession) -> datetime:
 
 def is_late(session: TrainingSession, now: datetime) -> bool:
     return now >= cancellation_cutoff(session)
+
+
+def default_release_at(session: TrainingSession) -> datetime:
+    """When places held for an agency go back to everyone unless the coordinator picks a date:
+    the start of the last day to cancel without it counting as late."""
+    return local_to_utc(last_day_to_cancel(session), time(0))

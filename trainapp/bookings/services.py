@@ -5,9 +5,10 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from trainapp import audit, signals
+from trainapp import audit
+from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import Agency, Role, User
-from trainapp.bookings import messages
+from trainapp.bookings import messages, signals
 from trainapp.bookings.capacity import (
     availability,
     change_status,
@@ -20,6 +21,7 @@ from trainapp.bookings.capacity import (
 )
 from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
 from trainapp.bookings.rules import (
+    APPROVAL_WORKING_DAYS,
     AlreadyBooked,
     approval_deadline,
     check_can_book,
@@ -57,6 +59,27 @@ def book_place(session_id: int, learner: User, *, by: User, now: datetime | None
     session = lock_session(session_id)
     require_can_book_for(by, learner)
     check_can_book(session, learner, now)
+    booking, previous = _booking_to_fill(session, learner, by=by)
+    new_status = _place_or_waiting_list(session, booking, status_for_new_place(session.course, learner, by), now)
+    if previous is not None:
+        booking.status.check_transition(new_status)
+    booking.status = new_status
+    booking.created_at = booking.updated_at = now
+    booking.updated_by = by
+    db.session.flush()
+    audit.record(
+        by,
+        "booking.created",
+        booking,
+        before={"status": str(previous)} if previous else None,
+        after=booking.snapshot(),
+    )
+    _tell_about_new_booking(booking, now)
+    return booking
+
+
+def _booking_to_fill(session: TrainingSession, learner: User, *, by: User) -> tuple[Booking, BookingStatus | None]:
+    """A new booking, or the learner's ended one made ready to use again, with the status it had."""
     booking = _existing(session, learner)
     if booking is not None and booking.status.is_live:
         who = "You" if by.id == learner.id else learner.name
@@ -74,33 +97,28 @@ def book_place(session_id: int, learner: User, *, by: User, now: datetime | None
     booking.transferred_to_id = None
     booking.reason = None
     booking.approval_due_at = None
-    target = status_for_new_place(session.course, learner, by)
+    return booking, previous
+
+
+def _place_or_waiting_list(
+    session: TrainingSession, booking: Booking, target: BookingStatus, now: datetime
+) -> BookingStatus:
+    """``target`` when a place is free for the booking; otherwise waiting, at the back of the list."""
     if take_place(session, booking, now):
-        new_status = target
-    else:
-        new_status = BookingStatus.WAITING
-        booking.queue_position = next_queue_position(session)
-    if previous is not None:
-        booking.status.check_transition(new_status)
-    booking.status = new_status
-    booking.created_at = booking.updated_at = now
-    booking.updated_by = by
-    db.session.flush()
-    audit.record(
-        by,
-        "booking.created",
-        booking,
-        before={"status": str(previous)} if previous else None,
-        after=booking.snapshot(),
-    )
-    if new_status == BookingStatus.CONFIRMED:
+        return target
+    booking.queue_position = next_queue_position(session)
+    return BookingStatus.WAITING
+
+
+def _tell_about_new_booking(booking: Booking, now: datetime) -> None:
+    """The learner's confirmation or waiting-list message, or the agency leads' request to approve."""
+    if booking.status == BookingStatus.CONFIRMED:
         messages.booked(booking)
-    elif new_status == BookingStatus.AWAITING_APPROVAL:
-        booking.approval_due_at = approval_deadline(session, now)
-        messages.awaiting_approval(booking, agency_leads(learner.agency_id))
+    elif booking.status == BookingStatus.AWAITING_APPROVAL:
+        booking.approval_due_at = approval_deadline(booking.session, now)
+        messages.awaiting_approval(booking, agency_leads(booking.agency_id))
     else:
         messages.waiting(booking, waiting_position(booking))
-    return booking
 
 
 @dataclass
@@ -123,7 +141,7 @@ def book_group(session_id: int, learners: list[User], *, by: User, now: datetime
 
 def waiting_position(booking: Booking) -> int:
     """1 for the first person waiting."""
-    return 1 + db.session.scalar(
+    ahead = db.session.execute(
         sa.select(sa.func.count(Booking.id)).where(
             Booking.session_id == booking.session_id,
             Booking.status == BookingStatus.WAITING,
@@ -132,7 +150,8 @@ def waiting_position(booking: Booking) -> int:
                 sa.and_(Booking.queue_position == booking.queue_position, Booking.id < booking.id),
             ),
         )
-    )
+    ).scalar_one()
+    return 1 + ahead
 
 
 def _locked_booking(booking_id: int) -> tuple[Booking, TrainingSession]:
@@ -220,7 +239,7 @@ def transfer_booking(booking_id: int, colleague: User, *, by: User, now: datetim
 
 
 def _require_approver(booking: Booking, by: User) -> None:
-    if not (by.is_coordinator or (by.is_agency_lead and by.agency_id == booking.agency_id)):
+    if not booking.can_be_approved_by(by):
         raise NotAllowed("Only the person's agency lead or a coordinator can decide this request")
 
 
@@ -271,7 +290,7 @@ def expire_requests(now: datetime | None = None) -> int:
             BookingStatus.EXPIRED,
             by=None,
             action="booking.expired",
-            reason="Not approved within 5 working days",
+            reason=f"Not approved within {APPROVAL_WORKING_DAYS} working days",
         )
         messages.expired(booking)
         promote_from_waiting_list(session, now)
@@ -281,8 +300,7 @@ def expire_requests(now: datetime | None = None) -> int:
 
 def move_on_waiting_list(booking_id: int, *, by: User, position: int, reason: str) -> None:
     """Put someone at a given place in the queue (coordinators), with a recorded reason."""
-    if not by.is_coordinator:
-        raise NotAllowed("Only a coordinator can change the order of the waiting list")
+    require_coordinator(by, "change the order of the waiting list")
     if not reason.strip():
         raise DomainError("Enter a reason for moving this person", "reason")
     booking, session = _locked_booking(booking_id)
@@ -316,27 +334,13 @@ def reserve_places(
 ) -> AgencyReservation:
     """Hold places for one agency's staff until a release date."""
     now = now or utcnow()
-    if not by.is_coordinator:
-        raise NotAllowed("Only a coordinator can hold places for an agency")
+    require_coordinator(by, "hold places for an agency")
     session = lock_session(session_id)
     if places < 1:
         raise DomainError("Hold at least 1 place", "places")
-    if release_at <= now:
-        raise DomainError("The release date must be in the future", "release_on")
-    if release_at > session.starts_at:
-        raise DomainError("Places must be released before the session starts", "release_on")
-    reservation = db.session.scalar(
-        sa.select(AgencyReservation).where(
-            AgencyReservation.session_id == session.id, AgencyReservation.agency_id == agency.id
-        )
-    )
-    avail = availability(session, now)
-    held_places, held_taken = avail.reserved.get(agency.id, (0, 0))
-    most = held_places + avail.general_left
-    if places > most:
-        raise DomainError(f"Only {most} places can be held: the others are booked or held", "places")
-    if places < held_taken:
-        raise DomainError(f"{held_taken} of the held places are already booked: hold at least that many", "places")
+    _require_release_before_start(session, release_at, now)
+    reservation = _agency_reservation(session, agency)
+    _require_places_can_be_held(session, agency, places, now)
     before = {"places": reservation.places, "release_at": reservation.release_at.isoformat()} if reservation else None
     if reservation is None:
         reservation = AgencyReservation(
@@ -355,11 +359,39 @@ def reserve_places(
     return reservation
 
 
+def _require_release_before_start(session: TrainingSession, release_at: datetime, now: datetime) -> None:
+    """Held places are released in the future, and no later than the session's start."""
+    if release_at <= now:
+        raise DomainError("The release date must be in the future", "release_on")
+    if release_at > session.starts_at:
+        raise DomainError("Places must be released before the session starts", "release_on")
+
+
+def _agency_reservation(session: TrainingSession, agency: Agency) -> AgencyReservation | None:
+    """The places already held on this session for this agency, if any."""
+    return db.session.scalar(
+        sa.select(AgencyReservation).where(
+            AgencyReservation.session_id == session.id, AgencyReservation.agency_id == agency.id
+        )
+    )
+
+
+def _require_places_can_be_held(session: TrainingSession, agency: Agency, places: int, now: datetime) -> None:
+    """No more than the agency's held places and the free ones; no fewer than its staff have booked."""
+    avail = availability(session, now)
+    held_places, held_taken = avail.reserved.get(agency.id, (0, 0))
+    most = held_places + avail.general_left
+    if places > most:
+        raise DomainError(f"Only {most} places can be held: the others are booked or held", "places")
+    if places < held_taken:
+        raise DomainError(f"{held_taken} of the held places are already booked: hold at least that many", "places")
+
+
 def release_reservation(reservation_id: int, *, by: User | None, now: datetime | None = None) -> list[Booking]:
     """Put an agency's unused held places into the general pool and promote the waiting list."""
     now = now or utcnow()
-    if by is not None and not by.is_coordinator:
-        raise NotAllowed("Only a coordinator can release held places")
+    if by is not None:
+        require_coordinator(by, "release held places")
     reservation, session = _locked_reservation(reservation_id)
     if reservation.released_at is not None:
         raise DomainError("These places have already been released")

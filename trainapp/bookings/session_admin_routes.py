@@ -3,23 +3,19 @@
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_login import current_user
 
-from trainapp.accounts.access import roles
-from trainapp.accounts.models import Role
+from trainapp.accounts.access import coordinator_only
+from trainapp.acting import act
 from trainapp.bookings import session_lifecycle
 from trainapp.bookings.forms import CancelSeriesForm
 from trainapp.catalogue.form_details import fill_from_session, fill_session_choices, session_details
 from trainapp.catalogue.forms import CancelSessionForm, SessionForm
 from trainapp.catalogue.models import SessionSeries, TrainingSession
 from trainapp.catalogue.places import places_left
-from trainapp.catalogue.services import ClashFound
+from trainapp.catalogue.services import Clash, clashes_in
 from trainapp.db import utcnow
-from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import show_domain_error
 
 bp = Blueprint("session_admin", __name__)
-
-COORDINATOR = roles(Role.COORDINATOR)
 
 
 def _session_page(session_id: int):
@@ -27,7 +23,7 @@ def _session_page(session_id: int):
 
 
 @bp.route("/sessions/<int:session_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def edit_session(session_id: int):
     session = db.get_or_404(TrainingSession, session_id)
     if session.is_cancelled:
@@ -37,39 +33,36 @@ def edit_session(session_id: int):
     fill_session_choices(form)
     if not form.is_submitted():
         fill_from_session(form, session)
-    clashes = []
+    clashes: list[Clash] = []
     if form.validate_on_submit():
-        try:
-            session_lifecycle.change_session(
+        response = act(
+            form,
+            lambda: session_lifecycle.change_session(
                 session.id, session_details(form), by=current_user, confirm_clashes=form.confirm_clashes.data
-            )
-        except ClashFound as found:
-            clashes = found.clashes
-            form.form_errors.append(found.message)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The session has been saved.")
-            return _session_page(session.id)
+            ),
+            success="The session has been saved.",
+            redirect_to=url_for("catalogue.show_session", session_id=session.id),
+            on_error=lambda error: clashes.extend(clashes_in(error)),
+        )
+        if response is not None:
+            return response
     return render_template("catalogue/session_form.html", form=form, session=session, clashes=clashes)
 
 
 @bp.route("/sessions/<int:session_id>/cancel", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def cancel_session(session_id: int):
     session = db.get_or_404(TrainingSession, session_id)
     form = CancelSessionForm()
     if form.validate_on_submit():
-        try:
-            session_lifecycle.cancel_session(session.id, by=current_user, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The session has been cancelled. Everyone booked or waiting has been told.")
-            return _session_page(session.id)
+        response = act(
+            form,
+            lambda: session_lifecycle.cancel_session(session.id, by=current_user, reason=form.reason.data),
+            success="The session has been cancelled. Everyone booked or waiting has been told.",
+            redirect_to=url_for("catalogue.show_session", session_id=session.id),
+        )
+        if response is not None:
+            return response
     return render_template("catalogue/session_cancel.html", form=form, session=session)
 
 
@@ -79,32 +72,31 @@ def _series_page(series: SessionSeries, form: CancelSeriesForm, status: int = 20
 
 
 @bp.route("/series/<int:series_id>")
-@COORDINATOR
+@coordinator_only
 def show_series(series_id: int):
     return _series_page(db.get_or_404(SessionSeries, series_id), CancelSeriesForm())
 
 
 @bp.route("/series/<int:series_id>/cancel", methods=["POST"])
-@COORDINATOR
+@coordinator_only
 def cancel_series(series_id: int):
     series = db.get_or_404(SessionSeries, series_id)
     form = CancelSeriesForm()
     if form.validate_on_submit():
-        try:
-            cancelled = session_lifecycle.cancel_series(
+        response = act(
+            form,
+            lambda: session_lifecycle.cancel_series(
                 series.id,
                 by=current_user,
                 reason=form.reason.data,
                 from_on=form.from_on.data if form.which.data == "from" else None,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(
+            ),
+            success=lambda cancelled: (
                 f"{len(cancelled)} session{'s have' if len(cancelled) != 1 else ' has'} been cancelled. "
                 "Everyone booked or waiting has been told."
-            )
-            return redirect(url_for("session_admin.show_series", series_id=series.id))
+            ),
+            redirect_to=url_for("session_admin.show_series", series_id=series.id),
+        )
+        if response is not None:
+            return response
     return _series_page(series, form, 400)

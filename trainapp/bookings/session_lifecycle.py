@@ -9,9 +9,8 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from trainapp import signals
 from trainapp.accounts.models import User
-from trainapp.bookings import messages
+from trainapp.bookings import messages, signals
 from trainapp.bookings.capacity import change_status, free_place, lock_session, promote_from_waiting_list
 from trainapp.bookings.models import LIVE, Booking, BookingStatus
 from trainapp.catalogue import services as catalogue

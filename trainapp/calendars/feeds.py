@@ -177,4 +177,5 @@ def single(session: TrainingSession, user: User) -> datetime:
     booking_changed = db.session.scalar(
         sa.select(Booking.updated_at).where(Booking.session_id == session.id, Booking.user_id == user.id)
     )
-    return _latest(changed_at(session), booking_changed)
+    session_changed = changed_at(session)
+    return session_changed if booking_changed is None else max(session_changed, booking_changed)

@@ -164,7 +164,7 @@ def invitation(
     stamp: datetime | None = None,
 ) -> bytes:
     """An iTIP REQUEST or CANCEL for one person, so mail programs offer to add or remove it."""
-    event = Event.from_ical(event.to_ical())
+    event = Event.from_ical(event.to_ical())  # type: ignore[assignment]  # icalendar hints every from_ical as Component
     if stamp is not None:
         # With a METHOD, DTSTAMP is when the message was made (RFC 5545 3.8.7.2): a CANCEL after
         # a REQUEST with the same SEQUENCE must look newer to the mail program, not a duplicate.

@@ -7,10 +7,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from trainapp.accounts.models import User
 from trainapp.db import UTCDateTime, utcnow
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
-class CalendarLink(db.Model):
+class CalendarLink(Model):
     """The link's token is never stored: it is an HMAC of ``nonce`` under the app's secret
     key, so it can be shown again, while the database alone cannot rebuild it. ``token_hash``
     finds the row when a calendar program asks."""

@@ -3,12 +3,13 @@
 import hashlib
 from datetime import timedelta
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import public, roles, signed_in
 from trainapp.accounts.models import Role
-from trainapp.bookings.models import Booking
+from trainapp.acting import act_from_button
+from trainapp.bookings.models import HOLDING, Booking
 from trainapp.calendars import feeds, links
 from trainapp.calendars.events import event_for
 from trainapp.calendars.ical import EventOptions, feed
@@ -31,7 +32,8 @@ def _ics(body: bytes, *, filename: str, private: bool, last_modified=None) -> Re
     response.set_etag(hashlib.sha256(body).hexdigest())
     if _settled(last_modified):
         response.last_modified = last_modified
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response
 
 
 def _settled(last_modified) -> bool:
@@ -100,7 +102,7 @@ def session_download(session_id: int):
             .where(
                 Booking.session_id == session.id,
                 Booking.user_id == current_user.id,
-                Booking.status.in_(["confirmed", "awaiting_approval"]),
+                Booking.status.in_(HOLDING),
             )
         )
         is not None
@@ -131,7 +133,8 @@ def help_page():
 def new_link():
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    links.new_link(current_user)
-    db.session.commit()
-    flash("You have a new calendar link. The old one no longer works: subscribe again with the new one.")
-    return redirect(url_for("calendars.help_page"))
+    return act_from_button(
+        lambda: links.new_link(current_user),
+        success="You have a new calendar link. The old one no longer works: subscribe again with the new one.",
+        redirect_to=url_for("calendars.help_page"),
+    )

@@ -3,11 +3,11 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from trainapp.accounts.access import roles
-from trainapp.accounts.models import Role
+from trainapp.accounts.access import coordinator_only
+from trainapp.acting import act
 from trainapp.catalogue import queries, services
 from trainapp.catalogue.form_details import fill_session_choices, session_details, template_details
 from trainapp.catalogue.forms import (
@@ -25,11 +25,9 @@ from trainapp.catalogue.models import (
 )
 from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import show_domain_error
+from trainapp.forms import show_domain_error, validated
 
 bp = Blueprint("catalogue_admin", __name__)
-
-COORDINATOR = roles(Role.COORDINATOR)
 
 
 def _page() -> int:
@@ -40,7 +38,7 @@ def _page() -> int:
 
 
 @bp.route("/programmes")
-@COORDINATOR
+@coordinator_only
 def list_programmes():
     page = db.paginate(
         sa.select(Programme).order_by(Programme.name), page=_page(), per_page=current_app.config["PAGE_SIZE"]
@@ -50,7 +48,9 @@ def list_programmes():
             sa.select(Course.programme_id, sa.func.count(Course.id))
             .where(Course.programme_id.in_([p.id for p in page.items]))
             .group_by(Course.programme_id)
-        ).all()
+        )
+        .tuples()
+        .all()
     )
     return render_template("catalogue/programmes.html", page=page, counts=counts)
 
@@ -58,27 +58,27 @@ def list_programmes():
 def _programme_form(programme: Programme | None):
     form = ProgrammeForm(obj=programme)
     if form.validate_on_submit():
-        try:
-            saved = services.save_programme(
+        response = act(
+            form,
+            lambda: services.save_programme(
                 programme, by=current_user, name=form.name.data, description=form.description.data or ""
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{saved.name} has been saved.")
-            return redirect(url_for("catalogue_admin.list_programmes"))
+            ),
+            success=lambda saved: f"{saved.name} has been saved.",
+            redirect_to=url_for("catalogue_admin.list_programmes"),
+        )
+        if response is not None:
+            return response
     return render_template("catalogue/programme_form.html", form=form, programme=programme)
 
 
 @bp.route("/programmes/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_programme():
     return _programme_form(None)
 
 
 @bp.route("/programmes/<int:programme_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def edit_programme(programme_id: int):
     return _programme_form(db.get_or_404(Programme, programme_id))
 
@@ -87,7 +87,7 @@ def edit_programme(programme_id: int):
 
 
 @bp.route("/venues")
-@COORDINATOR
+@coordinator_only
 def list_venues():
     page = db.paginate(
         sa.select(Venue).order_by(Venue.active.desc(), Venue.name),
@@ -102,31 +102,31 @@ def _venue_form(venue: Venue | None):
     if venue is None and request.method == "GET":
         form.active.data = True
     if form.validate_on_submit():
-        try:
-            saved = services.save_venue(
+        response = act(
+            form,
+            lambda: services.save_venue(
                 venue,
                 by=current_user,
                 name=form.name.data,
                 address=form.address.data,
                 active=bool(form.active.data),
-            )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{saved.name} has been saved.")
-            return redirect(url_for("catalogue_admin.list_venues"))
+            ),
+            success=lambda saved: f"{saved.name} has been saved.",
+            redirect_to=url_for("catalogue_admin.list_venues"),
+        )
+        if response is not None:
+            return response
     return render_template("catalogue/venue_form.html", form=form, venue=venue)
 
 
 @bp.route("/venues/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_venue():
     return _venue_form(None)
 
 
 @bp.route("/venues/<int:venue_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def edit_venue(venue_id: int):
     return _venue_form(db.get_or_404(Venue, venue_id))
 
@@ -135,7 +135,7 @@ def edit_venue(venue_id: int):
 
 
 @bp.route("/courses")
-@COORDINATOR
+@coordinator_only
 def list_courses():
     query = (
         sa.select(Course)
@@ -183,25 +183,25 @@ def _course_form(course: Course | None):
             certificate_needs_evaluation=bool(form.certificate_needs_evaluation.data),
             partial_counts_as_completed=bool(form.partial_counts_as_completed.data),
         )
-        try:
-            saved = services.save_course(course, details, by=current_user)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{saved.title} has been saved.")
-            return redirect(url_for("catalogue.show_course", course_id=saved.id))
+        response = act(
+            form,
+            lambda: services.save_course(course, details, by=current_user),
+            success=lambda saved: f"{saved.title} has been saved.",
+            redirect_to=lambda saved: url_for("catalogue.show_course", course_id=saved.id),
+        )
+        if response is not None:
+            return response
     return render_template("catalogue/course_form.html", form=form, course=course)
 
 
 @bp.route("/courses/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_course():
     return _course_form(None)
 
 
 @bp.route("/courses/<int:course_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def edit_course(course_id: int):
     return _course_form(db.get_or_404(Course, course_id))
 
@@ -210,7 +210,7 @@ def edit_course(course_id: int):
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_session():
     form = SessionForm()
     fill_session_choices(form)
@@ -219,24 +219,22 @@ def new_session():
         if course is not None:
             form.course.data = course.id
             form.capacity.data = course.default_capacity
-    clashes = []
+    clashes: list[services.Clash] = []
     if form.validate_on_submit():
         course = db.session.get(Course, form.course.data)
         if course is None:
             abort(400)
-        try:
-            session = services.create_session(
+        response = act(
+            form,
+            lambda: services.create_session(
                 course, session_details(form), by=current_user, confirm_clashes=form.confirm_clashes.data
-            )
-        except services.ClashFound as found:
-            clashes = found.clashes
-            form.form_errors.append(found.message)
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The session has been saved.")
-            return redirect(url_for("catalogue.show_session", session_id=session.id))
+            ),
+            success="The session has been saved.",
+            redirect_to=lambda session: url_for("catalogue.show_session", session_id=session.id),
+            on_error=lambda error: clashes.extend(services.clashes_in(error)),
+        )
+        if response is not None:
+            return response
     return render_template("catalogue/session_form.html", form=form, session=None, clashes=clashes)
 
 
@@ -244,7 +242,7 @@ def new_session():
 
 
 @bp.route("/series/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_series():
     form = SeriesForm()
     fill_session_choices(form)
@@ -265,36 +263,41 @@ def new_series():
             abort(400)
         try:
             # Every date, ticked or not, so a ticked date can be unticked.
-            plan = services.plan_series(form.weekday.data, form.first_on.data, form.last_on.data)
+            first_on, last_on = validated(form.first_on.data), validated(form.last_on.data)
+            plan = services.plan_series(form.weekday.data, first_on, last_on)
             form.skip.choices = [(d.isoformat(), f"{d:%A} {d.day} {d:%B %Y}") for d in plan.dates]
             details = services.SeriesDetails(
                 weekday=form.weekday.data,
-                start_time=form.start_time.time,
-                end_time=form.end_time.time,
-                first_on=form.first_on.data,
-                last_on=form.last_on.data,
+                start_time=validated(form.start_time.time),
+                end_time=validated(form.end_time.time),
+                first_on=first_on,
+                last_on=last_on,
                 skip=skip,
                 template=template_details(form),
             )
             checked = services.check_series(details)
             # Confirmed or not, clashes and passed dates stay on the page with their confirm boxes.
             plan, clashes, passed = checked.plan, checked.clashes, checked.passed
-            if form.submit.data:
-                series = services.create_series(
-                    course,
-                    details,
-                    by=current_user,
-                    confirm_clashes=form.confirm_clashes.data,
-                    confirm_past=form.confirm_past.data,
-                )
-                db.session.commit()
-                flash(f"{len(series.sessions)} sessions of {course.title} have been created.")
-                return redirect(url_for("session_admin.show_series", series_id=series.id))
-            checked.require_confirmed(clashes=form.confirm_clashes.data, past=form.confirm_past.data)
-        except services.SeriesNeedsConfirming as found:
-            clashes = found.clashes
-            for problem in found.problems:
-                show_domain_error(form, problem)
+            if not form.submit.data:
+                checked.require_confirmed(clashes=form.confirm_clashes.data, past=form.confirm_past.data)
         except DomainError as error:
-            show_domain_error(form, error)
+            # Only checked so far: nothing has changed, so there is nothing to roll back.
+            for problem in error.each_problem():
+                show_domain_error(form, problem)
+        else:
+            if form.submit.data:
+                response = act(
+                    form,
+                    lambda: services.create_series(
+                        course,
+                        details,
+                        by=current_user,
+                        confirm_clashes=form.confirm_clashes.data,
+                        confirm_past=form.confirm_past.data,
+                    ),
+                    success=lambda series: f"{len(series.sessions)} sessions of {course.title} have been created.",
+                    redirect_to=lambda series: url_for("session_admin.show_series", series_id=series.id),
+                )
+                if response is not None:
+                    return response
     return render_template("catalogue/series_form.html", form=form, plan=plan, clashes=clashes, passed=passed)

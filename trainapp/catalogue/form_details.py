@@ -16,6 +16,7 @@ from trainapp.catalogue.models import DeliveryMode, TrainingSession, Venue
 from trainapp.catalogue.services import SessionDetails
 from trainapp.errors import DomainError
 from trainapp.extensions import db
+from trainapp.forms import validated
 from trainapp.timezones import UnclearLocalTime, local_to_utc, to_local
 
 
@@ -59,8 +60,9 @@ def local(day: date, at: time, field: str) -> datetime:
 
 def session_details(form: SessionForm) -> SessionDetails:
     details = template_details(form)
-    details.starts_at = local(form.day.data, form.start_time.time, "start_time")
-    details.ends_at = local(form.end_day.data or form.day.data, form.end_time.time, "end_time")
+    day = validated(form.day.data)
+    details.starts_at = local(day, validated(form.start_time.time), "start_time")
+    details.ends_at = local(form.end_day.data or day, validated(form.end_time.time), "end_time")
     if form.booking_opens_on.data:
         details.booking_opens_at = local(form.booking_opens_on.data, time(0), "booking_opens_on")
     if form.booking_closes_on.data:

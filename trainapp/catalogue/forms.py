@@ -1,14 +1,11 @@
 """Forms for programmes, courses, venues, sessions and series; local times in, UTC out."""
 
-import re
-from datetime import date, time
 from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
-    GovDateInput,
     GovRadioInput,
     GovSelect,
     GovSubmitInput,
@@ -17,7 +14,6 @@ from govuk_frontend_wtf.wtforms_widgets import (
 )
 from wtforms import (
     BooleanField,
-    DateField,
     DecimalField,
     IntegerField,
     RadioField,
@@ -27,83 +23,19 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.utils import unset_value
 from wtforms.validators import (
     DataRequired,
     InputRequired,
     Length,
     NumberRange,
     Optional,
-    StopValidation,
-    ValidationError,
 )
 
 from trainapp.accounts.models import AGENCY_KIND_LABELS
 from trainapp.catalogue.models import MAX_CAPACITY, CourseStatus, DeliveryMode
-from trainapp.forms import SingleLine, choices
+from trainapp.forms import GovDateField, SingleLine, TimeText, choices
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.](\d{2}))?\s*(am|pm)?\s*$", re.IGNORECASE)
-
-
-def parse_time(text: str) -> time:
-    """Accept '10:00', '10.00', '14:30', '10am', '2:30pm'."""
-    match = _TIME.match(text or "")
-    if not match:
-        raise ValueError(text)
-    hour, minute, suffix = int(match.group(1)), int(match.group(2) or 0), (match.group(3) or "").lower()
-    if suffix:
-        if not 1 <= hour <= 12:
-            raise ValueError(text)
-        hour = hour % 12 + (12 if suffix == "pm" else 0)
-    return time(hour, minute)
-
-
-class TimeText(StringField):
-    """A time of day typed as text, so every phone and browser shows the same field."""
-
-    def process_formdata(self, valuelist):
-        super().process_formdata(valuelist)
-        self.time = None
-        if self.data:
-            try:
-                self.time = parse_time(self.data)
-            except ValueError:
-                self.time = None
-
-    def pre_validate(self, form):
-        if self.data and self.time is None:
-            raise ValidationError(f"Enter {self.label.text.lower()} as a time, like 10:00 or 14:30")
-
-
-class GovDateField(DateField):
-    """Three boxes (day, month, year); a date that does not exist gets a clear message."""
-
-    def __init__(self, label=None, validators=None, **kwargs):
-        super().__init__(label, validators, format="%d %m %Y", widget=GovDateInput(), **kwargs)
-
-    def process(self, formdata, data=unset_value, extra_filters=None):
-        super().process(formdata, data, extra_filters)
-        # The widget shows exactly three boxes: anything else sent is shown as empty boxes.
-        if self.raw_data is not None and len(self.raw_data) != 3:
-            self.raw_data = None
-
-    def process_formdata(self, valuelist):
-        if not valuelist or not any(v.strip() for v in valuelist):
-            self.data = None
-            self.raw_data = valuelist
-            return
-        try:
-            day, month, year = (int(v) for v in valuelist)
-            self.data = date(year, month, day)
-        except ValueError:
-            self.data = None
-            raise ValueError(f"{self.label.text} must be a real date, like 27 3 2027") from None
-
-    def pre_validate(self, form):
-        # Stop here, or DataRequired would replace "must be a real date" with "Enter the date".
-        if self.process_errors:
-            raise StopValidation()
 
 
 def _yes_no(label: str):

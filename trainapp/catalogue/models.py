@@ -10,12 +10,12 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from trainapp.accounts.models import AgencyKind, User
 from trainapp.db import UTCDateTime, enum_type, utcnow
 from trainapp.errors import InvalidTransition
-from trainapp.extensions import db
+from trainapp.extensions import Model, db
 
 MAX_CAPACITY = 500
 
 
-class Programme(db.Model):
+class Programme(Model):
     """A strand of training that funding is allocated to (e.g. Up2U Family Practice Model)."""
 
     __tablename__ = "programmes"
@@ -33,7 +33,7 @@ class CourseStatus(enum.StrEnum):
     PUBLISHED = "published"
 
 
-class Course(db.Model):
+class Course(Model):
     __tablename__ = "courses"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -89,7 +89,7 @@ class Course(db.Model):
         return f"Level {self.level}" if self.level else "No level"
 
 
-class Venue(db.Model):
+class Venue(Model):
     __tablename__ = "venues"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,7 +142,7 @@ session_trainers = sa.Table(
 )
 
 
-class SessionSeries(db.Model):
+class SessionSeries(Model):
     """Sessions of one course made together, weekly; each stays an ordinary session."""
 
     __tablename__ = "session_series"
@@ -165,7 +165,7 @@ class SessionSeries(db.Model):
     __table_args__ = (sa.CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),)
 
 
-class TrainingSession(db.Model):
+class TrainingSession(Model):
     """A dated occurrence of a course."""
 
     __tablename__ = "training_sessions"

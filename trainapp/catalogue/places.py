@@ -37,4 +37,6 @@ def places_left(sessions: Iterable[TrainingSession], viewer: User, now: datetime
     if not ids:
         return {}
     column = places_left_column(viewer, now)
-    return dict(db.session.execute(sa.select(TrainingSession.id, column).where(TrainingSession.id.in_(ids))).all())
+    return dict(
+        db.session.execute(sa.select(TrainingSession.id, column).where(TrainingSession.id.in_(ids))).tuples().all()
+    )

@@ -1,9 +1,10 @@
 """Read-only queries behind the catalogue pages: fixed query counts, whatever the rows."""
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from flask import abort
 from flask_login import current_user
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
@@ -70,7 +71,7 @@ def sessions_query(filters: BrowseFilters, *, now: datetime, include_drafts: boo
         query = query.where(TrainingSession.course_id == filters.course_id)
     if filters.month:
         start = local_to_utc(filters.month, datetime.min.time())
-        following = (filters.month.replace(day=28) + timedelta(days=4)).replace(day=1)
+        following = filters.month + relativedelta(months=1, day=1)
         query = query.where(
             TrainingSession.starts_at >= start,
             TrainingSession.starts_at < local_to_utc(following, datetime.min.time()),
@@ -99,20 +100,9 @@ def trainer_sessions_query(trainer: User, *, now: datetime, past: bool):
 
 def month_choices(now: datetime) -> list[tuple[str, str]]:
     """The twelve months behind and the eighteen ahead, as (YYYY-MM, 'November 2027')."""
-    local = to_local(now).date().replace(day=1)
-    months = []
-    year, month = local.year, local.month - 12
-    for _ in range(30):
-        while month < 1:
-            month += 12
-            year -= 1
-        while month > 12:
-            month -= 12
-            year += 1
-        first = date(year, month, 1)
-        months.append((f"{first:%Y-%m}", f"{first:%B %Y}"))
-        month += 1
-    return months
+    this_month = to_local(now).date().replace(day=1)
+    firsts = [this_month + relativedelta(months=offset) for offset in range(-12, 18)]
+    return [(f"{first:%Y-%m}", f"{first:%B %Y}") for first in firsts]
 
 
 def programmes() -> list[Programme]:

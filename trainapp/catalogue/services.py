@@ -2,10 +2,12 @@
 
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from trainapp import audit
+from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import AgencyKind, Role, User
 from trainapp.catalogue.models import (
     MAX_CAPACITY,
@@ -19,7 +21,7 @@ from trainapp.catalogue.models import (
     Venue,
 )
 from trainapp.db import utcnow
-from trainapp.errors import DomainError, NotAllowed
+from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.timezones import UnclearLocalTime, local_to_utc, to_local
 from trainapp.workdays import is_bank_holiday
@@ -42,11 +44,6 @@ class Clash:
     reason: str
 
 
-def _require_coordinator(user: User) -> None:
-    if not user.is_coordinator:
-        raise NotAllowed("Only a coordinator can change the catalogue")
-
-
 # Programmes and venues ---------------------------------------------------------------
 
 
@@ -60,12 +57,12 @@ def _ensure_unique(model, column, value: str, current_id: int | None, message: s
 
 def save_programme(programme: Programme | None, *, by: User, name: str, description: str) -> Programme:
     """Create or rename a programme; names are unique."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     _ensure_unique(
         Programme,
         Programme.name,
         name,
-        programme and programme.id,
+        programme.id if programme is not None else None,
         "A programme with this name already exists",
         "name",
     )
@@ -88,8 +85,15 @@ def save_programme(programme: Programme | None, *, by: User, name: str, descript
 
 def save_venue(venue: Venue | None, *, by: User, name: str, address: str, active: bool = True) -> Venue:
     """Create or change a venue; names are unique."""
-    _require_coordinator(by)
-    _ensure_unique(Venue, Venue.name, name, venue and venue.id, "A venue with this name already exists", "name")
+    require_coordinator(by, "change the catalogue")
+    _ensure_unique(
+        Venue,
+        Venue.name,
+        name,
+        venue.id if venue is not None else None,
+        "A venue with this name already exists",
+        "name",
+    )
     created = venue is None
     venue = venue or Venue()
     venue.name, venue.address, venue.active = name.strip(), address.strip(), active
@@ -115,7 +119,7 @@ class CourseDetails:
     summary: str
     audience: str
     duration_minutes: int
-    cpd_hours: object
+    cpd_hours: Decimal | None
     refresher_months: int | None
     prerequisite: Course | None
     eligible_kinds: list[str]
@@ -154,13 +158,13 @@ def _check_course(details: CourseDetails, course: Course | None) -> None:
 
 def save_course(course: Course | None, details: CourseDetails, *, by: User) -> Course:
     """Create or change a course after checking its rules."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     _check_course(details, course)
     _ensure_unique(
         Course,
         Course.title,
         details.title,
-        course and course.id,
+        course.id if course is not None else None,
         "A course with this title already exists",
         "title",
     )
@@ -172,7 +176,7 @@ def save_course(course: Course | None, details: CourseDetails, *, by: User) -> C
     db.session.add(course)
     db.session.flush()
     after = _course_snapshot(course)
-    if created:
+    if before is None:
         audit.record(by, "course.created", course, after=after)
     else:
         old, new = audit.changes(before, after)
@@ -296,7 +300,7 @@ def create_session(
     course: Course, details: SessionDetails, *, by: User, confirm_clashes: bool = False
 ) -> TrainingSession:
     """Add one dated session of a course."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     check_session_details(details)
     clashes = find_clashes(details)
     if clashes and not confirm_clashes:
@@ -316,7 +320,7 @@ def update_session(
     session: TrainingSession, details: SessionDetails, *, by: User, confirm_clashes: bool = False
 ) -> None:
     """Change a session; a change of time or place raises its calendar sequence."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     if session.is_cancelled:
         raise DomainError("A cancelled session cannot be changed")
     check_session_details(details)
@@ -340,7 +344,7 @@ def update_session(
 
 def cancel_session(session: TrainingSession, *, by: User, reason: str) -> None:
     """Cancel one session, with a reason people will be told."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     if not reason.strip():
         raise DomainError("Enter a reason for cancelling the session", "reason")
     session.status.check_transition(SessionStatus.CANCELLED)
@@ -424,6 +428,14 @@ class SeriesNeedsConfirming(DomainError):
         self.problems = problems
         self.clashes = clashes
 
+    def each_problem(self) -> list[DomainError]:
+        return self.problems
+
+
+def clashes_in(error: DomainError) -> list[Clash]:
+    """The clashes a refusal asks the coordinator to confirm, for the page to list (often none)."""
+    return error.clashes if isinstance(error, ClashFound | SeriesNeedsConfirming) else []
+
 
 def _listed(days: list[date]) -> str:
     names = [f"{d.day} {d:%B %Y}" for d in days[:3]]
@@ -486,7 +498,7 @@ def create_series(
     confirm_past: bool = False,
 ) -> SessionSeries:
     """Create every weekly occurrence in one go; each becomes an ordinary session."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     checked = check_series(details)
     checked.require_confirmed(clashes=confirm_clashes, past=confirm_past)
     plan, occurrences = checked.plan, checked.occurrences
@@ -528,7 +540,7 @@ def sessions_to_cancel(
     """The scheduled sessions of a series still to come (on or after a local date, when given).
 
     Only chooses them: cancelling a session ends its bookings, which bookings does."""
-    _require_coordinator(by)
+    require_coordinator(by, "change the catalogue")
     if not reason.strip():
         raise DomainError("Enter a reason for cancelling the sessions", "reason")
     chosen = [

@@ -17,9 +17,9 @@ bp = Blueprint("core", __name__)
 def home():
     pending_requests = 0
     if current_user.is_authenticated and current_user.is_coordinator:
-        pending_requests = db.session.scalar(
+        pending_requests = db.session.execute(
             sa.select(sa.func.count(AccessRequest.id)).where(AccessRequest.status == AccessRequestStatus.PENDING)
-        )
+        ).scalar_one()
     return render_template("core/home.html", pending_requests=pending_requests)
 
 

@@ -14,14 +14,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 
 from trainapp.accounts.models import Agency, AgencyDomain, AgencyKind, Role, User
 from trainapp.accounts.passwords import hash_password
 from trainapp.attendance.models import Evaluation, EvaluationKind, RegisterSubmission
-from trainapp.attendance.services import add_months
-from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.models import PRESENT, AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import (
     Course,
     CourseStatus,
@@ -236,12 +237,13 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     rng = random.Random(seed)  # noqa: S311 - not for security
     now = now or utcnow()
     today = to_local(now).date()
-    made = Made(first_day=add_months(today, -12 * scale.years), last_day=today + timedelta(days=30))
+    first_day, last_day = today - relativedelta(years=scale.years), today + timedelta(days=30)
+    made = Made(first_day=first_day, last_day=last_day)
     stamp = utcnow()
     password_hash = hash_password(DEMO_PASSWORD)
 
     # Agencies, each with its own email domain; every seventh is not a partner (pays more).
-    agency_rows = [
+    agency_rows: list[dict[str, Any]] = [
         {
             "name": f"{PLACES[n % len(PLACES)]} {KINDS[n % len(KINDS)][1]}"
             + (f" {n // (len(PLACES) * len(KINDS)) + 1}" if n >= len(PLACES) * len(KINDS) else ""),
@@ -261,7 +263,10 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     # People: a coordinator, trainers, a lead per agency, and staff spread unevenly (big
     # agencies and small ones).
     weights = [rng.uniform(0.2, 3.0) for _ in agency_ids]
-    people = [(Role.COORDINATOR, None, COORDINATOR_EMAIL, "Large Partnership Coordinator")]
+    # (role, agency, email, job title: None to pick one for the agency's kind)
+    people: list[tuple[Role, int | None, str, str | None]] = [
+        (Role.COORDINATOR, None, COORDINATOR_EMAIL, "Large Partnership Coordinator")
+    ]
     for n in range(scale.trainers):
         agency_id = agency_ids[n % len(agency_ids)]
         people.append((Role.TRAINER, agency_id, f"trainer{n + 1}@{domains[agency_id]}", "Trainer"))
@@ -272,15 +277,18 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         people.append((Role.STAFF, agency_id, f"staff{n + 1}@{domains[agency_id]}", None))
     kind_of = {agency_id: row["kind"] for agency_id, row in zip(agency_ids, agency_rows, strict=True)}
     user_rows = []
-    for n, (role, agency_id, email, title) in enumerate(people):
+    for n, (role, home_agency, email, title) in enumerate(people):
         first, last = FIRST_NAMES[n % len(FIRST_NAMES)], LAST_NAMES[(n // len(FIRST_NAMES)) % len(LAST_NAMES)]
+        if title is None:
+            assert home_agency is not None, "only staff are given a job title here, and staff have an agency"
+            title = rng.choice(JOB_TITLES[kind_of[home_agency]])
         user_rows.append(
             {
                 "email": email,
                 "name": f"{first} {last}",
                 "role": role,
-                "agency_id": agency_id,
-                "job_title": title or rng.choice(JOB_TITLES[kind_of[agency_id]]),
+                "agency_id": home_agency,
+                "job_title": title,
                 "password_hash": password_hash,
                 # A few have left since: their history stays, they no longer count as staff.
                 "active": role != Role.STAFF or rng.random() > 0.03,
@@ -336,7 +344,7 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     # Sessions, spread over the working days of three years and a month ahead; the shorter
     # courses run more often. Each trainer and venue is in one place at a time.
     course_weights = [3 if minutes <= 180 else 2 for _, _, minutes, *_ in COURSES]
-    working_days = _working_days(made.first_day, made.last_day)
+    working_days = _working_days(first_day, last_day)
     diary = _Diary()
     planned = []
     for n in range(scale.sessions):
@@ -354,7 +362,7 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
         diary.take("trainer", trainer, day, starts_at, ends_at)
         if venue is not None:
             diary.take("venue", venue, day, starts_at, ends_at)
-        status = (
+        session_status = (
             SessionStatus.CANCELLED
             if cancelled
             else SessionStatus.DELIVERED
@@ -369,7 +377,7 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
                 "day": day,
                 "starts_at": starts_at,
                 "ends_at": ends_at,
-                "status": status,
+                "status": session_status,
                 "capacity": capacity,
                 "online": online,
                 "trainer": trainer,
@@ -489,7 +497,7 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
     # About half of those who came say how confident they felt before and after.
     evaluation_rows = []
     for booking_id, (s, attendance, _late, _walk_in) in zip(booking_ids, facts, strict=True):
-        if attendance in (AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL) and rng.random() < 0.45:
+        if attendance in PRESENT and rng.random() < 0.45:
             before = rng.choice([1, 2, 2, 3, 3, 3, 4])
             evaluation_rows.append(
                 {
@@ -506,7 +514,10 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
 
     # Charges for places wasted: no-shows, late and turned away, late cancellations; some waived.
     charge_rows = []
-    reasons = {AttendanceStatus.NO_SHOW: ChargeReason.NO_SHOW, AttendanceStatus.TURNED_AWAY: ChargeReason.TURNED_AWAY}
+    reasons: dict[AttendanceStatus | None, ChargeReason] = {
+        AttendanceStatus.NO_SHOW: ChargeReason.NO_SHOW,
+        AttendanceStatus.TURNED_AWAY: ChargeReason.TURNED_AWAY,
+    }
     for booking_id, row, (s, attendance, late, _walk_in) in zip(booking_ids, booking_rows, facts, strict=True):
         reason = ChargeReason.LATE_CANCELLATION if late else reasons.get(attendance)
         if reason is None or s["starts_at"] > now:
@@ -531,7 +542,7 @@ def load_large(scale: Scale = LARGE, *, now: datetime | None = None, seed: int =
 
     # A grant for each financial year, allocated across the programmes; a trainer fee (and venue
     # hire) for every session delivered, licences each year; the last month's still committed.
-    years = range(_financial_year(made.first_day), _financial_year(made.last_day) + 1)
+    years = range(_financial_year(first_day), _financial_year(last_day) + 1)
     grant_ids = _insert_ids(
         Grant.__table__,
         [

@@ -4,20 +4,25 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 from sqlalchemy.orm import joinedload
 
-from trainapp import audit, signals
+from trainapp import audit
+from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import Agency, User
+from trainapp.attendance.signals import attendance_marked
 from trainapp.bookings.models import AttendanceStatus, Booking
+from trainapp.bookings.signals import booking_cancelled
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import utcnow
 from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.funding.models import Charge, ChargeReason, ChargeStatus
-from trainapp.funding.services import is_exempt, policy, require_coordinator
+from trainapp.funding.services import CHANGE_MONEY, is_exempt, policy
 from trainapp.timezones import local_to_utc
 
-REASON_FOR_MARK = {
+# Keyed by a booking's mark, which is None until the register is marked (no charge then).
+REASON_FOR_MARK: dict[AttendanceStatus | None, ChargeReason] = {
     AttendanceStatus.NO_SHOW: ChargeReason.NO_SHOW,
     AttendanceStatus.TURNED_AWAY: ChargeReason.TURNED_AWAY,
 }
@@ -119,13 +124,13 @@ def connect_receivers() -> None:
     depends on which pages or commands were loaded. Blinker keys receivers by identity, so
     connecting again (one process, many apps) changes nothing; strong references keep them.
     """
-    signals.attendance_marked.connect(_on_attendance_marked, weak=False)
-    signals.booking_cancelled.connect(_on_booking_cancelled, weak=False)
+    attendance_marked.connect(_on_attendance_marked, weak=False)
+    booking_cancelled.connect(_on_booking_cancelled, weak=False)
 
 
 def waive(charge_id: int, *, by: User, reason: str) -> Charge:
     """Let an agency off a charge, at the partnership's discretion, with the reason recorded."""
-    require_coordinator(by)
+    require_coordinator(by, CHANGE_MONEY)
     charge = db.session.get(Charge, charge_id)
     if charge is None:
         raise DomainError("That charge does not exist")
@@ -162,7 +167,7 @@ class Statement:
 
 def month_range(month: date) -> tuple[datetime, datetime]:
     start = month.replace(day=1)
-    following = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    following = start + relativedelta(months=1)
     return local_to_utc(start, time(0)), local_to_utc(following, time(0))
 
 

@@ -5,7 +5,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.completion import was_present
+from trainapp.bookings.models import Booking, BookingStatus
 from trainapp.catalogue.models import Course, Programme, SessionStatus, TrainingSession
 from trainapp.extensions import db
 from trainapp.funding.models import Allocation, Charge, ChargeStatus, CostLine, CostState, Grant
@@ -197,59 +198,12 @@ class ProgrammeFigures:
 
 def programme_figures() -> list[ProgrammeFigures]:
     """Delivery, cost and charges per programme, each figure one aggregate query."""
-    delivered = dict(
-        db.session.execute(
-            sa.select(Course.programme_id, sa.func.count(TrainingSession.id))
-            .join(TrainingSession.course)
-            .where(TrainingSession.status == SessionStatus.DELIVERED)
-            .group_by(Course.programme_id)
-        ).all()
-    )
-    offered = dict(
-        db.session.execute(
-            sa.select(Course.programme_id, sa.func.sum(TrainingSession.capacity))
-            .join(TrainingSession.course)
-            .where(TrainingSession.status == SessionStatus.DELIVERED)
-            .group_by(Course.programme_id)
-        ).all()
-    )
-    attended = dict(
-        db.session.execute(
-            sa.select(Course.programme_id, sa.func.count(Booking.id))
-            .join(Booking.session)
-            .join(TrainingSession.course)
-            .where(
-                Booking.status == BookingStatus.CONFIRMED,
-                Booking.attendance.in_([AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]),
-            )
-            .group_by(Course.programme_id)
-        ).all()
-    )
-    session_costs = dict(
-        db.session.execute(
-            sa.select(Course.programme_id, sa.func.sum(CostLine.amount_pence))
-            .join(CostLine.session)
-            .join(TrainingSession.course)
-            .group_by(Course.programme_id)
-        ).all()
-    )
-    programme_costs = dict(
-        db.session.execute(
-            sa.select(CostLine.programme_id, sa.func.sum(CostLine.amount_pence))
-            .where(CostLine.programme_id.is_not(None))
-            .group_by(CostLine.programme_id)
-        ).all()
-    )
-    charges = {}
-    for programme_id, status, count, total in db.session.execute(
-        sa.select(Course.programme_id, Charge.status, sa.func.count(Charge.id), sa.func.sum(Charge.amount_pence))
-        .join(Charge.booking)
-        .join(Booking.session)
-        .join(TrainingSession.course)
-        .where(Charge.status != ChargeStatus.WITHDRAWN)
-        .group_by(Course.programme_id, Charge.status)
-    ):
-        charges[(programme_id, status)] = (int(count), int(total or 0))
+    delivered = _delivered_sessions_by_programme()
+    offered = _places_offered_by_programme()
+    attended = _learners_attended_by_programme()
+    session_costs = _session_costs_by_programme()
+    programme_costs = _whole_programme_costs()
+    charges = _charges_by_programme()
     figures = []
     for programme in db.session.scalars(sa.select(Programme).order_by(Programme.name)):
         raised = charges.get((programme.id, ChargeStatus.RAISED), (0, 0))
@@ -268,3 +222,76 @@ def programme_figures() -> list[ProgrammeFigures]:
             )
         )
     return figures
+
+
+def _by_programme(query) -> dict:
+    """A (programme id, figure) query's rows as a dict."""
+    return dict(db.session.execute(query).tuples().all())
+
+
+def _delivered_sessions_by_programme() -> dict:
+    """Sessions delivered, per programme."""
+    return _by_programme(
+        sa.select(Course.programme_id, sa.func.count(TrainingSession.id))
+        .join(TrainingSession.course)
+        .where(TrainingSession.status == SessionStatus.DELIVERED)
+        .group_by(Course.programme_id)
+    )
+
+
+def _places_offered_by_programme() -> dict:
+    """Places offered on delivered sessions, per programme."""
+    return _by_programme(
+        sa.select(Course.programme_id, sa.func.sum(TrainingSession.capacity))
+        .join(TrainingSession.course)
+        .where(TrainingSession.status == SessionStatus.DELIVERED)
+        .group_by(Course.programme_id)
+    )
+
+
+def _learners_attended_by_programme() -> dict:
+    """Confirmed learners who were there, per programme."""
+    return _by_programme(
+        sa.select(Course.programme_id, sa.func.count(Booking.id))
+        .join(Booking.session)
+        .join(TrainingSession.course)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            was_present(),
+        )
+        .group_by(Course.programme_id)
+    )
+
+
+def _session_costs_by_programme() -> dict:
+    """Costs charged to sessions, per programme of the session's course."""
+    return _by_programme(
+        sa.select(Course.programme_id, sa.func.sum(CostLine.amount_pence))
+        .join(CostLine.session)
+        .join(TrainingSession.course)
+        .group_by(Course.programme_id)
+    )
+
+
+def _whole_programme_costs() -> dict:
+    """Costs charged to a whole programme rather than one session."""
+    return _by_programme(
+        sa.select(CostLine.programme_id, sa.func.sum(CostLine.amount_pence))
+        .where(CostLine.programme_id.is_not(None))
+        .group_by(CostLine.programme_id)
+    )
+
+
+def _charges_by_programme() -> dict[tuple[int, ChargeStatus], tuple[int, int]]:
+    """(number, pence) of charges per programme and status; withdrawn charges left out."""
+    charges = {}
+    for programme_id, status, count, total in db.session.execute(
+        sa.select(Course.programme_id, Charge.status, sa.func.count(Charge.id), sa.func.sum(Charge.amount_pence))
+        .join(Charge.booking)
+        .join(Booking.session)
+        .join(TrainingSession.course)
+        .where(Charge.status != ChargeStatus.WITHDRAWN)
+        .group_by(Course.programme_id, Charge.status)
+    ):
+        charges[(programme_id, status)] = (int(count), int(total or 0))
+    return charges

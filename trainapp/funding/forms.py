@@ -11,18 +11,15 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from trainapp.catalogue.forms import GovDateField
-from trainapp.forms import SingleLine, choices
+from trainapp.forms import Entered, GovDateField, MoneyField, SingleLine, choices
 from trainapp.funding.models import CostCategory, CostState, GrantStatus
 
 
 def _money(label: str, required: str | None = None, description: str | None = None):
-    validators = [DataRequired(required)] if required else [Optional()]
-    return StringField(
+    return MoneyField(
         label,
         description=description or "In pounds, for example 1,234.56",
-        validators=[*validators, Length(max=30)],
-        widget=GovTextInput(),
+        validators=[Entered(required)] if required else [Optional()],
     )
 
 

@@ -11,7 +11,7 @@ from trainapp.bookings.models import Booking
 from trainapp.catalogue.models import Course, Programme, TrainingSession
 from trainapp.db import UTCDateTime, enum_type, utcnow
 from trainapp.errors import InvalidTransition
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
 class GrantStatus(enum.StrEnum):
@@ -35,7 +35,7 @@ GRANT_TRANSITIONS = {
 }
 
 
-class Grant(db.Model):
+class Grant(Model):
     __tablename__ = "grants"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -71,7 +71,7 @@ class Grant(db.Model):
         }
 
 
-class Allocation(db.Model):
+class Allocation(Model):
     """Part of a grant set aside for a programme or one course."""
 
     __tablename__ = "allocations"
@@ -94,7 +94,10 @@ class Allocation(db.Model):
 
     @property
     def target_name(self) -> str:
-        return self.course.title if self.course else self.programme.name
+        if self.course is not None:
+            return self.course.title
+        assert self.programme is not None, "an allocation is for one course or one programme (one_target)"
+        return self.programme.name
 
 
 class CostCategory(enum.StrEnum):
@@ -116,7 +119,7 @@ class CostState(enum.StrEnum):
     PAID = "paid"
 
 
-class CostLine(db.Model):
+class CostLine(Model):
     """Money spent (or promised) on a session or a programme, charged to one allocation."""
 
     __tablename__ = "cost_lines"
@@ -147,7 +150,7 @@ class CostLine(db.Model):
     )
 
 
-class ChargingPolicy(db.Model):
+class ChargingPolicy(Model):
     """The partnership's rates; one row, changed over time and audited."""
 
     __tablename__ = "charging_policies"
@@ -172,7 +175,7 @@ class ChargingPolicy(db.Model):
     )
 
 
-class ChargeExemption(db.Model):
+class ChargeExemption(Model):
     __tablename__ = "charge_exemptions"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -217,7 +220,7 @@ CHARGE_TRANSITIONS = {
 }
 
 
-class Charge(db.Model):
+class Charge(Model):
     """What an agency owes for a wasted place; one per booking."""
 
     __tablename__ = "charges"

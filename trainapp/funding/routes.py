@@ -1,21 +1,22 @@
 """Funding pages: the dashboard, grants, allocations, costs, the charging policy and charges."""
 
 import re
+from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from trainapp.accounts.access import roles
+from trainapp.accounts.access import coordinator_only, roles
 from trainapp.accounts.models import Agency, Role
+from trainapp.acting import act, act_from_button
 from trainapp.catalogue.models import Course, Programme, TrainingSession
 from trainapp.charts import Series, line_chart
 from trainapp.csv_export import csv_response
 from trainapp.db import utcnow
-from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import ConfirmForm, show_domain_error
+from trainapp.forms import ConfirmForm, agency_choices, validated
 from trainapp.funding import charges, dashboard, services
 from trainapp.funding.forms import (
     AllocationForm,
@@ -36,11 +37,10 @@ from trainapp.funding.models import (
     Grant,
     GrantStatus,
 )
-from trainapp.money import format_money, parse_money, to_input, to_pounds
+from trainapp.money import format_money, to_pounds
 from trainapp.timezones import to_local
 
 bp = Blueprint("funding", __name__)
-COORDINATOR = roles(Role.COORDINATOR)
 
 
 def _today() -> date:
@@ -48,7 +48,7 @@ def _today() -> date:
 
 
 @bp.route("/funding")
-@COORDINATOR
+@coordinator_only
 def overview():
     return render_template(
         "funding/overview.html",
@@ -57,60 +57,52 @@ def overview():
     )
 
 
-def _grant_form_money(form: GrantForm) -> tuple[int, int]:
-    amount = parse_money(form.amount.data, "amount")
-    match = parse_money(form.match_funding.data, "match_funding") if form.match_funding.data else 0
-    return amount, match
-
-
 def _grant_form(grant: Grant | None):
     form = GrantForm(obj=grant)
     if request.method == "GET" and grant is not None:
-        form.amount.data = to_input(grant.amount_pence)
-        form.match_funding.data = to_input(grant.match_funding_pence)
+        form.amount.data = grant.amount_pence
+        form.match_funding.data = grant.match_funding_pence
         form.status.data = grant.status.value
     if form.validate_on_submit():
-        try:
-            amount, match = _grant_form_money(form)
-            saved = services.save_grant(
+        response = act(
+            form,
+            lambda: services.save_grant(
                 grant,
                 services.GrantDetails(
                     name=form.name.data,
                     funder=form.funder.data,
                     reference=form.reference.data or "",
-                    amount_pence=amount,
-                    match_funding_pence=match,
-                    starts_on=form.starts_on.data,
-                    ends_on=form.ends_on.data,
+                    amount_pence=form.amount.data,
+                    match_funding_pence=form.match_funding.data or 0,
+                    starts_on=validated(form.starts_on.data),
+                    ends_on=validated(form.ends_on.data),
                     notes=form.notes.data or "",
                     status=GrantStatus(form.status.data),
                 ),
                 by=current_user,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{saved.name} has been saved.")
-            return redirect(url_for("funding.show_grant", grant_id=saved.id))
+            ),
+            success=lambda saved: f"{saved.name} has been saved.",
+            redirect_to=lambda saved: url_for("funding.show_grant", grant_id=saved.id),
+        )
+        if response is not None:
+            return response
     return render_template("funding/grant_form.html", form=form, grant=grant)
 
 
 @bp.route("/grants/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_grant():
     return _grant_form(None)
 
 
 @bp.route("/grants/<int:grant_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def edit_grant(grant_id: int):
     return _grant_form(db.get_or_404(Grant, grant_id))
 
 
 @bp.route("/grants/<int:grant_id>")
-@COORDINATOR
+@coordinator_only
 def show_grant(grant_id: int):
     grant = db.get_or_404(Grant, grant_id)
     today = _today()
@@ -179,43 +171,44 @@ def _allocation_form(grant: Grant, allocation: Allocation | None):
         form.target.data = (
             f"programme-{allocation.programme_id}" if allocation.programme_id else f"course-{allocation.course_id}"
         )
-        form.amount.data = to_input(allocation.amount_pence)
+        form.amount.data = allocation.amount_pence
     if form.validate_on_submit():
         programme, course = _target(form.target.data)
-        try:
-            services.save_allocation(
+        response = act(
+            form,
+            lambda: services.save_allocation(
                 allocation,
                 grant_id=grant.id,
                 by=current_user,
-                amount_pence=parse_money(form.amount.data, "amount"),
+                amount_pence=form.amount.data,
                 programme=programme,
                 course=course,
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The allocation has been saved.")
-            return redirect(url_for("funding.show_grant", grant_id=grant.id))
+            ),
+            success="The allocation has been saved.",
+            redirect_to=url_for("funding.show_grant", grant_id=grant.id),
+        )
+        if response is not None:
+            return response
     return render_template("funding/allocation_form.html", form=form, grant=grant, allocation=allocation)
 
 
 @bp.route("/grants/<int:grant_id>/allocations/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_allocation(grant_id: int):
     return _allocation_form(db.get_or_404(Grant, grant_id), None)
 
 
 @bp.route("/allocations/<int:allocation_id>/edit", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def edit_allocation(allocation_id: int):
     allocation = db.get_or_404(Allocation, allocation_id)
     return _allocation_form(allocation.grant, allocation)
 
 
-def _cost_form(session: TrainingSession | None, programme: Programme | None):
-    """The add-a-cost form for a session or a whole programme: (form, saved cost or None)."""
+def _cost_form(
+    session: TrainingSession | None, programme: Programme | None, *, then_show: str | Callable[[CostLine], str]
+):
+    """The add-a-cost form for a session or a whole programme: (form, redirect once added or None)."""
     form = CostForm()
     open_allocations = db.session.scalars(
         sa.select(Allocation)
@@ -238,14 +231,15 @@ def _cost_form(session: TrainingSession | None, programme: Programme | None):
         form.incurred_on.data = to_local(session.starts_at).date()
     if not form.validate_on_submit():
         return form, None
-    try:
-        cost = services.add_cost(
+    return form, act(
+        form,
+        lambda: services.add_cost(
             form.allocation.data,
             services.CostDetails(
                 category=CostCategory(form.category.data),
-                amount_pence=parse_money(form.amount.data, "amount"),
+                amount_pence=form.amount.data,
                 state=CostState(form.state.data),
-                incurred_on=form.incurred_on.data,
+                incurred_on=validated(form.incurred_on.data),
                 supplier=form.supplier.data or "",
                 reference=form.reference.data or "",
                 session=session,
@@ -253,36 +247,34 @@ def _cost_form(session: TrainingSession | None, programme: Programme | None):
                 override_reason=form.override_reason.data or "",
             ),
             by=current_user,
-        )
-    except DomainError as error:
-        db.session.rollback()
-        show_domain_error(form, error)
-        return form, None
-    db.session.commit()
-    flash("The cost has been added.")
-    return form, cost
+        ),
+        success="The cost has been added.",
+        redirect_to=then_show,
+    )
 
 
 @bp.route("/costs/new", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def new_cost():
     session = db.session.get(TrainingSession, request.args.get("session_id", 0, type=int))
     programme = db.session.get(Programme, request.args.get("programme_id", 0, type=int))
     if (session is None) == (programme is None):
         abort(404)
-    form, cost = _cost_form(session, programme)
-    if cost is not None:
-        return redirect(url_for("funding.show_grant", grant_id=cost.allocation.grant_id))
+    form, added = _cost_form(
+        session, programme, then_show=lambda cost: url_for("funding.show_grant", grant_id=cost.allocation.grant_id)
+    )
+    if added is not None:
+        return added
     return render_template("funding/cost_form.html", form=form, session=session, programme=programme)
 
 
 @bp.route("/funding/programmes/<int:programme_id>", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def programme_funding(programme_id: int):
     programme = db.get_or_404(Programme, programme_id)
-    form, cost = _cost_form(None, programme)
-    if cost is not None:
-        return redirect(url_for("funding.programme_funding", programme_id=programme.id))
+    form, added = _cost_form(None, programme, then_show=url_for("funding.programme_funding", programme_id=programme.id))
+    if added is not None:
+        return added
     return render_template(
         "funding/programme.html",
         programme=programme,
@@ -293,24 +285,20 @@ def programme_funding(programme_id: int):
 
 
 @bp.route("/costs/<int:cost_id>/paid", methods=["POST"])
-@COORDINATOR
+@coordinator_only
 def mark_paid(cost_id: int):
     cost = db.get_or_404(CostLine, cost_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.mark_cost_paid(cost, by=current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash("The cost is marked paid.")
-    return redirect(url_for("funding.show_grant", grant_id=cost.allocation.grant_id))
+    return act_from_button(
+        lambda: services.mark_cost_paid(cost, by=current_user),
+        success="The cost is marked paid.",
+        redirect_to=url_for("funding.show_grant", grant_id=cost.allocation.grant_id),
+    )
 
 
 @bp.route("/charging", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def charging():
     current = services.policy()
     form = PolicyForm(prefix="rates")
@@ -318,59 +306,54 @@ def charging():
     form.credit_grant.choices = [(0, "No grant")] + [(g.id, g.name) for g in grants]
     exemption_form = ExemptionForm(prefix="exempt", formdata=None)
     agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
-    exemption_form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    exemption_form.agency.choices = agency_choices(agencies)
     if request.method == "GET":
-        form.partner_day.data = to_input(current.partner_day_pence)
-        form.partner_half_day.data = to_input(current.partner_half_day_pence)
-        form.non_partner_day.data = to_input(current.non_partner_day_pence)
-        form.non_partner_half_day.data = to_input(current.non_partner_half_day_pence)
+        form.partner_day.data = current.partner_day_pence
+        form.partner_half_day.data = current.partner_half_day_pence
+        form.non_partner_day.data = current.non_partner_day_pence
+        form.non_partner_half_day.data = current.non_partner_half_day_pence
         form.half_day_hours.data = current.half_day_max_minutes // 60
         form.credit_grant.data = current.credit_grant_id or 0
     if form.validate_on_submit():
-        try:
-            services.save_policy(
+        response = act(
+            form,
+            lambda: services.save_policy(
                 by=current_user,
-                partner_day=parse_money(form.partner_day.data, "partner_day"),
-                partner_half_day=parse_money(form.partner_half_day.data, "partner_half_day"),
-                non_partner_day=parse_money(form.non_partner_day.data, "non_partner_day"),
-                non_partner_half_day=parse_money(form.non_partner_half_day.data, "non_partner_half_day"),
+                partner_day=form.partner_day.data,
+                partner_half_day=form.partner_half_day.data,
+                non_partner_day=form.non_partner_day.data,
+                non_partner_half_day=form.non_partner_half_day.data,
                 half_day_max_minutes=form.half_day_hours.data * 60,
                 credit_grant=next((g for g in grants if g.id == form.credit_grant.data), None),
-            )
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash("The charging rates have been saved.")
-            return redirect(url_for("funding.charging"))
+            ),
+            success="The charging rates have been saved.",
+            redirect_to=url_for("funding.charging"),
+        )
+        if response is not None:
+            return response
     exemptions = db.session.scalars(sa.select(ChargeExemption).options(sa.orm.joinedload(ChargeExemption.agency))).all()
     return render_template("funding/charging.html", form=form, exemption_form=exemption_form, exemptions=exemptions)
 
 
 @bp.route("/charging/exemptions", methods=["POST"])
-@COORDINATOR
+@coordinator_only
 def exemption():
     form = ExemptionForm(prefix="exempt")
     agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
-    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
-    if form.validate_on_submit():
-        agency = next((a for a in agencies if a.id == form.agency.data), None)
-        if agency is None:
-            abort(400)
-        try:
-            services.set_exemption(
-                agency, by=current_user, exempt=form.exempt.data == "yes", reason=form.reason.data or ""
-            )
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-        else:
-            db.session.commit()
-            flash(f"{agency.name}: saved.")
-    else:
+    form.agency.choices = agency_choices(agencies)
+    if not form.validate_on_submit():
         flash(next(iter(form.errors.values()))[0], "error")
-    return redirect(url_for("funding.charging"))
+        return redirect(url_for("funding.charging"))
+    agency = next((a for a in agencies if a.id == form.agency.data), None)
+    if agency is None:
+        abort(400)
+    return act_from_button(
+        lambda: services.set_exemption(
+            agency, by=current_user, exempt=form.exempt.data == "yes", reason=form.reason.data or ""
+        ),
+        success=f"{agency.name}: saved.",
+        redirect_to=url_for("funding.charging"),
+    )
 
 
 def _month(text: str | None) -> date | None:
@@ -392,20 +375,19 @@ def list_charges():
 
 
 @bp.route("/charges/<int:charge_id>/waive", methods=["GET", "POST"])
-@COORDINATOR
+@coordinator_only
 def waive(charge_id: int):
     charge = db.get_or_404(Charge, charge_id)
     form = WaiveForm()
     if form.validate_on_submit():
-        try:
-            charges.waive(charge.id, by=current_user, reason=form.reason.data)
-        except DomainError as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"The charge of {format_money(charge.amount_pence)} has been waived.")
-            return redirect(url_for("funding.list_charges"))
+        response = act(
+            form,
+            lambda: charges.waive(charge.id, by=current_user, reason=form.reason.data),
+            success=lambda _: f"The charge of {format_money(charge.amount_pence)} has been waived.",
+            redirect_to=url_for("funding.list_charges"),
+        )
+        if response is not None:
+            return response
     return render_template("funding/waive.html", charge=charge, form=form)
 
 
@@ -419,7 +401,7 @@ def _statement_args():
         # Another agency's id is refused before validation, which would only call it "not a valid choice".
         if request.args.get("agency", 0, type=int) not in (0, current_user.agency_id):
             abort(403)
-    form.agency.choices = [(0, "Choose an agency")] + [(a.id, a.name) for a in agencies]
+    form.agency.choices = agency_choices(agencies)
     if request.method == "GET" and not request.args:
         form.agency.data = agencies[0].id if current_user.is_agency_lead and agencies else 0
         form.month.data = f"{_today():%Y-%m}"
@@ -429,7 +411,7 @@ def _statement_args():
     agency = next((a for a in agencies if a.id == form.agency.data), None)
     if agency is None:
         abort(403 if current_user.is_agency_lead else 400)
-    return form, charges.statement(agency, _month(form.month.data))
+    return form, charges.statement(agency, validated(_month(form.month.data)))
 
 
 @bp.route("/charges/statement")

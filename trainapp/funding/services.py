@@ -6,9 +6,10 @@ from datetime import date
 import sqlalchemy as sa
 
 from trainapp import audit
+from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import Agency, User
 from trainapp.catalogue.models import Course, Programme, TrainingSession
-from trainapp.errors import DomainError, NotAllowed
+from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.funding.models import (
     Allocation,
@@ -22,10 +23,8 @@ from trainapp.funding.models import (
 )
 from trainapp.money import format_money
 
-
-def require_coordinator(user: User) -> None:
-    if not user.is_coordinator:
-        raise NotAllowed("Only a coordinator can change money")
+# What only a coordinator may do with grants, allocations, costs and charges.
+CHANGE_MONEY = "change money"
 
 
 def _lock_grant(grant_id: int) -> Grant:
@@ -55,7 +54,7 @@ class GrantDetails:
 
 def save_grant(grant: Grant | None, details: GrantDetails, *, by: User) -> Grant:
     """Create or change a grant; its amount can never drop below what is allocated from it."""
-    require_coordinator(by)
+    require_coordinator(by, CHANGE_MONEY)
     if details.ends_on < details.starts_on:
         raise DomainError("The delivery window must end on or after its start", "ends_on")
     duplicate = sa.select(Grant.id).where(sa.func.lower(Grant.name) == details.name.strip().lower())
@@ -64,7 +63,7 @@ def save_grant(grant: Grant | None, details: GrantDetails, *, by: User) -> Grant
     if db.session.scalar(duplicate) is not None:
         raise DomainError("A grant with this name already exists", "name")
     created = grant is None
-    if created:
+    if grant is None:
         grant = Grant()
         db.session.add(grant)
         before = None
@@ -96,7 +95,7 @@ def allocated_pence(grant_id: int, excluding: int | None = None) -> int:
     query = sa.select(sa.func.coalesce(sa.func.sum(Allocation.amount_pence), 0)).where(Allocation.grant_id == grant_id)
     if excluding is not None:
         query = query.where(Allocation.id != excluding)
-    return db.session.scalar(query)
+    return db.session.execute(query).scalar_one()
 
 
 def spent_pence(allocation_id: int, excluding: int | None = None) -> int:
@@ -105,7 +104,7 @@ def spent_pence(allocation_id: int, excluding: int | None = None) -> int:
     )
     if excluding is not None:
         query = query.where(CostLine.id != excluding)
-    return db.session.scalar(query)
+    return db.session.execute(query).scalar_one()
 
 
 def save_allocation(
@@ -118,7 +117,7 @@ def save_allocation(
     course: Course | None = None,
 ) -> Allocation:
     """Set part of a grant aside for a programme or a course; allocations never exceed the grant."""
-    require_coordinator(by)
+    require_coordinator(by, CHANGE_MONEY)
     if (programme is None) == (course is None):
         raise DomainError("Allocate to a programme or to one course", "target")
     grant = _lock_grant(grant_id)
@@ -133,7 +132,7 @@ def save_allocation(
         if amount_pence < spent:
             raise DomainError(f"{format_money(spent)} of costs are already charged to this allocation", "amount")
     created = allocation is None
-    before = None if created else {"amount_pence": allocation.amount_pence}
+    before = None if allocation is None else {"amount_pence": allocation.amount_pence}
     # Read the targets' ids before the new allocation joins grant.allocations: reading an
     # expired target autoflushes, and a half-made allocation must not be flushed.
     programme_id, course_id = (programme.id if programme else None), (course.id if course else None)
@@ -196,38 +195,19 @@ def _require_allocation_covers(allocation: Allocation, details: "CostDetails") -
         course = details.session.course
         wanted = f"{course.title} or its programme, {course.programme.name}"
     else:
+        assert details.programme is not None, "a cost belongs to a session or a programme, checked before this"
         wanted = f"the programme {details.programme.name}"
     raise DomainError(f"Choose an allocation for {wanted}: this one is for {allocation.target_name}", "allocation")
 
 
 def add_cost(allocation_id: int, details: CostDetails, *, by: User) -> CostLine:
     """Charge a cost to an allocation for its own programme or course; going over it needs a reason."""
-    require_coordinator(by)
-    allocation = db.session.get(Allocation, allocation_id)
-    if allocation is None:
-        raise DomainError("That allocation does not exist", "allocation")
-    if (details.session is None) == (details.programme is None):
-        raise DomainError("A cost belongs to a session or a programme")
-    _require_allocation_covers(allocation, details)
-    grant = _lock_grant(allocation.grant_id)
-    if grant.status == GrantStatus.CLOSED:
-        raise DomainError("This grant is closed: no costs can be charged to it", "allocation")
-    if not grant.starts_on <= details.incurred_on <= grant.ends_on:
-        raise DomainError(
-            f"The date is outside the grant's delivery window ({grant.starts_on:%d/%m/%Y} to {grant.ends_on:%d/%m/%Y})",
-            "incurred_on",
-        )
+    require_coordinator(by, CHANGE_MONEY)
+    allocation = _allocation_for_cost(allocation_id, details)
+    _require_date_in_open_grant(allocation, details.incurred_on)
     if details.amount_pence <= 0:
         raise DomainError("Enter an amount more than zero", "amount")
-    spent = spent_pence(allocation.id)
-    over = spent + details.amount_pence - allocation.amount_pence
-    reason = details.override_reason.strip() or None
-    if over > 0 and reason is None:
-        raise DomainError(
-            f"This takes the allocation {format_money(over)} over its {format_money(allocation.amount_pence)}. "
-            "Give a reason to record the overspend, or charge it elsewhere",
-            "override_reason",
-        )
+    override_reason = _overspend_reason(allocation, details.amount_pence, details.override_reason)
     cost = CostLine(
         allocation=allocation,
         session=details.session,
@@ -238,17 +218,61 @@ def add_cost(allocation_id: int, details: CostDetails, *, by: User) -> CostLine:
         incurred_on=details.incurred_on,
         supplier=details.supplier.strip(),
         reference=details.reference.strip(),
-        override_reason=reason if over > 0 else None,
+        override_reason=override_reason,
         created_by_id=by.id,
     )
     db.session.add(cost)
     db.session.flush()
+    _audit_cost_created(cost, by=by)
+    return cost
+
+
+def _allocation_for_cost(allocation_id: int, details: CostDetails) -> Allocation:
+    """The allocation a cost is charged to, if it exists and covers the cost's session or programme."""
+    allocation = db.session.get(Allocation, allocation_id)
+    if allocation is None:
+        raise DomainError("That allocation does not exist", "allocation")
+    if (details.session is None) == (details.programme is None):
+        raise DomainError("A cost belongs to a session or a programme")
+    _require_allocation_covers(allocation, details)
+    return allocation
+
+
+def _require_date_in_open_grant(allocation: Allocation, incurred_on: date) -> None:
+    """A cost goes on a grant that is not closed, within its delivery window (the grant row is locked)."""
+    grant = _lock_grant(allocation.grant_id)
+    if grant.status == GrantStatus.CLOSED:
+        raise DomainError("This grant is closed: no costs can be charged to it", "allocation")
+    if not grant.starts_on <= incurred_on <= grant.ends_on:
+        raise DomainError(
+            f"The date is outside the grant's delivery window ({grant.starts_on:%d/%m/%Y} to {grant.ends_on:%d/%m/%Y})",
+            "incurred_on",
+        )
+
+
+def _overspend_reason(allocation: Allocation, amount_pence: int, typed_reason: str) -> str | None:
+    """The reason recorded for taking the allocation over its amount; None when the cost fits."""
+    over = spent_pence(allocation.id) + amount_pence - allocation.amount_pence
+    if over <= 0:
+        return None
+    reason = typed_reason.strip() or None
+    if reason is None:
+        raise DomainError(
+            f"This takes the allocation {format_money(over)} over its {format_money(allocation.amount_pence)}. "
+            "Give a reason to record the overspend, or charge it elsewhere",
+            "override_reason",
+        )
+    return reason
+
+
+def _audit_cost_created(cost: CostLine, *, by: User) -> None:
+    """The audit row for a new cost: where it was charged, how much, and any overspend reason."""
     audit.record(
         by,
         "cost.created",
         cost,
         after={
-            "allocation_id": allocation.id,
+            "allocation_id": cost.allocation.id,
             "amount_pence": cost.amount_pence,
             "state": str(cost.state),
             "category": str(cost.category),
@@ -257,11 +281,10 @@ def add_cost(allocation_id: int, details: CostDetails, *, by: User) -> CostLine:
         },
         reason=cost.override_reason,
     )
-    return cost
 
 
 def mark_cost_paid(cost: CostLine, *, by: User) -> None:
-    require_coordinator(by)
+    require_coordinator(by, CHANGE_MONEY)
     if cost.state == CostState.PAID:
         raise DomainError("This cost is already paid")
     cost.state = CostState.PAID
@@ -291,7 +314,7 @@ def save_policy(
     half_day_max_minutes: int,
     credit_grant: Grant | None,
 ) -> ChargingPolicy:
-    require_coordinator(by)
+    require_coordinator(by, CHANGE_MONEY)
     if not 60 <= half_day_max_minutes <= 12 * 60:
         raise DomainError("A half day must be between 1 and 12 hours", "half_day_hours")
     current = policy()
@@ -320,7 +343,7 @@ def _policy_snapshot(current: ChargingPolicy) -> dict:
 
 def set_exemption(agency: Agency, *, by: User, exempt: bool, reason: str = "") -> None:
     """Agencies the partnership never charges (at its discretion), with the reason recorded."""
-    require_coordinator(by)
+    require_coordinator(by, CHANGE_MONEY)
     existing = db.session.scalar(sa.select(ChargeExemption).where(ChargeExemption.agency_id == agency.id))
     if exempt:
         if not reason.strip():

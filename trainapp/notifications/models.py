@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from trainapp.db import UTCDateTime, enum_type, utcnow
 from trainapp.errors import InvalidTransition
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
 class OutboxStatus(enum.StrEnum):
@@ -44,7 +44,7 @@ OUTBOX_TRANSITIONS = {
 }
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     __tablename__ = "outbox_messages"
 
     id: Mapped[int] = mapped_column(primary_key=True)

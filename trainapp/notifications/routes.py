@@ -1,12 +1,11 @@
 """The outbox page: coordinators see what is waiting, what failed and why, and queue it again."""
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
-from trainapp.accounts.access import roles
-from trainapp.accounts.models import Role
+from trainapp.accounts.access import coordinator_only
+from trainapp.acting import act_from_button
 from trainapp.db import utcnow
-from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.forms import ConfirmForm
 from trainapp.notifications import services
@@ -19,7 +18,7 @@ RECENT_DAYS = 7
 
 
 @bp.route("/outbox")
-@roles(Role.COORDINATOR)
+@coordinator_only
 def overview():
     summary = services.outbox_summary(utcnow(), days=RECENT_DAYS)
     page = db.paginate(
@@ -33,16 +32,13 @@ def overview():
 
 
 @bp.route("/outbox/<int:message_id>/requeue", methods=["POST"])
-@roles(Role.COORDINATOR)
+@coordinator_only
 def requeue(message_id: int):
     message = db.get_or_404(OutboxMessage, message_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    try:
-        services.requeue(message, by=current_user, now=utcnow())
-    except DomainError as error:
-        flash(error.message, "error")
-    else:
-        db.session.commit()
-        flash(f"The message to {message.recipient} is queued again and will go with the next send.")
-    return redirect(url_for("outbox.overview"))
+    return act_from_button(
+        lambda: services.requeue(message, by=current_user, now=utcnow()),
+        success=f"The message to {message.recipient} is queued again and will go with the next send.",
+        redirect_to=url_for("outbox.overview"),
+    )

@@ -12,7 +12,7 @@ from flask import current_app
 from sqlalchemy.dialects import postgresql, sqlite
 
 from trainapp import audit
-from trainapp.db import utcnow
+from trainapp.db import rows_changed, utcnow
 from trainapp.errors import InvalidTransition
 from trainapp.extensions import db
 from trainapp.notifications.models import OutboxMessage, OutboxStatus
@@ -30,7 +30,7 @@ def render_email(template: str, **context) -> tuple[str, str]:
     Each template names its subject in a ``subject`` block and its text in a ``body`` block, so
     a line break in a name or title inside the body can never become, or end, the subject.
     """
-    app = current_app._get_current_object()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  # a LocalProxy method Flask's hints omit
     page = app.jinja_env.get_template(f"email/{template}.txt")
     app.update_template_context(context)
     subject = "".join(page.blocks["subject"](page.new_context(context)))
@@ -168,7 +168,7 @@ class DeliveryReport:
             line += "; stopped: the mail server could not be reached, the rest wait for the next run"
         return line
 
-    def count_failure(self, error: str) -> None:
+    def count_failure(self, error: str | None) -> None:
         self.failed += 1
         self.first_error = self.first_error or error
 
@@ -316,7 +316,7 @@ def make_pending_due(now: datetime) -> int:
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rows_changed(result)
 
 
 @dataclass
@@ -368,7 +368,7 @@ def purge_old_messages(now: datetime) -> int:
         .values(body="", calendar=None, purged_at=now)
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rows_changed(result)
 
 
 @dataclass(frozen=True)
@@ -390,7 +390,7 @@ def outbox_summary(now: datetime, days: int) -> OutboxSummary:
     ).one()
 
     def count(*conditions) -> int:
-        return db.session.scalar(sa.select(sa.func.count(OutboxMessage.id)).where(*conditions))
+        return db.session.execute(sa.select(sa.func.count(OutboxMessage.id)).where(*conditions)).scalar_one()
 
     return OutboxSummary(
         pending=pending,

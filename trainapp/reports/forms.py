@@ -5,8 +5,7 @@ from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTex
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from trainapp.catalogue.forms import GovDateField
-from trainapp.forms import choices
+from trainapp.forms import GovDateField, choices
 
 PRESETS = [
     ("", "Choose dates below"),

@@ -8,10 +8,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from trainapp.accounts.models import Agency
 from trainapp.catalogue.models import Course
 from trainapp.db import UTCDateTime, utcnow
-from trainapp.extensions import db
+from trainapp.extensions import Model
 
 
-class CoverageTarget(db.Model):
+class CoverageTarget(Model):
     __tablename__ = "coverage_targets"
 
     id: Mapped[int] = mapped_column(primary_key=True)

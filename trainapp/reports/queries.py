@@ -4,17 +4,21 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 
 from trainapp.accounts.models import Agency, User
+from trainapp.attendance import refreshers
 from trainapp.attendance.models import Evaluation, EvaluationKind
+from trainapp.bookings.completion import last_completions, was_present
 from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import Course, Programme, SessionStatus, TrainingSession
+from trainapp.db import UTCDateTime, utcnow
 from trainapp.extensions import db
 from trainapp.funding.models import Charge, ChargeStatus, CostLine, CostState
+from trainapp.reports.models import CoverageTarget
 from trainapp.timezones import local_to_utc
 
 ABSENT = [AttendanceStatus.NO_SHOW, AttendanceStatus.TURNED_AWAY, AttendanceStatus.UNABLE]
-THERE = [AttendanceStatus.ATTENDED, AttendanceStatus.PARTIAL]
 
 
 @dataclass(frozen=True)
@@ -102,7 +106,7 @@ def _months(filters: ReportFilters) -> list[date]:
     months, day = [], filters.start.replace(day=1)
     while day <= filters.end:
         months.append(day)
-        day = date(day.year + day.month // 12, day.month % 12 + 1, 1)
+        day += relativedelta(months=1)
     return months
 
 
@@ -147,184 +151,14 @@ def _count(condition):
 
 def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
     """Every figure a board asks for, each an aggregate over the range."""
-    sessions = _sessions(filters, now)
-    ran = _ran(sessions, now)
-    run, cancelled, offered = db.session.execute(
-        sa.select(
-            _count(ran),
-            _count(sessions.c.status == SessionStatus.CANCELLED),
-            sa.func.coalesce(sa.func.sum(sa.case((ran, sessions.c.capacity), else_=0)), 0),
-        )
-    ).one()
-
-    booking_filter = [Booking.status == BookingStatus.CONFIRMED]
-    if filters.agency_id:
-        booking_filter.append(Booking.agency_id == filters.agency_id)
-    placed = Booking.is_walk_in.is_(False)
-    figures = db.session.execute(
-        sa.select(
-            _count(placed),
-            _count(sa.and_(placed, Booking.attendance.in_(THERE))),
-            _count(Booking.attendance == AttendanceStatus.PARTIAL),
-            _count(Booking.is_walk_in.is_(True)),
-            _count(Booking.attendance == AttendanceStatus.NO_SHOW),
-            _count(Booking.attendance == AttendanceStatus.TURNED_AWAY),
-            _count(Booking.attendance == AttendanceStatus.UNABLE),
-        )
-        .join(sessions, sessions.c.id == Booking.session_id)
-        .where(ran, *booking_filter)
-    ).one()
-    late_query = (
-        sa.select(sa.func.count(Booking.id))
-        .join(sessions, sessions.c.id == Booking.session_id)
-        .where(Booking.is_late_cancellation.is_(True))
-    )
-    if filters.agency_id:
-        late_query = late_query.where(Booking.agency_id == filters.agency_id)
-    summary = Summary(
-        sessions_run=int(run),
-        sessions_cancelled=int(cancelled),
-        places_offered=int(offered),
-        booked=int(figures[0]),
-        attended=int(figures[1]),
-        partial=int(figures[2]),
-        walk_ins=int(figures[3]),
-        no_shows=int(figures[4]),
-        turned_away=int(figures[5]),
-        unable=int(figures[6]),
-        late_cancellations=int(db.session.scalar(late_query)),
-    )
-    if filters.agency_id:
-        summary.places_held, summary.booked_on_held = _held_places(filters.agency_id, sessions, ran, placed)
-
-    by_agency = [
-        Row(name=name, booked=int(b), attended=int(a), no_shows=int(n), walk_ins=int(w))
-        for name, b, a, n, w in db.session.execute(
-            sa.select(
-                Agency.name,
-                _count(placed),
-                _count(sa.and_(placed, Booking.attendance.in_(THERE))),
-                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
-                _count(Booking.is_walk_in.is_(True)),
-            )
-            .join(sessions, sessions.c.id == Booking.session_id)
-            .join(Agency, Agency.id == Booking.agency_id)
-            .where(ran, *booking_filter)
-            .group_by(Agency.name)
-            .order_by(Agency.name)
-        )
-    ]
-    offered_by_programme = {
-        programme_id: (int(count), int(capacity or 0))
-        for programme_id, count, capacity in db.session.execute(
-            sa.select(sessions.c.programme_id, sa.func.count(sessions.c.id), sa.func.sum(sessions.c.capacity))
-            .where(ran)
-            .group_by(sessions.c.programme_id)
-        )
-    }
-    booked_by_programme = {
-        p: (int(b), int(a), int(n), int(w))
-        for p, b, a, n, w in db.session.execute(
-            sa.select(
-                sessions.c.programme_id,
-                _count(placed),
-                _count(sa.and_(placed, Booking.attendance.in_(THERE))),
-                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
-                _count(Booking.is_walk_in.is_(True)),
-            )
-            .join(sessions, sessions.c.id == Booking.session_id)
-            .where(ran, *booking_filter)
-            .group_by(sessions.c.programme_id)
-        )
-    }
-    by_programme = []
-    for programme in db.session.scalars(sa.select(Programme).order_by(Programme.name)):
-        if filters.programme_id and programme.id != filters.programme_id:
-            continue
-        count, capacity = offered_by_programme.get(programme.id, (0, 0))
-        b, a, n, w = booked_by_programme.get(programme.id, (0, 0, 0, 0))
-        by_programme.append(
-            Row(
-                programme.name,
-                booked=b,
-                attended=a,
-                no_shows=n,
-                walk_ins=w,
-                offered=int(capacity or 0),
-                sessions=int(count),
-            )
-        )
-
-    month = sessions.c.month
-    offered_by_month = dict(
-        db.session.execute(sa.select(month, sa.func.sum(sessions.c.capacity)).where(ran).group_by(month)).all()
-    )
-    bookings_by_month = {
-        m: (int(b), int(a))
-        for m, b, a in db.session.execute(
-            sa.select(month, _count(placed), _count(sa.and_(placed, Booking.attendance.in_(THERE))))
-            .join(sessions, sessions.c.id == Booking.session_id)
-            .where(ran, *booking_filter)
-            .group_by(month)
-        )
-    }
-    # Every month of the range, so a month with nothing run shows as a gap in the chart.
-    by_month = [
-        (first, int(offered_by_month.get(index) or 0), *bookings_by_month.get(index, (0, 0)))
-        for index, first in enumerate(_months(filters))
-    ]
-
-    confidence = (
-        sa.select(
-            sa.func.avg(Evaluation.confidence_before),
-            sa.func.avg(Evaluation.confidence_after),
-            sa.func.count(Evaluation.id),
-        )
-        .join(Evaluation.booking)
-        .join(sessions, sessions.c.id == Booking.session_id)
-        .where(Evaluation.kind == EvaluationKind.AFTER)
-    )
-    if filters.agency_id:
-        confidence = confidence.where(Booking.agency_id == filters.agency_id)
-    before, after, responses = db.session.execute(confidence).one()
-
-    start, end = filters.utc_range
-    cost_query = sa.select(
-        sa.func.coalesce(
-            sa.func.sum(sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence), else_=0)), 0
-        ),
-        sa.func.coalesce(sa.func.sum(sa.case((CostLine.state == CostState.PAID, CostLine.amount_pence), else_=0)), 0),
-    ).where(CostLine.incurred_on >= filters.start, CostLine.incurred_on <= filters.end)
-    if filters.programme_id:
-        # A cost line is for one session or one programme: either way it belongs to a programme.
-        cost_query = cost_query.where(
-            sa.or_(
-                CostLine.programme_id == filters.programme_id,
-                CostLine.session_id.in_(
-                    sa.select(TrainingSession.id)
-                    .join(TrainingSession.course)
-                    .where(Course.programme_id == filters.programme_id)
-                ),
-            )
-        )
-    committed, paid = db.session.execute(cost_query).one()
-    charge_query = (
-        sa.select(Charge.status, sa.func.count(Charge.id), sa.func.coalesce(sa.func.sum(Charge.amount_pence), 0))
-        .where(Charge.raised_at >= start, Charge.raised_at < end, Charge.status != ChargeStatus.WITHDRAWN)
-        .group_by(Charge.status)
-    )
-    if filters.agency_id:
-        charge_query = charge_query.where(Charge.agency_id == filters.agency_id)
-    if filters.programme_id:
-        charge_query = charge_query.where(
-            Charge.booking_id.in_(
-                sa.select(Booking.id)
-                .join(Booking.session)
-                .join(TrainingSession.course)
-                .where(Course.programme_id == filters.programme_id)
-            )
-        )
-    charges = {status: (int(n), int(total)) for status, n, total in db.session.execute(charge_query)}
+    scope = _scope(filters, now)
+    summary = _summary(scope)
+    by_agency = _by_agency(scope)
+    by_programme = _by_programme(scope)
+    by_month = _by_month(scope)
+    before, after, responses = _confidence(scope)
+    committed, paid = _costs(filters)
+    charges = _charges(filters)
     raised = charges.get(ChargeStatus.RAISED, (0, 0))
     waived = charges.get(ChargeStatus.WAIVED, (0, 0))
     return BoardReport(
@@ -348,18 +182,242 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
             "Unable to attend (gave notice)": summary.unable,
             "Late cancellation": summary.late_cancellations,
         },
-        agency_name=db.session.get(Agency, filters.agency_id).name if filters.agency_id else None,
+        agency_name=db.get_or_404(Agency, filters.agency_id).name if filters.agency_id else None,
     )
+
+
+@dataclass(frozen=True)
+class _Scope:
+    """What the board report counts over: the range's sessions, those that ran, and whose bookings."""
+
+    filters: ReportFilters
+    sessions: sa.Subquery
+    ran: sa.ColumnElement[bool]
+    placed: sa.ColumnElement[bool]  # booked in advance, not a walk-in
+    booking_filter: list[sa.ColumnElement[bool]]
+
+
+def _scope(filters: ReportFilters, now: datetime) -> _Scope:
+    """The sessions and bookings every figure of the report is counted over."""
+    sessions = _sessions(filters, now)
+    booking_filter = [Booking.status == BookingStatus.CONFIRMED]
+    if filters.agency_id:
+        booking_filter.append(Booking.agency_id == filters.agency_id)
+    return _Scope(filters, sessions, _ran(sessions, now), Booking.is_walk_in.is_(False), booking_filter)
+
+
+def _summary(scope: _Scope) -> Summary:
+    """Sessions run and cancelled, places offered, and what became of the bookings on them."""
+    filters, sessions, ran, placed = scope.filters, scope.sessions, scope.ran, scope.placed
+    run, cancelled, offered = db.session.execute(
+        sa.select(
+            _count(ran),
+            _count(sessions.c.status == SessionStatus.CANCELLED),
+            sa.func.coalesce(sa.func.sum(sa.case((ran, sessions.c.capacity), else_=0)), 0),
+        )
+    ).one()
+
+    figures = db.session.execute(
+        sa.select(
+            _count(placed),
+            _count(sa.and_(placed, was_present())),
+            _count(Booking.attendance == AttendanceStatus.PARTIAL),
+            _count(Booking.is_walk_in.is_(True)),
+            _count(Booking.attendance == AttendanceStatus.NO_SHOW),
+            _count(Booking.attendance == AttendanceStatus.TURNED_AWAY),
+            _count(Booking.attendance == AttendanceStatus.UNABLE),
+        )
+        .join(sessions, sessions.c.id == Booking.session_id)
+        .where(ran, *scope.booking_filter)
+    ).one()
+    late_query = (
+        sa.select(sa.func.count(Booking.id))
+        .join(sessions, sessions.c.id == Booking.session_id)
+        .where(Booking.is_late_cancellation.is_(True))
+    )
+    if filters.agency_id:
+        late_query = late_query.where(Booking.agency_id == filters.agency_id)
+    summary = Summary(
+        sessions_run=int(run),
+        sessions_cancelled=int(cancelled),
+        places_offered=int(offered),
+        booked=int(figures[0]),
+        attended=int(figures[1]),
+        partial=int(figures[2]),
+        walk_ins=int(figures[3]),
+        no_shows=int(figures[4]),
+        turned_away=int(figures[5]),
+        unable=int(figures[6]),
+        late_cancellations=int(db.session.scalar(late_query)),
+    )
+    if filters.agency_id:
+        summary.places_held, summary.booked_on_held = _held_places(filters.agency_id, sessions, ran, placed)
+    return summary
+
+
+def _by_agency(scope: _Scope) -> list[Row]:
+    """Booked, attended, no-shows and walk-ins per agency."""
+    sessions, ran, placed = scope.sessions, scope.ran, scope.placed
+    return [
+        Row(name=name, booked=int(b), attended=int(a), no_shows=int(n), walk_ins=int(w))
+        for name, b, a, n, w in db.session.execute(
+            sa.select(
+                Agency.name,
+                _count(placed),
+                _count(sa.and_(placed, was_present())),
+                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
+                _count(Booking.is_walk_in.is_(True)),
+            )
+            .join(sessions, sessions.c.id == Booking.session_id)
+            .join(Agency, Agency.id == Booking.agency_id)
+            .where(ran, *scope.booking_filter)
+            .group_by(Agency.name)
+            .order_by(Agency.name)
+        )
+    ]
+
+
+def _by_programme(scope: _Scope) -> list[Row]:
+    """Sessions, places offered and what became of the bookings, per programme (or the one chosen)."""
+    filters, sessions, ran, placed = scope.filters, scope.sessions, scope.ran, scope.placed
+    offered_by_programme = {
+        programme_id: (int(count), int(capacity or 0))
+        for programme_id, count, capacity in db.session.execute(
+            sa.select(sessions.c.programme_id, sa.func.count(sessions.c.id), sa.func.sum(sessions.c.capacity))
+            .where(ran)
+            .group_by(sessions.c.programme_id)
+        )
+    }
+    booked_by_programme = {
+        p: (int(b), int(a), int(n), int(w))
+        for p, b, a, n, w in db.session.execute(
+            sa.select(
+                sessions.c.programme_id,
+                _count(placed),
+                _count(sa.and_(placed, was_present())),
+                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
+                _count(Booking.is_walk_in.is_(True)),
+            )
+            .join(sessions, sessions.c.id == Booking.session_id)
+            .where(ran, *scope.booking_filter)
+            .group_by(sessions.c.programme_id)
+        )
+    }
+    by_programme = []
+    for programme in db.session.scalars(sa.select(Programme).order_by(Programme.name)):
+        if filters.programme_id and programme.id != filters.programme_id:
+            continue
+        count, capacity = offered_by_programme.get(programme.id, (0, 0))
+        b, a, n, w = booked_by_programme.get(programme.id, (0, 0, 0, 0))
+        by_programme.append(
+            Row(
+                programme.name,
+                booked=b,
+                attended=a,
+                no_shows=n,
+                walk_ins=w,
+                offered=int(capacity or 0),
+                sessions=int(count),
+            )
+        )
+    return by_programme
+
+
+def _by_month(scope: _Scope) -> list[tuple[date, int, int, int]]:
+    """(month, places offered, booked, attended) for every month of the range."""
+    filters, sessions, ran, placed = scope.filters, scope.sessions, scope.ran, scope.placed
+    month = sessions.c.month
+    offered_by_month = dict(
+        db.session.execute(sa.select(month, sa.func.sum(sessions.c.capacity)).where(ran).group_by(month)).tuples().all()
+    )
+    bookings_by_month = {
+        m: (int(b), int(a))
+        for m, b, a in db.session.execute(
+            sa.select(month, _count(placed), _count(sa.and_(placed, was_present())))
+            .join(sessions, sessions.c.id == Booking.session_id)
+            .where(ran, *scope.booking_filter)
+            .group_by(month)
+        )
+    }
+    # Every month of the range, so a month with nothing run shows as a gap in the chart.
+    return [
+        (first, int(offered_by_month.get(index) or 0), *bookings_by_month.get(index, (0, 0)))
+        for index, first in enumerate(_months(filters))
+    ]
+
+
+def _confidence(scope: _Scope) -> tuple:
+    """Average confidence before and after the course, and how many answered, from after-course evaluations."""
+    filters, sessions = scope.filters, scope.sessions
+    confidence = (
+        sa.select(
+            sa.func.avg(Evaluation.confidence_before),
+            sa.func.avg(Evaluation.confidence_after),
+            sa.func.count(Evaluation.id),
+        )
+        .join(Evaluation.booking)
+        .join(sessions, sessions.c.id == Booking.session_id)
+        .where(Evaluation.kind == EvaluationKind.AFTER)
+    )
+    if filters.agency_id:
+        confidence = confidence.where(Booking.agency_id == filters.agency_id)
+    return tuple(db.session.execute(confidence).one())
+
+
+def _costs(filters: ReportFilters) -> tuple[int, int]:
+    """Costs committed and paid in the range, for the programme chosen if any."""
+    cost_query = sa.select(
+        sa.func.coalesce(
+            sa.func.sum(sa.case((CostLine.state == CostState.COMMITTED, CostLine.amount_pence), else_=0)), 0
+        ),
+        sa.func.coalesce(sa.func.sum(sa.case((CostLine.state == CostState.PAID, CostLine.amount_pence), else_=0)), 0),
+    ).where(CostLine.incurred_on >= filters.start, CostLine.incurred_on <= filters.end)
+    if filters.programme_id:
+        # A cost line is for one session or one programme: either way it belongs to a programme.
+        cost_query = cost_query.where(
+            sa.or_(
+                CostLine.programme_id == filters.programme_id,
+                CostLine.session_id.in_(
+                    sa.select(TrainingSession.id)
+                    .join(TrainingSession.course)
+                    .where(Course.programme_id == filters.programme_id)
+                ),
+            )
+        )
+    committed, paid = db.session.execute(cost_query).one()
+    return committed, paid
+
+
+def _charges(filters: ReportFilters) -> dict[ChargeStatus, tuple[int, int]]:
+    """(number, pence) of charges raised in the range per status, withdrawn ones left out."""
+    start, end = filters.utc_range
+    charge_query = (
+        sa.select(Charge.status, sa.func.count(Charge.id), sa.func.coalesce(sa.func.sum(Charge.amount_pence), 0))
+        .where(Charge.raised_at >= start, Charge.raised_at < end, Charge.status != ChargeStatus.WITHDRAWN)
+        .group_by(Charge.status)
+    )
+    if filters.agency_id:
+        charge_query = charge_query.where(Charge.agency_id == filters.agency_id)
+    if filters.programme_id:
+        charge_query = charge_query.where(
+            Charge.booking_id.in_(
+                sa.select(Booking.id)
+                .join(Booking.session)
+                .join(TrainingSession.course)
+                .where(Course.programme_id == filters.programme_id)
+            )
+        )
+    return {status: (int(n), int(total)) for status, n, total in db.session.execute(charge_query)}
 
 
 def _held_places(agency_id: int, sessions, ran, placed) -> tuple[int, int]:
     """Places held for one agency on the sessions run, and how many its people booked."""
-    held = db.session.scalar(
+    held = db.session.execute(
         sa.select(sa.func.coalesce(sa.func.sum(AgencyReservation.places), 0))
         .join(sessions, sessions.c.id == AgencyReservation.session_id)
         .where(ran, AgencyReservation.agency_id == agency_id)
-    )
-    booked = db.session.scalar(
+    ).scalar_one()
+    booked = db.session.execute(
         sa.select(sa.func.count(Booking.id))
         .join(sessions, sessions.c.id == Booking.session_id)
         .where(
@@ -369,7 +427,7 @@ def _held_places(agency_id: int, sessions, ran, placed) -> tuple[int, int]:
             Booking.agency_id == agency_id,
             Booking.reserved_for_agency_id == agency_id,
         )
-    )
+    ).scalar_one()
     return int(held), int(booked)
 
 
@@ -394,11 +452,6 @@ def coverage(today: date, agency_id: int | None = None, now: datetime | None = N
     end of ``today`` (or ``now``, if sooner). One aggregate query: each course's refresher period
     turns "due" and "overdue" into two fixed cut-off instants, so the database does the counting.
     """
-    from trainapp.attendance import refreshers
-    from trainapp.bookings.completion import last_completions
-    from trainapp.db import UTCDateTime, utcnow
-    from trainapp.reports.models import CoverageTarget
-
     query = sa.select(CoverageTarget).options(
         sa.orm.joinedload(CoverageTarget.agency), sa.orm.joinedload(CoverageTarget.course)
     )

@@ -3,18 +3,19 @@
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import roles
 from trainapp.accounts.models import Agency, Role
+from trainapp.acting import act
 from trainapp.catalogue.models import Course, Programme
 from trainapp.charts import bar_chart
 from trainapp.csv_export import csv_response
 from trainapp.db import utcnow
-from trainapp.errors import DomainError, NotAllowed
+from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import show_domain_error
+from trainapp.forms import agency_choices, show_domain_error
 from trainapp.money import to_pounds
 from trainapp.reports import queries, services
 from trainapp.reports.forms import CoverageTargetForm, ReportForm
@@ -38,7 +39,7 @@ def _report_form():
         form.agency.choices = [(current_user.agency_id, current_user.agency.name)]
     else:
         agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
-        form.agency.choices = [(0, "All agencies")] + [(a.id, a.name) for a in agencies]
+        form.agency.choices = agency_choices(agencies, "All agencies")
     return form
 
 
@@ -285,22 +286,23 @@ def coverage():
         else [current_user.agency]
     )
     courses = db.session.scalars(sa.select(Course).order_by(Course.title)).all()
-    form.agency.choices = [(a.id, a.name) for a in agencies]
+    form.agency.choices = agency_choices(agencies, None)
     form.course.choices = [(c.id, c.title) for c in courses]
     if form.validate_on_submit():
         agency = next((a for a in agencies if a.id == form.agency.data), None)
         course = next((c for c in courses if c.id == form.course.data), None)
         if agency is None or course is None:
             abort(403 if current_user.is_agency_lead else 400)
-        try:
-            services.save_target(by=current_user, agency=agency, course=course, staff_needed=form.staff_needed.data)
-        except (DomainError, NotAllowed) as error:
-            db.session.rollback()
-            show_domain_error(form, error)
-        else:
-            db.session.commit()
-            flash(f"{agency.name} needs {form.staff_needed.data} staff trained in {course.title}.")
-            return redirect(url_for("reports.coverage"))
+        response = act(
+            form,
+            lambda: services.save_target(
+                by=current_user, agency=agency, course=course, staff_needed=form.staff_needed.data
+            ),
+            success=f"{agency.name} needs {form.staff_needed.data} staff trained in {course.title}.",
+            redirect_to=url_for("reports.coverage"),
+        )
+        if response is not None:
+            return response
     rows = sorted(queries.coverage(to_local(utcnow()).date(), _coverage_agency()), key=SORTS[sort])
     return render_template("reports/coverage.html", rows=rows, form=form, sort=sort)
 

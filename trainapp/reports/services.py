@@ -3,6 +3,7 @@
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from dateutil.relativedelta import relativedelta
 
 from trainapp import audit
 from trainapp.accounts.models import Agency, User
@@ -20,17 +21,12 @@ def financial_year_start(day: date) -> date:
     return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
 
 
-def _add_months(day: date, months: int) -> date:
-    index = day.month - 1 + months
-    return date(day.year + index // 12, index % 12 + 1, 1)
-
-
 def preset_range(preset: str, today: date) -> tuple[date, date]:
     if preset in ("this-quarter", "last-quarter"):
         start = date(today.year, ((today.month - 1) // 3) * 3 + 1, 1)
         if preset == "last-quarter":
-            start = _add_months(start, -3)
-        return start, _add_months(start, 3) - timedelta(days=1)
+            start -= relativedelta(months=3)
+        return start, start + relativedelta(months=3) - timedelta(days=1)
     if preset in ("this-year", "last-year"):
         start = financial_year_start(today)
         if preset == "last-year":
