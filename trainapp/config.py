@@ -2,6 +2,7 @@
 
 import os
 import secrets
+from datetime import date
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -50,6 +51,27 @@ def _outbox_settings() -> dict:
             raise ConfigError(f"{name} must be a whole number of {unit} above zero, not {raw!r}.")
         settings[name] = int(raw)
     return settings
+
+
+def _organisation_settings() -> dict:
+    """Who runs the service, for the footer pages (accessibility, privacy, contact)."""
+    email = os.environ.get("ORGANISATION_EMAIL", "").strip() or os.environ.get("MAIL_FROM", "training@localhost")
+    return {
+        "ORGANISATION_EMAIL": email,
+        "ORGANISATION_ADDRESS": os.environ.get("ORGANISATION_ADDRESS", "").strip(),
+        "DATA_PROTECTION_OFFICER_EMAIL": os.environ.get("DATA_PROTECTION_OFFICER_EMAIL", "").strip() or email,
+        "ACCESSIBILITY_TESTED_ON": _accessibility_tested_on(),
+    }
+
+
+def _accessibility_tested_on() -> date:
+    raw = os.environ.get("ACCESSIBILITY_TESTED_ON", "").strip()
+    if not raw:
+        return DefaultConfig.ACCESSIBILITY_TESTED_ON
+    try:
+        return date.fromisoformat(raw)
+    except ValueError as exc:
+        raise ConfigError(f"ACCESSIBILITY_TESTED_ON must be a date such as 2026-12-01, not {raw!r}.") from exc
 
 
 def from_environment(instance_path: Path) -> dict:
@@ -102,6 +124,7 @@ def from_environment(instance_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": secure_cookies,
         "PROXY_HOPS": int(os.environ.get("PROXY_HOPS", "0")),
         **_outbox_settings(),
+        **_organisation_settings(),
     }
 
 
@@ -131,6 +154,8 @@ class DefaultConfig:
     OUTBOX_KEEP_SENT_DAYS = 30
     OUTBOX_KEEP_FAILED_DAYS = 30
     PAGE_SIZE = 25
+    # When the service was last checked against WCAG 2.2 AA, for the accessibility statement.
+    ACCESSIBILITY_TESTED_ON = date(2026, 12, 1)
 
 
 def test_config(database_url: str, tmp_path: Path) -> dict:
@@ -156,4 +181,7 @@ def test_config(database_url: str, tmp_path: Path) -> dict:
         "REMEMBER_COOKIE_SECURE": False,
         "PROXY_HOPS": 0,
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "ORGANISATION_EMAIL": "training@partnership.example.org",
+        "ORGANISATION_ADDRESS": "",
+        "DATA_PROTECTION_OFFICER_EMAIL": "training@partnership.example.org",
     }

@@ -4,7 +4,7 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 
-from trainapp.forms import error_list
+from trainapp.forms import error_list, page_has_errors
 from trainapp.money import format_money
 from trainapp.timezones import format_date, format_datetime, format_time
 
@@ -15,6 +15,7 @@ def register(app: Flask) -> None:
     app.add_template_filter(format_time, "time")
     app.add_template_filter(format_money, "money")
     app.add_template_global(error_list)
+    app.add_template_global(page_has_errors)
     app.add_template_global(external_url)
     app.add_template_global(page_url)
 

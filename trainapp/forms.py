@@ -4,8 +4,10 @@ import re
 from datetime import date, time
 from typing import TypeVar
 
+from flask import get_flashed_messages
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSubmitInput, GovTextInput
+from jinja2 import pass_context
 from wtforms import DateField, Field, SelectChoice, StringField, SubmitField
 from wtforms.utils import unset_value
 from wtforms.validators import StopValidation, ValidationError
@@ -65,6 +67,18 @@ def error_list(form: FlaskForm) -> list[dict]:
         if field.errors:
             items.append({"text": field.errors[0], "href": f"#{field.id}"})
     return items
+
+
+@pass_context
+def page_has_errors(context) -> bool:
+    """Whether the page shows an error summary: any form it was given failed, or a refusal was flashed.
+
+    Looked at from the page's context rather than one variable's name, so a page whose failed
+    form is not called `form` (a second form beside the main one) still gets "Error: " in its title.
+    """
+    if get_flashed_messages(category_filter=["error"]):
+        return True
+    return any(isinstance(value, FlaskForm) and value.errors for value in context.get_all().values())
 
 
 # Dates, times and money: typed as people type them, turned into values once, here -----------

@@ -99,6 +99,10 @@ ACCESS = [
     # core
     Case("core.home", "GET", "/", everyone(OK)),
     Case("core.healthz", "GET", "/healthz", everyone(OK)),
+    Case("core.accessibility", "GET", "/accessibility", everyone(OK)),
+    Case("core.privacy", "GET", "/privacy", everyone(OK)),
+    Case("core.cookies", "GET", "/cookies", everyone(OK)),
+    Case("core.contact", "GET", "/contact", everyone(OK)),
     # signing in and out
     Case("auth.sign_in", "GET", "/sign-in", anonymous_only(OK, HOME)),
     Case("auth.sign_in", "POST", "/sign-in", anonymous_only(OK, HOME)),
