@@ -63,41 +63,44 @@ def check_can_book(session: TrainingSession, learner: User, now: datetime) -> No
         raise NotEligible(f"{course.prerequisite.title} must be completed before {course.title}")
 
 
-def overlapping_bookings(learner: User, session: TrainingSession) -> list[Booking]:
-    """The person's other live bookings at an overlapping time: a warning, never a refusal."""
+def _other_bookings(learner: User, session: TrainingSession, statuses, *conditions) -> list[Booking]:
+    """The person's bookings in ``statuses`` on other sessions still running, matching ``conditions``."""
     return list(
         db.session.scalars(
             sa.select(Booking)
             .join(Booking.session)
             .where(
                 Booking.user_id == learner.id,
-                Booking.status.in_(LIVE),
+                Booking.status.in_(statuses),
                 Booking.session_id != session.id,
                 TrainingSession.status != SessionStatus.CANCELLED,
-                TrainingSession.starts_at < session.ends_at,
-                TrainingSession.ends_at > session.starts_at,
+                *conditions,
             )
+            .order_by(TrainingSession.starts_at)
         )
+    )
+
+
+def overlapping_bookings(learner: User, session: TrainingSession) -> list[Booking]:
+    """The person's other live bookings at an overlapping time: a warning, never a refusal."""
+    return _other_bookings(
+        learner,
+        session,
+        LIVE,
+        TrainingSession.starts_at < session.ends_at,
+        TrainingSession.ends_at > session.starts_at,
     )
 
 
 def places_on_same_course(learner: User, session: TrainingSession, now: datetime) -> list[Booking]:
     """The person's places (booked or awaiting approval) on other sessions of this course still
     to come: a warning, never a refusal (a second session may be meant, e.g. a resit)."""
-    return list(
-        db.session.scalars(
-            sa.select(Booking)
-            .join(Booking.session)
-            .where(
-                Booking.user_id == learner.id,
-                Booking.status.in_(HOLDING),
-                Booking.session_id != session.id,
-                TrainingSession.course_id == session.course_id,
-                TrainingSession.status != SessionStatus.CANCELLED,
-                TrainingSession.ends_at > now,
-            )
-            .order_by(TrainingSession.starts_at)
-        )
+    return _other_bookings(
+        learner,
+        session,
+        HOLDING,
+        TrainingSession.course_id == session.course_id,
+        TrainingSession.ends_at > now,
     )
 
 
