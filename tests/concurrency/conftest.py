@@ -5,42 +5,18 @@ otherwise those runs are skipped with the reason. Each test seeds its own sessio
 people, so the tests share the server but not their data.
 """
 
-import os
-
 import pytest
 
-from tests.concurrency.harness import (
-    Server,
-    create_postgres_schema,
-    drop_postgres_schema,
-    postgres_url,
-    sqlite_url,
-)
-from tests.conftest import BACKENDS, _worker
+from tests.concurrency.harness import migrated_server
+from tests.conftest import BACKENDS
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def booking_server(request, tmp_path_factory):
-    backend = request.param
-    if backend == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("PostgreSQL concurrency tests need TEST_DATABASE_URL (CI sets it)")
-    work_dir = tmp_path_factory.mktemp(f"concurrency-{backend}")
-    schema = None
-    if backend == "sqlite":
-        url = sqlite_url(work_dir)
-    else:
-        schema = f"trainapp_concurrency_{_worker()}"
-        url = postgres_url(os.environ["TEST_DATABASE_URL"], schema)
-        create_postgres_schema(url, schema)
-    server = Server(url, work_dir)
-    try:
-        server.migrate()
+    work_dir = tmp_path_factory.mktemp(f"concurrency-{request.param}")
+    with migrated_server(request.param, work_dir, "trainapp_concurrency") as server:
         server.start()
         yield server
-    finally:
-        server.stop()
-        if schema is not None:
-            drop_postgres_schema(url, schema)
 
 
 @pytest.fixture

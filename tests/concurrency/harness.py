@@ -19,6 +19,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -227,6 +228,36 @@ class Server:
 
 
 # --- Seeding and reading the database ---------------------------------------------------
+
+
+@contextmanager
+def migrated_server(backend: str, work_dir: Path, schema_prefix: str):
+    """A Server over a freshly migrated database of ``backend`` (not started), removed afterwards.
+
+    PostgreSQL gets a schema of its own, so test runs sharing one server stay apart; without
+    TEST_DATABASE_URL the test is skipped with the reason.
+    """
+    import pytest
+
+    from tests.conftest import _worker
+
+    if backend == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
+        pytest.skip("PostgreSQL concurrency tests need TEST_DATABASE_URL (CI sets it)")
+    schema = None
+    if backend == "sqlite":
+        url = sqlite_url(work_dir)
+    else:
+        schema = f"{schema_prefix}_{_worker()}"
+        url = postgres_url(os.environ["TEST_DATABASE_URL"], schema)
+        create_postgres_schema(url, schema)
+    server = Server(url, work_dir)
+    try:
+        server.migrate()
+        yield server
+    finally:
+        server.stop()
+        if schema is not None:
+            drop_postgres_schema(url, schema)
 
 
 @dataclass

@@ -21,14 +21,10 @@ import pytest
 import sqlalchemy as sa
 
 from tests.concurrency.harness import (
-    Server,
-    create_postgres_schema,
-    drop_postgres_schema,
-    postgres_url,
+    migrated_server,
     seed_scenario,
-    sqlite_url,
 )
-from tests.conftest import BACKENDS, _worker
+from tests.conftest import BACKENDS
 
 pytestmark = pytest.mark.concurrency
 
@@ -43,25 +39,9 @@ _COUNT = re.compile(r"^(reminders: queued|outbox: sent) (\d+)", re.MULTILINE)
 @pytest.fixture(scope="module", params=BACKENDS)
 def deployment(request, tmp_path_factory):
     """A migrated database and the environment every host runs with (no web server is started)."""
-    backend = request.param
-    if backend == "postgresql" and not os.environ.get("TEST_DATABASE_URL"):
-        pytest.skip("PostgreSQL concurrency tests need TEST_DATABASE_URL (CI sets it)")
-    work_dir = tmp_path_factory.mktemp(f"jobs-{backend}")
-    schema = None
-    if backend == "sqlite":
-        url = sqlite_url(work_dir)
-    else:
-        schema = f"trainapp_jobs_{_worker()}"
-        url = postgres_url(os.environ["TEST_DATABASE_URL"], schema)
-        create_postgres_schema(url, schema)
-    server = Server(url, work_dir)
-    try:
-        server.migrate()
+    work_dir = tmp_path_factory.mktemp(f"jobs-{request.param}")
+    with migrated_server(request.param, work_dir, "trainapp_jobs") as server:
         yield server
-    finally:
-        server.stop()
-        if schema is not None:
-            drop_postgres_schema(url, schema)
 
 
 def _bookings_with_a_reminder_due(app) -> list[int]:
