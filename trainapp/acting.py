@@ -14,7 +14,7 @@ from werkzeug.wrappers import Response
 
 from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import show_domain_error
+from trainapp.forms import flash_error, show_domain_error
 
 T = TypeVar("T")
 
@@ -44,7 +44,7 @@ def act(
     except DomainError as error:
         db.session.rollback()
         if form is None:
-            flash(error.message, "error")
+            flash_error(error.message)
         else:
             for problem in error.each_problem():
                 show_domain_error(form, problem)

@@ -4,17 +4,24 @@ from urllib.parse import urlencode
 
 from flask import Flask, current_app, request, url_for
 
-from trainapp.forms import error_list, page_has_errors
-from trainapp.money import format_money
-from trainapp.timezones import format_date, format_datetime, format_time
+from trainapp.forms import error_summary_items, form_action, page_has_errors
+from trainapp.money import format_money, format_money_column
+from trainapp.text import format_number
+from trainapp.timezones import format_date, format_datetime, format_month, format_time, format_time_range, format_when
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(format_datetime, "datetime")
     app.add_template_filter(format_date, "date")
     app.add_template_filter(format_time, "time")
+    app.add_template_filter(format_time_range, "time_range")
+    app.add_template_filter(session_when, "when")
+    app.add_template_filter(format_month, "month")
+    app.add_template_filter(format_number, "number")
     app.add_template_filter(format_money, "money")
-    app.add_template_global(error_list)
+    app.add_template_filter(format_money_column, "money_column")
+    app.add_template_global(error_summary_items)
+    app.add_template_global(form_action)
     app.add_template_global(page_has_errors)
     app.add_template_global(external_url)
     app.add_template_global(page_url)
@@ -25,6 +32,11 @@ def register(app: Flask) -> None:
             "organisation_name": current_app.config["ORGANISATION_NAME"],
             "service_name": current_app.config["SERVICE_NAME"],
         }
+
+
+def session_when(session) -> str:
+    """`session | when`: a session's day and times, with both dates if it ends on a later day."""
+    return format_when(session.starts_at, session.ends_at)
 
 
 def external_url(endpoint: str, **values) -> str:

@@ -1,10 +1,11 @@
 """Form pieces shared by every feature: one-line text, dates, times, money and agency choices."""
 
 import re
+from collections.abc import Callable
 from datetime import date, time
 from typing import TypeVar
 
-from flask import get_flashed_messages
+from flask import flash, get_flashed_messages, request
 from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovDateInput, GovSubmitInput, GovTextInput
 from jinja2 import pass_context
@@ -45,7 +46,90 @@ def check_single_line(value: str, label: str) -> str | None:
     return single_line_message(label) if has_line_breaks_or_controls(value or "") else None
 
 
-class ConfirmForm(FlaskForm):
+def _subject(label: str) -> str:
+    """A field's label as it reads inside a sentence: 'Places to hold' -> 'places to hold', 'CPD hours' stays."""
+    first = label.split(" ", 1)[0]
+    return label if len(first) > 1 and first.isupper() else label[:1].lower() + label[1:]
+
+
+def _is_choice(field) -> bool:
+    return hasattr(field, "choices")
+
+
+def gov_uk_message(field, default: str) -> str | None:
+    """The GOV.UK-style wording, naming the field, for one of the form library's own messages.
+
+    Every field's message goes through here (see AppForm), so "Not a valid integer value" or
+    "This field is required" never reaches a person. None when the text is not one of them."""
+    label = field.label.text.rstrip("?: ") if field.label else field.name
+    # Messages the library fills in later with "%" values must not be broken by a "%" in a label.
+    safe_label = label.replace("%", "%%")
+    subject = _subject(label)
+    if default == "This field is required.":
+        return f"Select {subject}" if _is_choice(field) else f"Enter {subject}"
+    if default == "Not a valid integer value.":
+        return f"{label} must be a whole number"
+    if default in ("Not a valid decimal value.", "Not a valid float value."):
+        return f"{label} must be a number"
+    if default in ("Not a valid date value.", "Not a valid datetime value."):
+        return f"{label} must be a real date"
+    if default == "Not a valid time value.":
+        return f"Enter {subject} as a time, like 10:00 or 14:30"
+    if default in (
+        "Not a valid choice.",
+        "Invalid Choice: could not coerce.",
+        "Invalid choice(s): one or more data inputs could not be coerced.",
+        "'%(value)s' is not a valid choice for this field.",
+        "Choices cannot be None.",
+    ):
+        in_a_list = field.type.startswith("Select")
+        return f"Choose {subject} from the list" if in_a_list else f"Select an answer for {subject}"
+    if default.startswith("Field cannot be longer than"):
+        return f"{safe_label} must be %(max)d characters or fewer"
+    if default.startswith("Field must be at least"):
+        return f"{safe_label} must be %(min)d characters or more"
+    if default.startswith(("Field must be between", "Field must be exactly")):
+        return f"{safe_label} must be between %(min)d and %(max)d characters"
+    if default == "Number must be at least %(min)s.":
+        return f"{safe_label} must be %(min)s or more"
+    if default == "Number must be at most %(max)s.":
+        return f"{safe_label} must be %(max)s or less"
+    if default == "Number must be between %(min)s and %(max)s.":
+        return f"{safe_label} must be between %(min)s and %(max)s"
+    if default == "Invalid email address.":
+        return "Enter an email address in the correct format, like name@example.com"
+    if default == "Field must be equal to %(other_name)s.":
+        return f"{safe_label} must match %(other_label)s"
+    if default in ("Invalid input.", "Invalid value, must be one of: %(values)s."):
+        return f"Enter {subject} in the correct format"
+    return None
+
+
+class _GovUkMessages:
+    """The translations one field's messages go through: the library's wording swapped for GOV.UK's."""
+
+    def __init__(self, field, fallback):
+        self.field = field
+        self.fallback = fallback
+
+    def gettext(self, string: str) -> str:
+        return gov_uk_message(self.field, string) or self.fallback.gettext(string)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return gov_uk_message(self.field, singular) or self.fallback.ngettext(singular, plural, n)
+
+
+class AppForm(FlaskForm):
+    """The base of every form in the service: the form library's messages in the GOV.UK style."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = unbound_field.bind(form=form, **options)
+            field._translations = _GovUkMessages(field, field._translations)
+            return field
+
+
+class ConfirmForm(AppForm):
     """A button and a CSRF token: for actions that need no other input."""
 
     submit = SubmitField("Confirm", widget=GovSubmitInput())
@@ -58,15 +142,91 @@ def show_domain_error(form: FlaskForm, error) -> None:
         field.errors = [*field.errors, error.message] if field.errors else [error.message]
     else:
         form.form_errors.append(error.message)
+        if error.field:
+            # A control the page draws itself (a register row's box): the summary links to it by id.
+            _drawn_controls(form)[error.message] = error.field
+
+
+def _drawn_controls(form: FlaskForm) -> dict[str, str]:
+    if not hasattr(form, "_drawn_controls"):
+        form._drawn_controls = {}
+    return form._drawn_controls
+
+
+def _whole_form_target(form: FlaskForm) -> str | None:
+    """Where an error about the whole form (a wrong password) is put right: its first required field.
+
+    Only a required field is sure to be on the page; a form with none gives no link rather than
+    a link to a box the page may not show.
+    """
+    first = next((field for field in form if field.flags.required and field.type != "HiddenField"), None)
+    return first.id if first else None
 
 
 def error_list(form: FlaskForm) -> list[dict]:
-    """Items for the error summary: each field's first error, linked to the field."""
-    items = [{"text": message} for message in form.form_errors]
+    """Items for the error summary: each field's first error, linked to the field.
+
+    An error about the whole form links to the control the refusal named, or else to the form's
+    first required field, where a person starts putting it right.
+    """
+    items = []
+    for message in form.form_errors:
+        target = _drawn_controls(form).get(message) or _whole_form_target(form)
+        items.append({"text": message, "href": f"#{target}"} if target else {"text": message})
     for field in form:
         if field.errors:
             items.append({"text": field.errors[0], "href": f"#{field.id}"})
     return items
+
+
+def flash_error(message: str, control_id: str | None = None) -> None:
+    """Carry a refusal to the next page's error summary, linked to the control that puts it right.
+
+    ``control_id`` is the id of that control on the page redirected to; without one the item
+    is shown as text (a refusal nothing on the page can resolve).
+    """
+    item = {"text": message, "href": f"#{control_id}"} if control_id else {"text": message}
+    # Flask keeps any JSON value in the session; its signature only admits text.
+    flash(item, "error")  # type: ignore[arg-type]
+
+
+def flash_form_errors(form: FlaskForm, control_id: Callable[[Field], str] = lambda field: field.id) -> None:
+    """Carry a failed form's errors to the next page, each linked to its field there.
+
+    For forms repeated on the page redirected to (one per row), ``control_id`` gives the id of
+    the field on the row the form was sent from.
+    """
+    for field in form:
+        if field.errors:
+            flash_error(field.errors[0], control_id(field))
+
+
+@pass_context
+def error_summary_items(context) -> list[dict]:
+    """The page's one error summary: refusals carried from the last request, then this page's failed form.
+
+    Every failed form in the page's context counts, so a failed second form (a reason box
+    beside the main form) is summarised in the same place.
+    """
+    items = [
+        dict(message) if isinstance(message, dict) else {"text": message}
+        for message in get_flashed_messages(category_filter=["error"])
+    ]
+    for value in context.get_all().values():
+        if isinstance(value, FlaskForm) and value.errors:
+            items.extend(error_list(value))
+    return items
+
+
+def form_action() -> str:
+    """Where a form posts: this page's path and query, written out.
+
+    A form without an action posts to the address in the bar, fragment included, and the
+    redirect after it keeps that fragment; after "Skip to main content" ("#main-content")
+    the browser would then move to the main content instead of the error summary or banner.
+    """
+    query = request.query_string.decode()
+    return f"{request.path}?{query}" if query else request.path
 
 
 @pass_context

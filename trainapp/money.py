@@ -30,7 +30,23 @@ def parse_money(text: str, field: str | None = None) -> int:
 
 
 def format_money(pence: int | None) -> str:
-    """1234567 -> '£12,345.67'; negative amounts keep their sign in front."""
+    """1234567 -> '£12,345.67', 3500 -> '£35'; negative amounts keep their sign in front.
+
+    The GOV.UK style guide drops ".00" from whole pounds in sentences, headings, summaries,
+    messages and emails. Columns of figures use format_money_column instead."""
+    if pence is None:
+        return ""
+    if int(pence) % 100:
+        return format_money_column(pence)
+    sign = "-" if pence < 0 else ""
+    return f"{sign}£{abs(int(pence)) // 100:,}"
+
+
+def format_money_column(pence: int | None) -> str:
+    """1234567 -> '£12,345.67', 3500 -> '£35.00': always with pence.
+
+    For right-aligned table columns of money, where "£35" above "£12.50" would put the pounds
+    out of line and make a column harder to compare and add up by eye."""
     if pence is None:
         return ""
     sign = "-" if pence < 0 else ""

@@ -16,6 +16,7 @@ help names that mix scripts show in the right order.
 
 import re
 import unicodedata
+from decimal import Decimal
 from urllib.parse import quote
 
 _SEPARATORS_AND_BIDI = "\u2028\u2029\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
@@ -74,3 +75,13 @@ def content_disposition(filename: str, *, disposition: str = "attachment") -> st
     if ascii_name != name:
         header += f"; filename*=UTF-8''{quote(name, safe='')}"
     return header
+
+
+def format_number(value: int | float | Decimal | None) -> str:
+    """A number as people read it: '4' (never '4.0' or '4.00'), '1.5', '12,000'."""
+    if value is None:
+        return ""
+    number = Decimal(str(value)).normalize()
+    if number == number.to_integral_value():
+        return f"{int(number):,}"
+    return f"{number:,f}"

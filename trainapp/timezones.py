@@ -15,12 +15,11 @@ def to_local(moment: datetime) -> datetime:
 
 
 def format_datetime(moment: datetime | None) -> str:
-    """'Thursday 4 November 2027, 10:00am' in local time."""
+    """'Thursday 4 November 2027, 10am' in local time."""
     if moment is None:
         return ""
     local = to_local(moment)
-    hour = local.strftime("%I:%M").lstrip("0")
-    return f"{local:%A} {local.day} {local:%B %Y}, {hour}{local.strftime('%p').lower()}{_zone_if_repeated(local)}"
+    return f"{_long_day(local)}, {format_clock(local.time())}{_zone_if_repeated(local)}"
 
 
 def format_date(value: date | datetime | None) -> str:
@@ -69,9 +68,51 @@ def _zone_if_repeated(local: datetime) -> str:
     return f" {local.tzname()}" if other.utcoffset() != local.utcoffset() else ""
 
 
-def format_time(moment: datetime | None) -> str:
-    """'10:00am' in local time."""
+def format_time(moment: datetime | time | None) -> str:
+    """'10am' in local time; a bare wall-clock time (a series' start) is shown as it is."""
     if moment is None:
         return ""
+    if isinstance(moment, time):
+        return format_clock(moment)
     local = to_local(moment)
-    return local.strftime("%I:%M").lstrip("0") + local.strftime("%p").lower() + _zone_if_repeated(local)
+    return format_clock(local.time()) + _zone_if_repeated(local)
+
+
+def format_clock(at: time) -> str:
+    """The GOV.UK style for a time of day: '10am', '10:30am', 'midday', 'midnight'.
+
+    "midday" and "midnight" are used everywhere, ranges included, because the style guide
+    prefers them to "12pm" and "12am", which many people read the wrong way round."""
+    if at.minute == 0 and at.hour in (0, 12):
+        return "midnight" if at.hour == 0 else "midday"
+    hour = at.hour % 12 or 12
+    minutes = f":{at.minute:02d}" if at.minute else ""
+    return f"{hour}{minutes}{'am' if at.hour < 12 else 'pm'}"
+
+
+def format_time_range(starts_at: datetime, ends_at: datetime) -> str:
+    """'10am to midday' on one local day; with both dates when the end falls on a later day."""
+    start, end = to_local(starts_at), to_local(ends_at)
+    if start.date() == end.date():
+        return f"{format_time(starts_at)} to {format_time(ends_at)}"
+    return f"{format_datetime(starts_at)} to {format_datetime(ends_at)}"
+
+
+def format_when(starts_at: datetime, ends_at: datetime) -> str:
+    """When a session runs, the one way every page, email and certificate says it.
+
+    'Thursday 4 November 2027, 10am to midday', or, for a session that ends on a later day,
+    'Saturday 24 October 2026, 10pm to Sunday 25 October 2026, 2am'."""
+    start, end = to_local(starts_at), to_local(ends_at)
+    if start.date() == end.date():
+        return f"{_long_day(start)}, {format_time_range(starts_at, ends_at)}"
+    return format_time_range(starts_at, ends_at)
+
+
+def format_month(value: date) -> str:
+    """'June 2030': a month in full, never 'Jun'."""
+    return f"{value:%B %Y}"
+
+
+def _long_day(value: date) -> str:
+    return f"{value:%A} {value.day} {value:%B %Y}"

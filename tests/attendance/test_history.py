@@ -20,7 +20,7 @@ from trainapp.attendance import services
 from trainapp.audit import AuditEvent
 from trainapp.bookings.models import AttendanceStatus, Booking
 from trainapp.db import utcnow
-from trainapp.timezones import format_datetime
+from trainapp.timezones import format_datetime, format_when
 
 
 def now():
@@ -216,15 +216,15 @@ def test_a_coordinator_reads_a_persons_history_account_and_bookings(db, w):
 
     assert page.status_code == 200
     rows = history_rows(page)
-    assert [re.sub(r"^.*?(am|pm) ", "", row) for row in rows] == [
+    assert [re.sub(r"^.*?(am|pm|midday|midnight) ", "", row) for row in rows] == [
         "Ana Ahmed Booking cancelled Safeguarding Adults, "
-        + format_datetime(booking.session.starts_at)
+        + format_when(booking.session.starts_at, booking.session.ends_at)
         + " Status: Booked → Cancelled Clashes with a court date",
         "Ana Ahmed Place booked Safeguarding Adults, "
-        + format_datetime(booking.session.starts_at)
+        + format_when(booking.session.starts_at, booking.session.ends_at)
         + " Status: Booked –",
         "Tess Trainer Attendance marked Safeguarding Adults, "
-        + format_datetime(w.delivered.starts_at)
+        + format_when(w.delivered.starts_at, w.delivered.ends_at)
         + " Attendance: Not marked → Attended –",
     ]
     assert f'href="/people/{w.ana.id}/history"' in text(w.client(w.coordinator).get(f"/users/{w.ana.id}"))

@@ -21,7 +21,7 @@ from tests.factories import (
     make_session,
     make_user,
 )
-from tests.pages import error_summary, field_error, plain, signed_in, submit
+from tests.pages import error_summary, field_error, parse, plain, signed_in, submit
 from tests.support import counting_queries, outbox
 from trainapp.accounts.models import AgencyKind, Role, User
 from trainapp.attendance.models import Certificate, Evaluation, RegisterSubmission
@@ -150,6 +150,37 @@ def test_the_register_lists_each_learner_with_their_agency_and_every_mark(traine
     for button in ("Mark everyone attended", "Add a walk-in", "Submit the register", "Save marks"):
         assert button in shown
     assert "Reason for the correction" not in shown
+
+
+def minutes_reveal(response, booking):
+    """How a row's minutes box is revealed: (the radios that control it, the box's element, its classes)."""
+    page = parse(response)
+    controllers = page.find_all("input", attrs={"name": f"mark-{booking.id}", "data-aria-controls": True})
+    [box] = [page.find(id=radio["data-aria-controls"]) for radio in controllers] or [None]
+    return [radio["value"] for radio in controllers], box, (box.get("class", []) if box else [])
+
+
+def test_the_minutes_box_is_revealed_by_choosing_partially_attended_and_hidden_otherwise(db, trainer, w):
+    w.ben_booking.attendance, w.ben_booking.minutes_missed = PARTIAL, 25
+    db.session.commit()
+    page = trainer.get(w.path)
+
+    for booking in (w.ana_booking, w.ben_booking, w.cat_booking):
+        controllers, box, classes = minutes_reveal(page, booking)
+        # Only "Partially attended" reveals the box, and the box holds that row's minutes field.
+        assert controllers == ["partial"]
+        assert "govuk-radios__conditional" in classes
+        assert box.find("input", attrs={"name": f"minutes-{booking.id}", "id": f"minutes-{booking.id}"})
+        assert box.find("label", attrs={"for": f"minutes-{booking.id}"}).get_text(strip=True) == "Minutes missed"
+    # Hidden for rows not marked partial; shown for the one that is, with its minutes.
+    assert "govuk-radios__conditional--hidden" in minutes_reveal(page, w.ana_booking)[2]
+    assert "govuk-radios__conditional--hidden" in minutes_reveal(page, w.cat_booking)[2]
+    _, ben_box, ben_classes = minutes_reveal(page, w.ben_booking)
+    assert "govuk-radios__conditional--hidden" not in ben_classes
+    assert ben_box.find("input", attrs={"name": f"minutes-{w.ben_booking.id}"})["value"] == "25"
+    # GOV.UK Frontend's radios script only acts inside an element marked as its module.
+    radios = parse(page).find("input", attrs={"name": f"mark-{w.ana_booking.id}"}).find_parent(class_="govuk-radios")
+    assert radios.get("data-module") == "govuk-radios"
 
 
 def test_saving_marks_keeps_them_and_shows_them_checked(db, trainer, w):
@@ -413,7 +444,7 @@ def test_a_new_person_walks_in_and_is_sent_a_link_to_choose_a_password(db, train
             {"email": "nia@", "name": "Nia", "agency": "council"},
             ["Enter an email address in the correct format, like name@example.org"],
         ),
-        ({"email": "nia@council.example.org", "name": "Nia", "agency": "999999"}, ["Not a valid choice."]),
+        ({"email": "nia@council.example.org", "name": "Nia", "agency": "999999"}, ["Choose agency from the list"]),
     ],
     ids=["no email", "no name", "no agency", "bad email", "forged agency"],
 )
@@ -504,7 +535,7 @@ def test_my_training_shows_history_cpd_total_refreshers_and_certificate_links(db
         "First Aid",
     ]  # most recent first; today's session not yet over
     assert "Partially attended (40 minutes missed)" in rows["Coercive Control"]
-    assert f"{format_date(history.in_date.session.starts_at)} Attended 3.0" in rows["Risk Assessment"]
+    assert f"{format_date(history.in_date.session.starts_at)} Attended 3" in rows["Risk Assessment"]
     html = text(page)
     assert f'href="/bookings/{history.in_date.id}/certificate">View' in html
     assert f'href="/bookings/{history.in_date.id}/certificate.pdf">Download PDF' in html
@@ -579,11 +610,11 @@ def test_the_learner_gives_feedback_and_can_then_get_the_certificate(db, client,
 @pytest.mark.parametrize(
     ("before", "after", "messages"),
     [
-        ("0", "3", ["Not a valid choice."]),
-        ("3", "6", ["Not a valid choice."]),
-        ("-1", "99", ["Not a valid choice."] * 2),
+        ("0", "3", ["Choose a score from 1 to 5"]),
+        ("3", "6", ["Choose a score from 1 to 5"]),
+        ("-1", "99", ["Choose a score from 1 to 5"] * 2),
         ("", "3", ["Choose a score from 1 to 5"]),
-        ("three", "3", ["Not a valid choice."]),
+        ("three", "3", ["Choose a score from 1 to 5"]),
     ],
 )
 def test_scores_outside_one_to_five_are_refused_and_nothing_is_saved(
@@ -644,7 +675,7 @@ def test_the_learner_gets_a_printable_certificate_and_a_pdf(app, db, client, w, 
     shown = plain(page)
     assert "Certificate of attendance" in shown
     assert "This is to certify that Ana Ahmed attended in full Risk Assessment" in shown
-    assert f"on {format_date(full_attendance.session.starts_at)} · 3.0 CPD hours" in shown
+    assert f"on {format_date(full_attendance.session.starts_at)} · 3 CPD hours" in shown
     assert f"Certificate number {certificate.number} ." in shown
     assert "Check it at http://localhost/certificates/verify" in shown
     assert "Download as PDF" in shown

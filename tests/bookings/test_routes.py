@@ -29,7 +29,7 @@ from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
 from trainapp.catalogue.models import SessionStatus
 from trainapp.db import utcnow
 from trainapp.notifications.models import OutboxMessage
-from trainapp.timezones import format_date, format_datetime, to_local
+from trainapp.timezones import format_date, format_datetime, format_when, to_local
 
 PROBLEM = "There is a problem"
 
@@ -145,7 +145,8 @@ def test_the_confirmation_page_warns_of_an_overlapping_booking(client, db, agenc
     page = plain(client.get(f"/sessions/{clashing.id}/book"))
     assert "Book a place on Safety Planning" in page
     assert (
-        f"You are already booked on Risk Assessment at an overlapping time ({format_datetime(first.starts_at)})" in page
+        f"You are already booked on Risk Assessment at an overlapping time ({format_when(first.starts_at, first.ends_at)})"
+        in page
     )
     assert "Confirm booking" in page
 
@@ -163,7 +164,7 @@ def test_booking_a_second_session_of_a_course_warns_but_still_books(app, client,
 
     page = plain(client.get(f"/sessions/{second.id}/book"))
     assert (
-        f"You already have a place on another session of Safety Planning, on {format_datetime(first.starts_at)}."
+        f"You already have a place on another session of Safety Planning, on {format_when(first.starts_at, first.ends_at)}."
         in page
     )
     assert "Confirm booking" in page
@@ -180,7 +181,7 @@ def test_booking_a_second_session_of_a_course_warns_but_still_books(app, client,
     response = submit(lead, f"/sessions/{later.id}/book-for", {"people": [str(colleague.id)]}, follow_redirects=True)
     assert (
         f"Ed Evans already has a place on another session of Coercive Control, on "
-        f"{format_datetime(awaiting.starts_at)}." in plain(response)
+        f"{format_when(awaiting.starts_at, awaiting.ends_at)}." in plain(response)
     )
     assert state(db, later) == ([("Ed Evans", BookingStatus.CONFIRMED)], 1)
 

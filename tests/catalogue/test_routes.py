@@ -262,7 +262,7 @@ def test_a_good_session_is_saved_and_shown_in_uk_time(as_coordinator, db, world)
     assert response.status_code == 302 and response.location == f"/sessions/{session.id}"
     page = text(as_coordinator.get(response.location))
     assert "The session has been saved." in page
-    assert "Thursday 4 November 2027, 10:00am to 12:00pm" in page
+    assert "Thursday 4 November 2027, 10am to midday" in page
     assert "Town Hall" in page and "Tom Baker" in page and "12 of 12" in page
     assert "Bring your lunch" in page
 
@@ -287,7 +287,7 @@ def test_a_trainer_clash_is_listed_and_saved_only_once_confirmed(as_coordinator,
     assert response.status_code == 200
     assert PROBLEM in page
     assert "Clashes with other sessions" in page
-    assert "Harm Reduction, Thursday 4 November 2027, 9:00am</a>: Tom Baker is already training" in page
+    assert "Harm Reduction, Thursday 4 November 2027, 9am to 11am</a>: Tom Baker is already training" in page
     assert "Save anyway, despite the clashes" in page
     assert count(db, TrainingSession) == 1
 
@@ -316,7 +316,7 @@ def test_the_november_to_january_thursday_series_is_built_in_one_step(as_coordin
     assert response.status_code == 302 and response.location == f"/series/{series.id}"
     page = text(as_coordinator.get(response.location))
     assert "13 sessions of Safeguarding Basics have been created." in page
-    assert "Every Thursday, 10:00 to 12:00, from 4 November 2027 to 27 January 2028." in page
+    assert "Every Thursday, 10am to midday, from 4 November 2027 to 27 January 2028." in page
     sessions = db.session.scalars(sa.select(TrainingSession).order_by(TrainingSession.starts_at)).all()
     assert [to_local(s.starts_at).date() for s in sessions] == [
         date(2027, 11, 4) + timedelta(weeks=n) for n in range(13)
@@ -337,8 +337,8 @@ def test_sessions_either_side_of_the_october_clock_change_both_show_ten_oclock(a
         .order_by(TrainingSession.starts_at)
         .limit(1)
     )
-    assert "Thursday 28 October 2027, 10:00am to 12:00pm" in text(as_coordinator.get(f"/sessions/{before.id}"))
-    assert "Thursday 4 November 2027, 10:00am to 12:00pm" in text(as_coordinator.get(f"/sessions/{after.id}"))
+    assert "Thursday 28 October 2027, 10am to midday" in text(as_coordinator.get(f"/sessions/{before.id}"))
+    assert "Thursday 4 November 2027, 10am to midday" in text(as_coordinator.get(f"/sessions/{after.id}"))
     # Stored in UTC: 09:00 in summer time, 10:00 after the clocks go back.
     assert (before.starts_at.hour, after.starts_at.hour) == (9, 10)
 
@@ -533,7 +533,7 @@ def test_moving_a_session_raises_its_calendar_version_and_shows_who_changed_it(a
 
     assert response.status_code == 302 and response.location == f"/sessions/{session.id}"
     page = text(as_coordinator.get(response.location))
-    assert "Thursday 4 November 2027, 11:00am to 1:00pm" in page
+    assert "Thursday 4 November 2027, 11am to 1pm" in page
     assert "Last changed by Cora Lane on" in page
     assert "(calendar version 1)" in page
     assert db.session.get(TrainingSession, session.id).sequence == 1
@@ -696,7 +696,7 @@ def test_a_session_page_shows_the_course_time_place_trainers_and_places_left(cli
     db.session.commit()
     page = text(signed_in(client, make_user()).get(f"/sessions/{session.id}"))
     assert '<h1 class="govuk-heading-l">Safeguarding Basics</h1>' in page
-    assert "Thursday 4 November 2027, 2:00pm to 4:00pm" in page
+    assert "Thursday 4 November 2027, 2pm to 4pm" in page
     assert "Town Hall" in page and "1 High Street" in page
     assert "Tom Baker" in page
     assert "7 of 12" in page

@@ -16,7 +16,7 @@ from trainapp.db import utcnow
 from trainapp.timezones import to_local
 from trainapp.workdays import is_bank_holiday
 
-CLASH = "This clashes with other sessions. Check the clashes below, then save again to confirm."
+CLASH = 'This clashes with other sessions. Check the clashes, then select "Save anyway" and save again.'
 
 
 def date_boxes(day: date) -> list[str]:
@@ -111,7 +111,7 @@ def test_a_trainer_clash_is_found_alike_by_checking_and_by_creating(as_coordinat
     assert response.status_code == 200
     assert error_summary(response) == [CLASH]
     page = plain(response)
-    assert "Harm Reduction, Thursday 18 November 2027, 11:00am : Tom Baker is already training" in page
+    assert "Harm Reduction, Thursday 18 November 2027, 11am to 1pm : Tom Baker is already training" in page
     assert "Save anyway, despite the clashes" in page
     assert "4 dates" in page  # the plan is still shown, to tick dates off
     assert saved(db) == (0, 0)

@@ -584,7 +584,7 @@ ACCESS = [
     Case("funding.charging", "GET", "/charging", only(OK, "coordinator")),
     Case("funding.charging", "POST", "/charging", only(OK, "coordinator")),
     Case("funding.exemption", "GET", "/charging/exemptions", everyone(NOT_ALLOWED)),
-    Case("funding.exemption", "POST", "/charging/exemptions", only(Redirect("/charging"), "coordinator")),
+    Case("funding.exemption", "POST", "/charging/exemptions", only(OK, "coordinator")),
     Case("funding.list_charges", "GET", "/charges", only(OK, "coordinator", "agency_lead")),
     Case("funding.waive", "GET", "/charges/{w.charge.id}/waive", only(OK, "coordinator")),
     Case("funding.waive", "POST", "/charges/{w.charge.id}/waive", only(OK, "coordinator")),

@@ -68,5 +68,7 @@ def test_a_button_flashes_the_refusal_and_returns_to_its_page(app, db):
     with app.test_request_context("/", method="POST"):
         response = act_from_button(_refused("These places have already been released"), redirect_to="/session/1")
         assert response.location == "/session/1"
-        assert get_flashed_messages(with_categories=True) == [("error", "These places have already been released")]
+        assert get_flashed_messages(with_categories=True) == [
+            ("error", {"text": "These places have already been released"})
+        ]
     assert _agencies(db) == 0

@@ -113,3 +113,14 @@ def new_page(browser, live_server, server_errors):
 @pytest.fixture
 def page(new_page):
     return new_page()
+
+
+def sign_in(page, email: str, password: str, name: str) -> None:
+    """Sign in through the sign-in page and wait for the signed-in home page's greeting."""
+    from playwright.sync_api import expect
+
+    page.goto("/sign-in")
+    page.get_by_label("Email address", exact=True).fill(email)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")

@@ -50,7 +50,7 @@ def _signed_in(new_page, name, email):
 
 
 def _my_booking(page):
-    """The entry for the course on the person's My bookings page."""
+    """The entry for the course on the person's bookings page."""
     return page.get_by_role("listitem").filter(has=page.get_by_role("link", name=COURSE, exact=True))
 
 
@@ -86,7 +86,7 @@ def test_a_place_freed_by_a_cancellation_goes_to_the_first_person_waiting(new_pa
     expect(third.get_by_role("heading", level=1)).to_have_text(f"Join the waiting list for {COURSE}")
     third.get_by_role("button", name="Join the waiting list").click()
     expect(third.get_by_text("You are number 1 on the waiting list")).to_be_visible()
-    third.get_by_role("link", name="My bookings").first.click()
+    third.get_by_role("link", name="Your bookings").first.click()
     third.get_by_role("link", name="Waiting lists").click()
     expect(_my_booking(third)).to_contain_text("On the waiting list")
 

@@ -98,11 +98,11 @@ def test_a_coordinator_creates_a_course_and_a_weekly_series_and_finds_it(page, c
     expect(page.get_by_text("13 sessions", exact=True)).to_be_visible()
     sessions = page.get_by_role("link", name=COURSE, exact=True)
     expect(sessions).to_have_count(13)
-    expect(page.get_by_text("Thursday 4 November 2027, 10:00am to 12:00pm")).to_be_visible()
+    expect(page.get_by_text("Thursday 4 November 2027, 10am to midday")).to_be_visible()
 
     sessions.first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text(COURSE)
-    expect(page.get_by_text("Thursday 4 November 2027, 10:00am to 12:00pm")).to_be_visible()
+    expect(page.get_by_text("Thursday 4 November 2027, 10am to midday")).to_be_visible()
     expect(page.get_by_text("Riverside Centre")).to_be_visible()
     expect(page.get_by_text("Tess Trainer")).to_be_visible()
     expect(page.get_by_text("14 of 14")).to_be_visible()

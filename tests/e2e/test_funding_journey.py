@@ -91,7 +91,7 @@ def test_a_coordinator_funds_a_session_and_a_no_show_is_charged(page, journey):
     expect(page.get_by_role("heading", level=1)).to_have_text(COURSE)
     page.get_by_role("link", name="Add a cost").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Add a cost")
-    page.get_by_label("Charge to").select_option(label=f"{GRANT}: {PROGRAMME} (£2,000.00)")
+    page.get_by_label("Charge to").select_option(label=f"{GRANT}: {PROGRAMME} (£2,000)")
     page.get_by_label("Category").select_option(label="Trainer")
     page.get_by_label("Amount").fill("450")
     page.get_by_label("Paid", exact=True).check()

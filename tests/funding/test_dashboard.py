@@ -404,12 +404,12 @@ def test_the_grant_page_shows_its_figures_forecast_and_burn_down(db, data, coord
     page = coordinator.get(f"/grants/{data.lottery.id}")
     text = plain(page)
     for shown in (
-        "Allocated £8,500.00 (£1,500.00 not yet allocated)",
-        "Committed £1,200.00",
-        "Paid £800.00",
-        "Remaining £8,000.00",
+        "Allocated £8,500 (£1,500 not yet allocated)",
+        "Committed £1,200",
+        "Paid £800",
+        "Remaining £8,000",
         "Window gone / money spent 27% / 20%",
-        "Forecast spend by the end £7,300.00",
+        "Forecast spend by the end £7,300",
     ):
         assert shown in text
     assert "Overspent" not in text
@@ -430,10 +430,10 @@ def test_the_grant_page_shows_its_figures_forecast_and_burn_down(db, data, coord
 
 def test_the_overspent_grant_is_flagged_with_its_reason(db, data, coordinator):
     text = plain(coordinator.get(f"/grants/{data.council.id}"))
-    assert "Overspent by £50.00" in text
+    assert "Overspent by £50" in text
     assert "Youth Work Overspent" in text  # the allocation's row
     assert "Over allocation: Extra minibus for the residential" in text
-    assert "Forecast spend by the end £1,050.00" in text
+    assert "Forecast spend by the end £1,050" in text
 
 
 def test_a_grant_not_started_has_no_forecast(db, data, coordinator):

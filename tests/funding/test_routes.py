@@ -138,7 +138,7 @@ def grant_form(**changes):
     [
         ("£1,234.56", 1_234_56, "£1,234.56"),
         ("1234.56", 1_234_56, "£1,234.56"),
-        ("1234", 1_234_00, "£1,234.00"),
+        ("1234", 1_234_00, "£1,234"),
     ],
 )
 def test_a_grant_is_created_with_its_amount_typed_as_people_type_it(db, w, coordinator, typed, pence, shown):
@@ -149,7 +149,7 @@ def test_a_grant_is_created_with_its_amount_typed_as_people_type_it(db, w, coord
     assert (grant.reference, grant.status, grant.starts_on) == ("DC/30/7", GrantStatus.AWARDED, date(2030, 4, 1))
     page = plain(coordinator.get(response.location))
     assert "Council Fund 2030 has been saved." in page
-    assert f"Amount {shown}" in page and "Match funding expected £250.00" in page
+    assert f"Amount {shown}" in page and "Match funding expected £250" in page
     assert db.session.scalars(sa.select(AuditEvent.action).where(AuditEvent.entity_id == grant.id)).all() == [
         "grant.created"
     ]
@@ -201,7 +201,7 @@ def test_the_change_form_shows_the_amount_ready_to_edit_and_refuses_going_below_
         ends_on=date_boxes(w.grant.ends_on),
     )
     response = submit(coordinator, f"/grants/{w.grant.id}/edit", data)
-    assert error_summary(response) == ["£600.00 is already allocated from this grant: the amount cannot be less"]
+    assert error_summary(response) == ["£600 is already allocated from this grant: the amount cannot be less"]
     db.session.expire_all()
     assert db.session.get(Grant, w.grant.id).amount_pence == 1_000_00
 
@@ -216,13 +216,13 @@ def test_an_allocation_over_the_grant_is_refused_and_what_is_left_is_said(db, w,
     before = audit_count(db)
     response = submit(coordinator, path, {"target": f"course-{w.course.id}", "amount": "£400.01"})
     assert response.status_code == 200
-    assert error_summary(response) == ["Only £400.00 of this grant is left to allocate"]
+    assert error_summary(response) == ["Only £400 of this grant is left to allocate"]
     assert count(db, Allocation) == 1 and audit_count(db) == before
 
     response = submit(coordinator, path, {"target": f"course-{w.course.id}", "amount": "£400"})
     assert response.status_code == 302 and response.location == f"/grants/{w.grant.id}"
     page = plain(coordinator.get(response.location))
-    assert "Allocated £1,000.00 (£0.00 not yet allocated)" in page
+    assert "Allocated £1,000 (£0 not yet allocated)" in page
     assert "Safety Planning £400.00 £0.00 £400.00" in page
 
 
@@ -273,8 +273,7 @@ def test_a_cost_over_its_allocation_is_refused_then_accepted_with_a_reason_and_f
     before = audit_count(db)
     response = submit(coordinator, path, cost_form(allocation))
     message = (
-        "This takes the allocation £50.00 over its £100.00. Give a reason to record the overspend, "
-        "or charge it elsewhere"
+        "This takes the allocation £50 over its £100. Give a reason to record the overspend, or charge it elsewhere"
     )
     assert response.status_code == 200
     assert error_summary(response) == [message]
@@ -324,7 +323,7 @@ def test_a_cost_outside_the_grants_window_is_refused(db, w, coordinator, allocat
         f"/costs/new?session_id={w.session.id}",
         cost_form(allocation, amount="10", incurred_on=date_boxes(date(2031, 1, 1))),
     )
-    message = "The date is outside the grant's delivery window (01/01/2030 to 31/12/2030)"
+    message = "The date is outside the grant's delivery window (1 January 2030 to 31 December 2030)"
     assert error_summary(response) == [message] and field_error(response, "incurred_on") == message
     assert count(db, CostLine) == 0
 
@@ -356,7 +355,7 @@ def test_a_cost_on_a_programme_and_marked_paid(db, w, coordinator, allocation):
     response = submit(coordinator, f"/costs/{cost.id}/paid", {}, form_page=f"/grants/{w.grant.id}")
     assert response.status_code == 302
     page = plain(coordinator.get(response.location))
-    assert "The cost is marked paid." in page and "Paid £40.00" in page
+    assert "The cost is marked paid." in page and "Paid £40" in page
 
 
 def test_a_cost_on_another_programmes_allocation_is_refused_at_the_field(db, w, coordinator, allocation):
@@ -494,7 +493,7 @@ def test_an_agency_lead_sees_only_their_agencys_statement(db, app, charges_world
     assert statement_names(page) == ["Ana Ahmed", "Ben Brook", HYPERLINK]
     text = plain(page)
     assert "Wessex Police, March 2030" in text
-    assert "To pay: <strong>£125.00</strong>. Waived: £50.00." in page.get_data(as_text=True)
+    assert "To pay: <strong>£125</strong>. Waived: £50." in page.get_data(as_text=True)
     assert "Cat Cole" not in text and "Ava April" not in text
 
 
@@ -532,7 +531,7 @@ def test_a_coordinator_sees_any_agencys_statement(db, app, charges_world, coordi
     w = charges_world
     page = coordinator.get(f"/charges/statement?agency={w.council.id}&month=2030-03")
     assert statement_names(page) == ["Cat Cole"]
-    assert "To pay: <strong>£90.00</strong>. Waived: £0.00." in page.get_data(as_text=True)
+    assert "To pay: <strong>£90</strong>. Waived: £0." in page.get_data(as_text=True)
     rows = read_csv(coordinator.get(f"/charges/statement.csv?agency={w.council.id}&month=2030-03"))
     assert [r[1] for r in rows[1:]] == ["Cat Cole"]
 
@@ -610,7 +609,7 @@ def test_a_charge_is_waived_with_a_reason(db, charges_world, coordinator):
     response = submit(coordinator, f"/charges/{w.ana.id}/waive", {"reason": "Her train was cancelled"})
     assert response.status_code == 302 and response.location == "/charges"
     page = plain(coordinator.get("/charges"))
-    assert "The charge of £35.00 has been waived." in page
+    assert "The charge of £35 has been waived." in page
     assert "Waived: Her train was cancelled" in page
     db.session.expire_all()
     charge = db.session.get(Charge, w.ana.id)

@@ -253,7 +253,7 @@ def test_a_grant_cannot_drop_below_what_is_allocated_from_it(db, w):
     refused(
         db,
         lambda: services.save_grant(w.grant, change, by=w.coordinator),
-        "£6,000.00 is already allocated from this grant: the amount cannot be less",
+        "£6,000 is already allocated from this grant: the amount cannot be less",
         "amount",
     )
     assert db.session.get(Grant, w.grant.id).amount_pence == 10_000_00
@@ -323,7 +323,7 @@ def test_allocations_never_add_up_to_more_than_the_grant(db, w):
     allocate(w, 7_000_00)
     db.session.commit()
     refused(
-        db, lambda: allocate(w, 3_000_01, course=w.course), "Only £3,000.00 of this grant is left to allocate", "amount"
+        db, lambda: allocate(w, 3_000_01, course=w.course), "Only £3,000 of this grant is left to allocate", "amount"
     )
     assert count(db, Allocation) == 1
     assert allocate(w, 3_000_00, course=w.course).amount_pence == 3_000_00  # exactly the rest is fine
@@ -340,7 +340,7 @@ def test_changing_an_allocation_counts_the_others_not_itself(db, w):
         lambda: services.save_allocation(
             first, grant_id=w.grant.id, by=w.coordinator, amount_pence=6_000_01, programme=w.programme
         ),
-        "Only £6,000.00 of this grant is left to allocate",
+        "Only £6,000 of this grant is left to allocate",
         "amount",
     )
     assert db.session.get(Allocation, first.id).amount_pence == 5_000_00
@@ -357,7 +357,7 @@ def test_an_allocation_cannot_drop_below_the_costs_charged_to_it(db, w):
         lambda: services.save_allocation(
             allocation, grant_id=w.grant.id, by=w.coordinator, amount_pence=799_99, programme=w.programme
         ),
-        "£800.00 of costs are already charged to this allocation",
+        "£800 of costs are already charged to this allocation",
         "amount",
     )
     assert db.session.get(Allocation, allocation.id).amount_pence == 1_000_00
@@ -472,7 +472,7 @@ def test_a_cost_taking_an_allocation_over_is_refused_without_a_reason(db, w):
             lambda reason=reason: services.add_cost(
                 allocation.id, cost_details(w, 400_01, reason=reason), by=w.coordinator
             ),
-            "This takes the allocation £0.01 over its £1,000.00. Give a reason to record the overspend, "
+            "This takes the allocation £0.01 over its £1,000. Give a reason to record the overspend, "
             "or charge it elsewhere",
             "override_reason",
         )
@@ -526,7 +526,7 @@ def test_costs_fall_inside_the_grants_delivery_window(db, w, on, allowed):
         refused(
             db,
             lambda: services.add_cost(allocation.id, cost_details(w, 10_00, on=on), by=w.coordinator),
-            "The date is outside the grant's delivery window (01/01/2030 to 31/12/2030)",
+            "The date is outside the grant's delivery window (1 January 2030 to 31 December 2030)",
             "incurred_on",
         )
         assert count(db, CostLine) == 0

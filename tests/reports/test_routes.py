@@ -5,6 +5,7 @@ Who may open each page at all is covered by tests/core/test_access.py; the figur
 by test_queries.py. Here, what each person sees and downloads, and what bad input does.
 """
 
+import colorsys
 import csv
 import io
 import re
@@ -267,15 +268,15 @@ def test_an_agencys_rates_divide_by_its_own_bookings_and_places(db, w, coordinat
         rows = summary_rows(client.get(page))
         assert rows["Places held for Wessex Police"] == "4"
         assert rows["Places booked by Wessex Police"] == "3"
-        assert rows["Fill rate (places held for Wessex Police that it booked ÷ places held for it)"] == "50.0%"
-        assert rows["Show rate (Wessex Police's people who attended ÷ places it booked)"] == "100.0%"
+        assert rows["Fill rate (places held for Wessex Police that it booked ÷ places held for it)"] == "50%"
+        assert rows["Show rate (Wessex Police's people who attended ÷ places it booked)"] == "100%"
         assert rows["Places offered (all agencies)"] == "10"
-        assert "30.0%" not in rows.values()  # never its bookings over everyone's places
+        assert "30%" not in rows.values()  # never its bookings over everyone's places
         csv_rows = dict(read_csv(client.get(page.replace("/board?", "/board.csv?table=summary&")))[1:])
-        assert csv_rows["Fill rate (places held for Wessex Police that it booked ÷ places held for it)"] == "50.0%"
+        assert csv_rows["Fill rate (places held for Wessex Police that it booked ÷ places held for it)"] == "50%"
     everyone = summary_rows(coordinator.get(f"/reports/board?{query}"))
-    assert everyone["Fill rate (places booked ÷ places offered)"] == "50.0%"
-    assert everyone["Show rate (people who attended ÷ places booked)"] == "80.0%"
+    assert everyone["Fill rate (places booked ÷ places offered)"] == "50%"
+    assert everyone["Show rate (people who attended ÷ places booked)"] == "80%"
 
 
 # --- bad input ------------------------------------------------------------------------------
@@ -289,7 +290,7 @@ def test_an_agencys_rates_divide_by_its_own_bookings_and_places(db, w, coordinat
         (dates(date(1900, 1, 1), date(2025, 4, 2)), "A report can cover at most 10 years"),
         ("start=1&start=5&start=2025", "Enter both dates, or choose a period"),
         ("start=31&start=2&start=2025&end=1&end=3&end=2025", "From must be a real date, like 27 3 2027"),
-        ("preset=next-decade", "Not a valid choice."),
+        ("preset=next-decade", "Choose period from the list"),
     ],
 )
 def test_a_period_that_cannot_be_reported_is_explained(coordinator, query, message):
@@ -357,12 +358,12 @@ def test_csv_is_utf8_with_a_bom_and_rfc4180_quoting(coordinator):
     assert raw.startswith(b"\xef\xbb\xbf")
     assert raw.endswith(b"\r\n")
     # A comma, quotes and a line break: the field is quoted, its quotes doubled, the break kept.
-    assert b'"Smith, Jones & ""Partners""\nCommunity Interest Company",1,1,100.0%,0,0\r\n' in raw
+    assert b'"Smith, Jones & ""Partners""\nCommunity Interest Company",1,1,100%,0,0\r\n' in raw
     assert read_csv(response) == [
         ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
-        ["Downs Council", "1", "0", "0.0%", "1", "0"],
-        [AWKWARD_AGENCY, "1", "1", "100.0%", "0", "0"],
-        ["Wessex Police", "3", "3", "100.0%", "0", "0"],
+        ["Downs Council", "1", "0", "0%", "1", "0"],
+        [AWKWARD_AGENCY, "1", "1", "100%", "0", "0"],
+        ["Wessex Police", "3", "3", "100%", "0", "0"],
     ]
 
 
@@ -388,7 +389,7 @@ def test_every_cell_that_could_start_a_formula_is_neutralised(db, coordinator, n
     rows = read_csv(coordinator.get("/reports/board.csv?table=programmes&preset=this-year"))
     assert ["'" + name, "0", "0", "0", "0", "–"] in rows
     # Numbers stay numbers, and names that are not formulas are left alone.
-    assert ["Domestic Abuse Act training", "1", "10", "5", "4", "80.0%"] in rows
+    assert ["Domestic Abuse Act training", "1", "10", "5", "4", "80%"] in rows
 
 
 def test_each_table_of_the_board_report_downloads(coordinator):
@@ -404,7 +405,7 @@ def test_each_table_of_the_board_report_downloads(coordinator):
         summary["Fill rate (places booked ÷ places offered)"],
         summary["Show rate (people who attended ÷ places booked)"],
         summary["No-shows"],
-    ) == ("50.0%", "80.0%", "1")
+    ) == ("50%", "80%", "1")
     # Money as plain numbers under a header naming the unit, so a spreadsheet sums it.
     assert (summary["Costs committed (£)"], summary["Charges raised (£)"], summary["Charges raised"]) == (
         "0.00",
@@ -433,7 +434,7 @@ def test_an_agency_leads_board_csvs_hold_only_their_agency(police_lead):
     query = dates(date(2025, 4, 1), date(2025, 6, 30))
     assert read_csv(police_lead.get(f"/reports/board.csv?table=agencies&{query}")) == [
         ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
-        ["Wessex Police", "3", "3", "100.0%", "0", "0"],
+        ["Wessex Police", "3", "3", "100%", "0", "0"],
     ]
     summary = dict(read_csv(police_lead.get(f"/reports/board.csv?table=summary&{query}"))[1:])
     assert (
@@ -449,7 +450,7 @@ def test_an_agency_leads_board_csvs_hold_only_their_agency(police_lead):
         "10",
         "3",
         "3",
-        "100.0%",
+        "100%",
     ]
 
 
@@ -518,21 +519,88 @@ def test_charts_are_svg_beside_their_data_tables(coordinator):
     titles = [unescape(re.search(r"<title>(.*?)</title>", svg, flags=re.S).group(1)) for svg in charts]
     assert titles == ["Places offered, booked and attended by month", "Attendance by agency", "Show rate by programme"]
     months, agencies, programmes = charts
-    assert re.findall(r">\w{3} 2025<", months) == [">Apr 2025<", ">May 2025<", ">Jun 2025<"]
-    assert "Wessex Police" in agencies and "80.0%" in programmes
+    assert re.findall(r">(\w+ 2025)<", months) == ["April 2025", "May 2025", "June 2025"]
+    assert "Wessex Police" in agencies and ">80%<" in programmes
     assert table(response, "Places by month")[1:] == [
-        ["Apr 2025", "0", "0", "0"],
+        ["April 2025", "0", "0", "0"],
         ["May 2025", "10", "5", "4"],
-        ["Jun 2025", "0", "0", "0"],
+        ["June 2025", "0", "0", "0"],
     ]
     assert table(response, "Attendance by agency")[1:] == [
-        ["Downs Council", "1", "0", "0.0%", "1"],
-        [AWKWARD_AGENCY.replace("\n", " "), "1", "1", "100.0%", "0"],
-        ["Wessex Police", "3", "3", "100.0%", "0"],
+        ["Downs Council", "1", "0", "0%", "1"],
+        [AWKWARD_AGENCY.replace("\n", " "), "1", "1", "100%", "0"],
+        ["Wessex Police", "3", "3", "100%", "0"],
     ]
-    assert table(response, "Delivery by programme")[1:] == [
-        ["Domestic Abuse Act training", "1", "10", "5", "4", "80.0%"]
-    ]
+    assert table(response, "Delivery by programme")[1:] == [["Domestic Abuse Act training", "1", "10", "5", "4", "80%"]]
+
+
+def board_charts(response) -> list:
+    """The charts on the board report, as parsed SVG elements, in page order."""
+    return parse(response).find_all("svg")
+
+
+def colours(svg) -> set[str]:
+    return {
+        shape[attr]
+        for shape in svg.find_all(["rect", "path", "line"])
+        for attr in ("fill", "stroke")
+        if shape.get(attr, "none") != "none"
+    }
+
+
+def contrast_with_white(colour: str) -> float:
+    def linear(channel: float) -> float:
+        return channel / 12.92 if channel <= 0.03928 else ((channel + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (linear(int(colour[i : i + 2], 16) / 255) for i in (1, 3, 5))
+    return 1.05 / (0.2126 * r + 0.7152 * g + 0.0722 * b + 0.05)
+
+
+def looks_red(colour: str) -> bool:
+    hue, lightness, saturation = colorsys.rgb_to_hls(*(int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)))
+    return saturation > 0.3 and (hue < 25 / 360 or hue > 335 / 360)
+
+
+BOARD_PERIOD = dates(date(2025, 4, 1), date(2025, 6, 30))
+
+
+def test_each_chart_is_hidden_from_screen_readers_because_the_table_beside_it_has_its_figures(coordinator):
+    response = coordinator.get(f"/reports/board?{BOARD_PERIOD}")
+    charts = board_charts(response)
+    assert len(charts) == 3
+    for svg, caption in zip(charts, ["Places by month", "Attendance by agency", "Delivery by programme"], strict=True):
+        assert (svg.get("aria-hidden"), svg.get("focusable"), svg.get("role")) == ("true", "false", None)
+        beside = svg.find_parent(class_="govuk-grid-row").find("caption")
+        assert re.sub(r"\s+", " ", beside.get_text()).strip() == caption
+
+
+def test_chart_colours_are_not_error_red_and_stand_out_against_white(coordinator):
+    for svg in board_charts(coordinator.get(f"/reports/board?{BOARD_PERIOD}")):
+        for colour in colours(svg):
+            assert re.fullmatch(r"#[0-9a-f]{6}", colour), colour
+            assert not looks_red(colour), f"{colour} reads as an error"
+            assert contrast_with_white(colour) >= 3, f"{colour} is too faint against white"
+
+
+def test_chart_text_is_16px_and_charts_are_drawn_no_wider_than_a_phone(coordinator):
+    for svg in board_charts(coordinator.get(f"/reports/board?{BOARD_PERIOD}")):
+        sizes = {float(text["font-size"]) for text in svg.find_all("text")}
+        assert sizes and min(sizes) >= 16
+        # Drawn at its own size and only ever shrunk to fit, so on a 320px screen (290px of
+        # content) its text stays at the size written.
+        _x, _y, width, height = (float(n) for n in svg["viewbox"].split())
+        assert (float(svg["width"]), float(svg["height"])) == (width, height)
+        assert width <= 290
+
+
+def test_long_agency_names_are_wrapped_on_the_chart_not_cut_off(coordinator):
+    _months, agencies, _programmes = board_charts(coordinator.get(f"/reports/board?{BOARD_PERIOD}"))
+    labels = [[line.get_text() for line in text.find_all("tspan")] for text in agencies.find_all("text")]
+    wrapped = [lines for lines in labels if len(lines) > 1]
+    assert [" ".join(lines) for lines in wrapped] == [AWKWARD_AGENCY.replace("\n", " ")]
+    # Lines short enough for the chart's width at 16px (Arial averages about half an em a character).
+    _x, _y, width, _height = (float(n) for n in agencies["viewbox"].split())
+    assert all(len(line) * 16 * 0.6 <= width for line in wrapped[0])
 
 
 # --- coverage targets -------------------------------------------------------------------------------
@@ -593,7 +661,7 @@ def test_a_coordinator_sets_any_agencys_target(db, w, coordinator):
     [
         ("-1", "Enter a number from 0 to 100,000"),
         ("", "Enter how many staff need this course"),
-        ("lots", "Not a valid integer value."),
+        ("lots", "Staff who need this course must be a whole number"),
     ],
 )
 def test_a_target_that_is_not_a_number_of_staff_is_explained(db, w, coordinator, typed, message):

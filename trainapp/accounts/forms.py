@@ -1,6 +1,5 @@
 """Forms for signing in, registering, passwords, users and agencies."""
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxInput,
     GovPasswordInput,
@@ -24,7 +23,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
 from trainapp.accounts.models import AGENCY_KIND_LABELS, ROLE_LABELS
-from trainapp.forms import SingleLine
+from trainapp.forms import AppForm, SingleLine
 
 EMAIL_REQUIRED = "Enter your work email address"
 # WTForms 3.3 deprecates (value, label) tuples as declared choices: with warnings as
@@ -58,7 +57,7 @@ def _new_password_fields():
     return password, confirm
 
 
-class SignInForm(FlaskForm):
+class SignInForm(AppForm):
     email = _email_field("Email address", "Enter your email address")
     password = PasswordField("Password", validators=[DataRequired("Enter your password")], widget=GovPasswordInput())
     remember = BooleanField("Keep me signed in on this device", widget=GovCheckboxInput())
@@ -66,12 +65,12 @@ class SignInForm(FlaskForm):
     submit = SubmitField("Sign in", widget=GovSubmitInput())
 
 
-class RegisterEmailForm(FlaskForm):
+class RegisterEmailForm(AppForm):
     email = _email_field()
     submit = SubmitField("Continue", widget=GovSubmitInput())
 
 
-class RegisterDetailsForm(FlaskForm):
+class RegisterDetailsForm(AppForm):
     name = StringField(
         "Full name",
         validators=[DataRequired("Enter your full name"), Length(max=200), SingleLine()],
@@ -93,7 +92,7 @@ class RegisterDetailsForm(FlaskForm):
     submit = SubmitField("Create account", widget=GovSubmitInput())
 
 
-class AccessRequestForm(FlaskForm):
+class AccessRequestForm(AppForm):
     name = RegisterDetailsForm.name
     job_title = RegisterDetailsForm.job_title
     organisation = StringField(
@@ -105,7 +104,7 @@ class AccessRequestForm(FlaskForm):
     submit = SubmitField("Ask for access", widget=GovSubmitInput())
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField(
         "Current password",
         validators=[DataRequired("Enter your current password")],
@@ -115,17 +114,17 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField("Change password", widget=GovSubmitInput())
 
 
-class ForgotPasswordForm(FlaskForm):
+class ForgotPasswordForm(AppForm):
     email = _email_field("Email address", "Enter your email address")
     submit = SubmitField("Send reset link", widget=GovSubmitInput())
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     password, confirm = _new_password_fields()
     submit = SubmitField("Set new password", widget=GovSubmitInput())
 
 
-class AgencyForm(FlaskForm):
+class AgencyForm(AppForm):
     name = StringField(
         "Agency name",
         validators=[DataRequired("Enter the agency's name"), Length(max=200), SingleLine()],
@@ -156,7 +155,7 @@ class AgencyForm(FlaskForm):
     submit = SubmitField("Save agency", widget=GovSubmitInput())
 
 
-class UserForm(FlaskForm):
+class UserForm(AppForm):
     name = RegisterDetailsForm.name
     job_title = StringField("Job title", validators=[Optional(), Length(max=200), SingleLine()], widget=GovTextInput())
     role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
@@ -164,13 +163,13 @@ class UserForm(FlaskForm):
     submit = SubmitField("Save changes", widget=GovSubmitInput())
 
 
-class ApproveAccessForm(FlaskForm):
+class ApproveAccessForm(AppForm):
     agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
     role = SelectField("Role", choices=ROLE_CHOICES, widget=GovSelect())
     submit = SubmitField("Approve and create account", widget=GovSubmitInput())
 
 
-class RejectAccessForm(FlaskForm):
+class RejectAccessForm(AppForm):
     reason = TextAreaField(
         "Reason",
         description="The person will be sent this.",
@@ -180,7 +179,7 @@ class RejectAccessForm(FlaskForm):
     submit = SubmitField("Reject request", widget=GovSubmitInput(), render_kw={})
 
 
-class UserSearchForm(FlaskForm):
+class UserSearchForm(AppForm):
     class Meta:
         csrf = False
 

@@ -167,6 +167,13 @@ def active_coordinators() -> list[User]:
     return list(db.session.scalars(sa.select(User).where(User.role == Role.COORDINATOR, User.active.is_(True))))
 
 
+def pending_access_request_count() -> int:
+    """How many requests for an account are waiting for a coordinator's decision."""
+    return db.session.execute(
+        sa.select(sa.func.count(AccessRequest.id)).where(AccessRequest.status == AccessRequestStatus.PENDING)
+    ).scalar_one()
+
+
 def approve_access_request(access_request: AccessRequest, *, by: User, agency: Agency, role: Role) -> User:
     """Turn a pending request into an account in the chosen agency."""
     access_request.status.check_transition(AccessRequestStatus.APPROVED)

@@ -5,6 +5,7 @@ from pathlib import Path
 from fpdf import FPDF
 
 from trainapp.attendance.models import Certificate
+from trainapp.text import format_number
 from trainapp.timezones import format_date
 
 # The PDF's built-in fonts cover Latin-1 only: "Łukasz" or a Welsh "ŵ" would come out as "?".
@@ -51,7 +52,7 @@ def certificate_pdf(certificate: Certificate, organisation: str, verify_url: str
     pdf.cell(
         0,
         10,
-        f"on {format_date(session.starts_at)}  -  {course.cpd_hours} CPD hours",
+        f"on {format_date(session.starts_at)}  -  {format_number(course.cpd_hours)} CPD hours",
         align="C",
         new_x="LMARGIN",
         new_y="NEXT",

@@ -1,6 +1,5 @@
 """Forms for the register, walk-ins, evaluations and the certificate check."""
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovSelect,
@@ -12,7 +11,7 @@ from wtforms import Field, Form, RadioField, SelectField, StringField, SubmitFie
 from wtforms.validators import InputRequired, Length, Optional
 
 from trainapp.bookings.models import AttendanceStatus, Booking
-from trainapp.forms import SingleLine, choices
+from trainapp.forms import AppForm, SingleLine, choices
 
 SCORES = choices(
     (str(n), label)
@@ -67,7 +66,7 @@ class RegisterRowForm(Form):
         super().__init__(formdata, prefix=str(booking.id), data=saved if formdata is None else None)
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(AppForm):
     """The register: a row for each booking, and the reason for correcting a locked register."""
 
     reason = TextAreaField("Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
@@ -98,12 +97,12 @@ class RegisterForm(FlaskForm):
         }
 
 
-class EveryoneAttendedForm(FlaskForm):
+class EveryoneAttendedForm(AppForm):
     reason = TextAreaField("Reason for the correction", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     submit = SubmitField("Mark everyone attended", widget=GovSubmitInput())
 
 
-class WalkInForm(FlaskForm):
+class WalkInForm(AppForm):
     email = StringField(
         "Email address",
         validators=[InputRequired("Enter the walk-in's email address"), Length(max=254), SingleLine()],
@@ -126,17 +125,19 @@ class WalkInForm(FlaskForm):
     submit = SubmitField("Add the walk-in", widget=GovSubmitInput())
 
 
-class EvaluationForm(FlaskForm):
+class EvaluationForm(AppForm):
     confidence_before = RadioField(
         "Before the course, how confident did you feel about this topic?",
         choices=SCORES,
         validators=[InputRequired("Choose a score from 1 to 5")],
+        invalid_choice_message="Choose a score from 1 to 5",
         widget=GovRadioInput(),
     )
     confidence_after = RadioField(
         "Now, how confident do you feel?",
         choices=SCORES,
         validators=[InputRequired("Choose a score from 1 to 5")],
+        invalid_choice_message="Choose a score from 1 to 5",
         widget=GovRadioInput(),
     )
     comments = TextAreaField(
@@ -147,7 +148,7 @@ class EvaluationForm(FlaskForm):
     submit = SubmitField("Send", widget=GovSubmitInput())
 
 
-class VerifyForm(FlaskForm):
+class VerifyForm(AppForm):
     class Meta:
         csrf = False
 

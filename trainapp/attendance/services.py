@@ -29,6 +29,8 @@ from trainapp.timezones import to_local
 
 TRAINER_EDIT_WINDOW = timedelta(days=7)
 FOLLOW_UP_AFTER = timedelta(weeks=8)
+# How long after FOLLOW_UP_AFTER the follow-up is still asked for.
+FOLLOW_UP_WINDOW = timedelta(days=14)
 WALK_IN_LINK_AGE = 14 * 24 * 60 * 60
 CERTIFICATE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
@@ -86,6 +88,26 @@ def register_rows(session: TrainingSession) -> list[Booking]:
             .where(Booking.session_id == session.id, Booking.status == BookingStatus.CONFIRMED)
             .options(joinedload(Booking.user).joinedload(User.agency), joinedload(Booking.agency))
             .order_by(User.name, Booking.id)
+        )
+    )
+
+
+def registers_to_take(trainer: User, now: datetime) -> list[TrainingSession]:
+    """Sessions this person delivers that have started, are not yet locked, and whose register
+    has not been submitted, earliest first."""
+    return list(
+        db.session.scalars(
+            sa.select(TrainingSession)
+            .options(joinedload(TrainingSession.course), joinedload(TrainingSession.venue))
+            .where(
+                TrainingSession.trainers.any(User.id == trainer.id),
+                TrainingSession.status != SessionStatus.CANCELLED,
+                TrainingSession.starts_at <= now,
+                # register_locks_at, for every session at once: after it only a coordinator may mark.
+                TrainingSession.ends_at >= now - TRAINER_EDIT_WINDOW,
+                ~sa.exists().where(RegisterSubmission.session_id == TrainingSession.id),
+            )
+            .order_by(TrainingSession.starts_at, TrainingSession.id)
         )
     )
 
@@ -180,9 +202,13 @@ def submit_register(session_id: int, *, by: User, now: datetime | None = None, r
     now = now or utcnow()
     session = lock_session(session_id)
     reason = _require_edit(session, by, now, reason)
-    unmarked = [b.user.name for b in register_rows(session) if b.attendance is None]
+    unmarked = [b for b in register_rows(session) if b.attendance is None]
     if unmarked:
-        raise DomainError(f"Mark everyone before submitting. Not marked: {', '.join(unmarked)}")
+        # Named by the first unmarked row's choices, so the error summary takes the trainer there.
+        raise DomainError(
+            f"Mark everyone before submitting. Not marked: {', '.join(b.user.name for b in unmarked)}",
+            f"mark-{unmarked[0].id}",
+        )
     submission = db.session.scalar(sa.select(RegisterSubmission).where(RegisterSubmission.session_id == session.id))
     if submission is None:
         db.session.add(RegisterSubmission(session=session, submitted_at=now, submitted_by=by))
@@ -307,7 +333,7 @@ def submit_evaluation(
 
 def queue_follow_ups(now: datetime) -> int:
     """Ask for the 8-week follow-up once per attended booking. Safe to run again."""
-    window_start = now - FOLLOW_UP_AFTER - timedelta(days=14)
+    window_start = now - FOLLOW_UP_AFTER - FOLLOW_UP_WINDOW
     bookings = db.session.scalars(
         sa.select(Booking)
         .join(Booking.session)
@@ -330,6 +356,42 @@ def queue_follow_ups(now: datetime) -> int:
         ):
             queued += 1
     return queued
+
+
+@dataclass
+class EvaluationDue:
+    booking: Booking
+    kind: EvaluationKind
+
+
+def evaluations_due(person: User, now: datetime) -> list[EvaluationDue]:
+    """The evaluations this person is asked for now, oldest session first: straight after a course
+    they came to, until the follow-up opens; then the follow-up, while it is still asked for."""
+    given = {
+        kind: sa.exists().where(Evaluation.booking_id == Booking.id, Evaluation.kind == kind).label(kind.value)
+        for kind in EvaluationKind
+    }
+    follow_up_opened = TrainingSession.ends_at <= now - FOLLOW_UP_AFTER
+    rows = db.session.execute(
+        sa.select(Booking, follow_up_opened.label("follow_up_opened"), *given.values())
+        .join(Booking.session)
+        .options(contains_eager(Booking.session).joinedload(TrainingSession.course))
+        .where(
+            Booking.user_id == person.id,
+            Booking.status == BookingStatus.CONFIRMED,
+            completion.was_present(),
+            TrainingSession.status != SessionStatus.CANCELLED,
+            TrainingSession.ends_at <= now,
+            TrainingSession.ends_at > now - FOLLOW_UP_AFTER - FOLLOW_UP_WINDOW,
+        )
+        .order_by(TrainingSession.starts_at, Booking.id)
+    ).all()
+    due = []
+    for booking, opened, *answered in rows:
+        kind = EvaluationKind.FOLLOW_UP if opened else EvaluationKind.AFTER
+        if not dict(zip(given, answered, strict=True))[kind]:
+            due.append(EvaluationDue(booking, kind))
+    return due
 
 
 # Certificates ----------------------------------------------------------------------------
@@ -484,9 +546,9 @@ class RefresherPage:
         return self.page + 1
 
 
-def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
+def refreshers_due_query(agency_id: int | None, now: datetime, *, overdue_only: bool = False) -> sa.Select:
     """(person, course, completed_at) for every active person whose refresher is overdue or due
-    within 90 days, soonest due first, for one agency's staff (or everyone)."""
+    within 90 days (or only overdue), soonest due first, for one agency's staff (or everyone)."""
     periods = [
         months
         for months in db.session.scalars(
@@ -494,7 +556,8 @@ def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
         )
         if months is not None
     ]
-    due_by, _ = refreshers_due.cut_offs(periods, to_local(now).date())
+    due_by, overdue_by = refreshers_due.cut_offs(periods, to_local(now).date())
+    cut_off = overdue_by if overdue_only else due_by
     last = completion.last_completions(now)
     query = (
         sa.select(User, Course, last.c.completed_at)
@@ -503,7 +566,7 @@ def refreshers_due_query(agency_id: int | None, now: datetime) -> sa.Select:
         .where(
             User.active.is_(True),
             Course.refresher_months.is_not(None),
-            last.c.completed_at < refreshers_due.by_period(Course.refresher_months, due_by, UTCDateTime()),
+            last.c.completed_at < refreshers_due.by_period(Course.refresher_months, cut_off, UTCDateTime()),
         )
         .order_by(
             *refreshers_due.due_order(last.c.completed_at, Course.refresher_months),
@@ -522,13 +585,30 @@ def agency_refreshers(agency_id: int | None, now: datetime, *, page: int = 1, pe
     """One page of refreshers due within 90 days or overdue, counted and sorted by the database."""
     query = refreshers_due_query(agency_id, now)
     total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    items = _staff_refreshers(query.limit(per_page).offset((page - 1) * per_page), now)
+    return RefresherPage(items, page, per_page, int(total or 0))
+
+
+def refreshers_due_for(person: User, now: datetime) -> list[StaffRefresher]:
+    """This person's refreshers that are overdue or due within 90 days, soonest due first."""
+    return _staff_refreshers(refreshers_due_query(None, now).where(User.id == person.id), now)
+
+
+def overdue_refreshers(agency_id: int, now: datetime, *, limit: int) -> tuple[list[StaffRefresher], int]:
+    """The agency's staff whose refreshers are overdue: the longest overdue ``limit``, and how many."""
+    query = refreshers_due_query(agency_id, now, overdue_only=True)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return _staff_refreshers(query.limit(limit), now), int(total or 0)
+
+
+def _staff_refreshers(query: sa.Select, now: datetime) -> list[StaffRefresher]:
     today = to_local(now).date()
     items = []
-    for person, course, completed_at in db.session.execute(query.limit(per_page).offset((page - 1) * per_page)):
+    for person, course, completed_at in db.session.execute(query):
         due = refreshers_due.due_on(completed_at, course.refresher_months)
         items.append(
             StaffRefresher(
                 person, course, refreshers_due.completed_on(completed_at), due, refreshers_due.state(due, today)
             )
         )
-    return RefresherPage(items, page, per_page, int(total or 0))
+    return items

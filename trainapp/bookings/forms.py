@@ -1,6 +1,5 @@
 """Forms for booking, cancelling, transferring, approving and holding places."""
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovRadioInput,
@@ -13,14 +12,14 @@ from wtforms import IntegerField, RadioField, SelectField, SelectMultipleField, 
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from trainapp.catalogue.forms import CancelSessionForm
-from trainapp.forms import GovDateField, choices
+from trainapp.forms import AppForm, GovDateField, choices
 
 
-class BookForm(FlaskForm):
+class BookForm(AppForm):
     submit = SubmitField("Confirm booking", widget=GovSubmitInput())
 
 
-class BookForOthersForm(FlaskForm):
+class BookForOthersForm(AppForm):
     people = SelectMultipleField(
         "Who to book",
         coerce=int,
@@ -32,7 +31,7 @@ class BookForOthersForm(FlaskForm):
     submit = SubmitField("Book places", widget=GovSubmitInput())
 
 
-class ChooseAgencyForm(FlaskForm):
+class ChooseAgencyForm(AppForm):
     class Meta:
         csrf = False
 
@@ -40,12 +39,12 @@ class ChooseAgencyForm(FlaskForm):
     show = SubmitField("Show staff", widget=GovSubmitInput())
 
 
-class CancelBookingForm(FlaskForm):
+class CancelBookingForm(AppForm):
     reason = TextAreaField("Reason (optional)", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     submit = SubmitField("Cancel the booking", widget=GovSubmitInput())
 
 
-class TransferForm(FlaskForm):
+class TransferForm(AppForm):
     colleague = RadioField(
         "Colleague to send instead",
         coerce=int,
@@ -56,11 +55,11 @@ class TransferForm(FlaskForm):
     submit = SubmitField("Transfer the place", widget=GovSubmitInput())
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(AppForm):
     submit = SubmitField("Approve", widget=GovSubmitInput())
 
 
-class DeclineForm(FlaskForm):
+class DeclineForm(AppForm):
     reason = TextAreaField(
         "Reason",
         description="The person will be told this.",
@@ -70,7 +69,7 @@ class DeclineForm(FlaskForm):
     submit = SubmitField("Decline the request", widget=GovSubmitInput())
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     position = IntegerField(
         "New position",
         validators=[InputRequired("Enter the new position"), NumberRange(min=1, message="Enter 1 or more")],
@@ -84,7 +83,7 @@ class MoveForm(FlaskForm):
     submit = SubmitField("Move", widget=GovSubmitInput())
 
 
-class ReservationForm(FlaskForm):
+class ReservationForm(AppForm):
     agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
     places = IntegerField(
         "Places to hold",
@@ -102,7 +101,7 @@ class ReservationForm(FlaskForm):
     submit = SubmitField("Hold places", widget=GovSubmitInput())
 
 
-class CancelSeriesForm(FlaskForm):
+class CancelSeriesForm(AppForm):
     which = RadioField(
         "Which sessions do you want to cancel?",
         choices=choices([("all", "Every session still to come"), ("from", "Sessions on or after a date")]),

@@ -10,7 +10,7 @@ from trainapp.accounts.models import Role, User
 from trainapp.bookings.capacity import Availability, availability
 from trainapp.bookings.models import HOLDING, AgencyReservation, Booking, BookingStatus
 from trainapp.bookings.rules import last_day_to_cancel
-from trainapp.catalogue.models import Course, TrainingSession
+from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
 from trainapp.catalogue.places import places_left
 from trainapp.extensions import db
 
@@ -110,6 +110,30 @@ def approvals_query(user: User):
         .options(*_with_session(), joinedload(Booking.user))
         .where(Booking.status == BookingStatus.AWAITING_APPROVAL, Booking.approvable_by(user))
         .order_by(Booking.approval_due_at, Booking.id)
+    )
+
+
+def approvals_waiting(user: User, *, limit: int) -> tuple[list[Booking], int]:
+    """The first ``limit`` requests this person may decide, soonest due first, and how many there are."""
+    query = approvals_query(user)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return list(db.session.scalars(query.limit(limit)).unique()), int(total or 0)
+
+
+def next_booking(user: User, now: datetime) -> Booking | None:
+    """The person's next confirmed place on a session that has not ended or been called off."""
+    return db.session.scalar(
+        sa.select(Booking)
+        .join(Booking.session)
+        .options(*_with_session())
+        .where(
+            Booking.user_id == user.id,
+            Booking.status == BookingStatus.CONFIRMED,
+            TrainingSession.status != SessionStatus.CANCELLED,
+            TrainingSession.ends_at > now,
+        )
+        .order_by(TrainingSession.starts_at, Booking.id)
+        .limit(1)
     )
 
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import contains_eager
 
 from trainapp.bookings import messages
 from trainapp.bookings.models import Booking, BookingStatus
-from trainapp.catalogue.models import DeliveryMode, SessionStatus, TrainingSession
+from trainapp.catalogue.models import SessionStatus, TrainingSession
 from trainapp.extensions import db
 from trainapp.timezones import to_local
 from trainapp.workdays import working_days_before
@@ -29,6 +29,11 @@ def _due_reminder(session: TrainingSession, today) -> int | None:
         if today >= working_days_before(start_day, working_days):
             due = working_days
     return due
+
+
+def is_joining_link_due(session: TrainingSession, now: datetime) -> bool:
+    """Whether people with a place get the online joining link yet: from 48 hours before the start."""
+    return session.delivery_mode.needs_link and session.starts_at - now <= JOINING_LINK_NOTICE
 
 
 def queue_reminders(now: datetime) -> int:
@@ -53,8 +58,8 @@ def queue_reminders(now: datetime) -> int:
             booking, working_days, f"reminder-{working_days}:{booking.id}"
         ):
             queued += 1
-        online = session.delivery_mode != DeliveryMode.IN_PERSON
-        link_due = online and session.starts_at - now <= JOINING_LINK_NOTICE
-        if link_due and messages.joining_link(booking, f"joining-link:{booking.id}:{session.sequence}"):
+        if is_joining_link_due(session, now) and messages.joining_link(
+            booking, f"joining-link:{booking.id}:{session.sequence}"
+        ):
             queued += 1
     return queued

@@ -28,8 +28,8 @@ from trainapp.catalogue.queries import visible_session
 from trainapp.db import utcnow
 from trainapp.errors import DomainError
 from trainapp.extensions import db
-from trainapp.forms import agency_choices
-from trainapp.timezones import format_datetime, local_to_utc
+from trainapp.forms import agency_choices, flash_error, flash_form_errors
+from trainapp.timezones import format_when, local_to_utc
 
 bp = Blueprint("bookings", __name__)
 
@@ -83,7 +83,7 @@ def book(session_id: int):
 def _same_course_warning(name: str, other: Booking) -> str:
     return (
         f"{name} already has a place on another session of {other.session.course.title}, "
-        f"on {format_datetime(other.session.starts_at)}."
+        f"on {format_when(other.session.starts_at, other.session.ends_at)}."
     )
 
 
@@ -107,7 +107,7 @@ def book_for_others(session_id: int):
     session = visible_session(session_id)
     now = utcnow()
     if places_left([session], current_user, now)[session.id] is None:
-        flash("This session takes no more bookings: it has been cancelled or has started.", "error")
+        flash_error("This session takes no more bookings: it has been cancelled or has started.")
         return _session_page(session.id)
     chooser = ChooseAgencyForm(request.args)
     if current_user.is_coordinator:
@@ -152,7 +152,7 @@ def _flash_group_outcome(result: services.GroupResult, session: TrainingSession,
         for other in rules.places_on_same_course(booking.user, session, now):
             flash(_same_course_warning(booking.user.name, other), "info")
     for learner, message in result.refused:
-        flash(f"{learner.name}: {message}", "error")
+        flash_error(f"{learner.name}: {message}")
 
 
 @bp.route("/bookings/<int:booking_id>/cancel", methods=["GET", "POST"])
@@ -253,7 +253,8 @@ def move(booking_id: int):
     form = MoveForm()
     back = url_for("bookings.session_bookings", session_id=booking.session_id)
     if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
+        # Each row has its own move form: link the summary to the boxes of the row it came from.
+        flash_form_errors(form, lambda field: f"{field.name}-{booking.id}")
         return redirect(back)
     return act_from_button(
         lambda: services.move_on_waiting_list(

@@ -1,6 +1,6 @@
 """Coordinators change, cancel and cancel series of sessions: changes that move people's places."""
 
-from flask import Blueprint, flash, redirect, render_template, url_for
+from flask import Blueprint, redirect, render_template, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import coordinator_only
@@ -14,6 +14,7 @@ from trainapp.catalogue.places import places_left
 from trainapp.catalogue.services import Clash, clashes_in
 from trainapp.db import utcnow
 from trainapp.extensions import db
+from trainapp.forms import flash_error
 
 bp = Blueprint("session_admin", __name__)
 
@@ -27,7 +28,7 @@ def _session_page(session_id: int):
 def edit_session(session_id: int):
     session = db.get_or_404(TrainingSession, session_id)
     if session.is_cancelled:
-        flash("A cancelled session cannot be changed.", "error")
+        flash_error("A cancelled session cannot be changed.")
         return _session_page(session.id)
     form = SessionForm()
     fill_session_choices(form)

@@ -2,7 +2,6 @@
 
 from decimal import Decimal
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovCheckboxesInput,
     GovCheckboxInput,
@@ -33,7 +32,7 @@ from wtforms.validators import (
 
 from trainapp.accounts.models import AGENCY_KIND_LABELS
 from trainapp.catalogue.models import MAX_CAPACITY, CourseStatus, DeliveryMode
-from trainapp.forms import GovDateField, SingleLine, TimeText, choices
+from trainapp.forms import AppForm, GovDateField, SingleLine, TimeText, choices
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -42,7 +41,7 @@ def _yes_no(label: str):
     return BooleanField(label, widget=GovCheckboxInput())
 
 
-class ProgrammeForm(FlaskForm):
+class ProgrammeForm(AppForm):
     name = StringField(
         "Programme name",
         validators=[DataRequired("Enter the programme's name"), Length(max=200), SingleLine()],
@@ -52,7 +51,7 @@ class ProgrammeForm(FlaskForm):
     submit = SubmitField("Save programme", widget=GovSubmitInput())
 
 
-class VenueForm(FlaskForm):
+class VenueForm(AppForm):
     name = StringField(
         "Venue name",
         validators=[DataRequired("Enter the venue's name"), Length(max=200), SingleLine()],
@@ -67,7 +66,7 @@ class VenueForm(FlaskForm):
     submit = SubmitField("Save venue", widget=GovSubmitInput())
 
 
-class CourseForm(FlaskForm):
+class CourseForm(AppForm):
     programme = SelectField(
         "Programme", coerce=int, validators=[DataRequired("Choose a programme")], widget=GovSelect()
     )
@@ -156,7 +155,7 @@ class CourseForm(FlaskForm):
     submit = SubmitField("Save course", widget=GovSubmitInput())
 
 
-class _SessionFields(FlaskForm):
+class _SessionFields(AppForm):
     delivery_mode = RadioField(
         "How it is delivered",
         choices=choices((m.value, m.label) for m in DeliveryMode),
@@ -228,7 +227,7 @@ class SeriesForm(_SessionFields):
     submit = SubmitField("Create the sessions", widget=GovSubmitInput())
 
 
-class CancelSessionForm(FlaskForm):
+class CancelSessionForm(AppForm):
     reason = TextAreaField(
         "Reason for cancelling",
         description="Everyone booked or waiting will be told this.",
@@ -238,13 +237,13 @@ class CancelSessionForm(FlaskForm):
     submit = SubmitField("Cancel the session", widget=GovSubmitInput())
 
 
-class CancelSeriesForm(FlaskForm):
+class CancelSeriesForm(AppForm):
     from_on = GovDateField("Cancel sessions on or after", validators=[DataRequired("Enter the date to cancel from")])
     reason = CancelSessionForm.reason
     submit = SubmitField("Cancel these sessions", widget=GovSubmitInput())
 
 
-class BrowseForm(FlaskForm):
+class BrowseForm(AppForm):
     class Meta:
         csrf = False
 

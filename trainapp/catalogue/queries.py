@@ -1,7 +1,7 @@
 """Read-only queries behind the catalogue pages: fixed query counts, whatever the rows."""
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
 from dateutil.relativedelta import relativedelta
@@ -96,6 +96,43 @@ def trainer_sessions_query(trainer: User, *, now: datetime, past: bool):
     if past:
         return query.where(TrainingSession.ends_at <= now).order_by(TrainingSession.starts_at.desc())
     return query.where(TrainingSession.ends_at > now).order_by(TrainingSession.starts_at)
+
+
+def trainer_next_sessions(trainer: User, now: datetime, *, limit: int) -> list[TrainingSession]:
+    """The next few sessions this person delivers that are still going ahead."""
+    query = trainer_sessions_query(trainer, now=now, past=False).where(
+        TrainingSession.status != SessionStatus.CANCELLED
+    )
+    return list(db.session.scalars(query.limit(limit)).unique())
+
+
+# How far ahead coordinators are shown sessions short of bookings: time enough to fill them.
+SHORT_OF_BOOKINGS_DAYS = 14
+
+
+def is_short_of_bookings() -> sa.ColumnElement[bool]:
+    """Fewer than half its places taken (a course sets no minimum, so half is the line)."""
+    return TrainingSession.places_taken * 2 < TrainingSession.capacity
+
+
+def sessions_short_of_bookings(now: datetime, *, limit: int) -> tuple[list[TrainingSession], int]:
+    """Published sessions starting in the next SHORT_OF_BOOKINGS_DAYS days that are under half
+    full, soonest first: the first ``limit`` of them, and how many there are."""
+    query = (
+        sa.select(TrainingSession)
+        .join(TrainingSession.course)
+        .options(contains_eager(TrainingSession.course), joinedload(TrainingSession.venue))
+        .where(
+            Course.status == CourseStatus.PUBLISHED,
+            TrainingSession.status == SessionStatus.SCHEDULED,
+            TrainingSession.starts_at > now,
+            TrainingSession.starts_at <= now + timedelta(days=SHORT_OF_BOOKINGS_DAYS),
+            is_short_of_bookings(),
+        )
+        .order_by(TrainingSession.starts_at, TrainingSession.id)
+    )
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
+    return list(db.session.scalars(query.limit(limit))), int(total or 0)
 
 
 def month_choices(now: datetime) -> list[tuple[str, str]]:

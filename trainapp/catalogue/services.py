@@ -33,8 +33,13 @@ MAX_SERIES_SESSIONS = 200
 class ClashFound(DomainError):
     """Saving would double-book a trainer or venue; the person may confirm and save anyway."""
 
+    # The box that confirms, shown with the clashes: the control that puts this right.
+    field = "confirm_clashes"
+
     def __init__(self, clashes: list["Clash"]):
-        super().__init__("This clashes with other sessions. Check the clashes below, then save again to confirm.")
+        super().__init__(
+            'This clashes with other sessions. Check the clashes, then select "Save anyway" and save again.'
+        )
         self.clashes = clashes
 
 

@@ -1,27 +1,73 @@
 """The home page for each role, the footer pages, and the health check load balancers poll."""
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user
 from flask_login.config import COOKIE_NAME as FLASK_LOGIN_REMEMBER_COOKIE
 from sqlalchemy.exc import SQLAlchemyError
 
+from trainapp.accounts import services as accounts
 from trainapp.accounts.access import public
-from trainapp.accounts.models import AccessRequest, AccessRequestStatus
+from trainapp.accounts.models import User
+from trainapp.attendance import services as attendance
+from trainapp.bookings import queries as booking_queries
+from trainapp.bookings.reminders import is_joining_link_due
+from trainapp.catalogue import queries as catalogue_queries
+from trainapp.db import utcnow
 from trainapp.extensions import db
+from trainapp.notifications import services as outbox
 
 bp = Blueprint("core", __name__)
+
+
+# How many things a home page panel lists before it points to the full page.
+PANEL_ITEMS = 5
 
 
 @bp.route("/")
 @public
 def home():
-    pending_requests = 0
-    if current_user.is_authenticated and current_user.is_coordinator:
-        pending_requests = db.session.execute(
-            sa.select(sa.func.count(AccessRequest.id)).where(AccessRequest.status == AccessRequestStatus.PENDING)
-        ).scalar_one()
-    return render_template("core/home.html", pending_requests=pending_requests)
+    if not current_user.is_authenticated:
+        return render_template("core/home.html")
+    return render_template("core/home.html", **_panels(current_user, utcnow()))
+
+
+def _panels(user: User, now: datetime) -> dict:
+    """What needs this person next, one query function per panel, each from the feature that owns it."""
+    if user.is_coordinator:
+        short, short_total = catalogue_queries.sessions_short_of_bookings(now, limit=PANEL_ITEMS)
+        return {
+            "access_requests": accounts.pending_access_request_count(),
+            "short_sessions": short,
+            "short_sessions_total": short_total,
+            "short_days": catalogue_queries.SHORT_OF_BOOKINGS_DAYS,
+            "failed_mail": outbox.failed_message_count(),
+        }
+    if user.is_agency_lead:
+        approvals, approvals_total = booking_queries.approvals_waiting(user, limit=PANEL_ITEMS)
+        overdue, overdue_total = (
+            attendance.overdue_refreshers(user.agency_id, now, limit=PANEL_ITEMS) if user.agency_id else ([], 0)
+        )
+        return {
+            "approvals": approvals,
+            "approvals_total": approvals_total,
+            "overdue_refreshers": overdue,
+            "overdue_refreshers_total": overdue_total,
+        }
+    if user.is_trainer:
+        return {
+            "next_sessions": catalogue_queries.trainer_next_sessions(user, now, limit=PANEL_ITEMS),
+            "registers": attendance.registers_to_take(user, now),
+        }
+    booking = booking_queries.next_booking(user, now)
+    return {
+        "next_booking": booking,
+        "joining_link_due": booking is not None and is_joining_link_due(booking.session, now),
+        "refreshers": attendance.refreshers_due_for(user, now),
+        "evaluations": attendance.evaluations_due(user, now),
+    }
 
 
 @bp.route("/healthz")

@@ -1,6 +1,5 @@
 """Forms for grants, allocations, costs, the charging policy and charges. Money is typed as text."""
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import (
     GovRadioInput,
     GovSelect,
@@ -11,7 +10,7 @@ from govuk_frontend_wtf.wtforms_widgets import (
 from wtforms import IntegerField, RadioField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from trainapp.forms import Entered, GovDateField, MoneyField, SingleLine, choices
+from trainapp.forms import AppForm, Entered, GovDateField, MoneyField, SingleLine, choices
 from trainapp.funding.models import CostCategory, CostState, GrantStatus
 
 
@@ -23,7 +22,7 @@ def _money(label: str, required: str | None = None, description: str | None = No
     )
 
 
-class GrantForm(FlaskForm):
+class GrantForm(AppForm):
     name = StringField(
         "Grant name",
         validators=[DataRequired("Enter the grant's name"), Length(max=200), SingleLine()],
@@ -49,7 +48,7 @@ class GrantForm(FlaskForm):
     submit = SubmitField("Save grant", widget=GovSubmitInput())
 
 
-class AllocationForm(FlaskForm):
+class AllocationForm(AppForm):
     target = SelectField(
         "Programme or course", validators=[DataRequired("Choose a programme or a course")], widget=GovSelect()
     )
@@ -57,7 +56,7 @@ class AllocationForm(FlaskForm):
     submit = SubmitField("Save allocation", widget=GovSubmitInput())
 
 
-class CostForm(FlaskForm):
+class CostForm(AppForm):
     allocation = SelectField(
         "Charge to",
         coerce=int,
@@ -86,7 +85,7 @@ class CostForm(FlaskForm):
     submit = SubmitField("Add cost", widget=GovSubmitInput())
 
 
-class PolicyForm(FlaskForm):
+class PolicyForm(AppForm):
     partner_day = _money("Partner agencies: full day", "Enter the partner day rate")
     partner_half_day = _money("Partner agencies: half day", "Enter the partner half-day rate")
     non_partner_day = _money("Non-partner organisations: full day", "Enter the non-partner day rate")
@@ -103,7 +102,7 @@ class PolicyForm(FlaskForm):
     submit = SubmitField("Save rates", widget=GovSubmitInput())
 
 
-class ExemptionForm(FlaskForm):
+class ExemptionForm(AppForm):
     agency = SelectField("Agency", coerce=int, validators=[DataRequired("Choose an agency")], widget=GovSelect())
     reason = TextAreaField("Reason it is not charged", validators=[Optional(), Length(max=1000)], widget=GovTextArea())
     exempt = RadioField(
@@ -115,7 +114,7 @@ class ExemptionForm(FlaskForm):
     submit = SubmitField("Save", widget=GovSubmitInput())
 
 
-class WaiveForm(FlaskForm):
+class WaiveForm(AppForm):
     reason = TextAreaField(
         "Reason for waiving",
         validators=[DataRequired("Enter the reason for waiving this charge"), Length(max=1000)],
@@ -124,7 +123,7 @@ class WaiveForm(FlaskForm):
     submit = SubmitField("Waive the charge", widget=GovSubmitInput())
 
 
-class StatementForm(FlaskForm):
+class StatementForm(AppForm):
     class Meta:
         csrf = False
 

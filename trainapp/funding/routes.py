@@ -5,7 +5,7 @@ from collections.abc import Callable
 from datetime import date
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import coordinator_only, roles
@@ -300,20 +300,7 @@ def mark_paid(cost_id: int):
 @bp.route("/charging", methods=["GET", "POST"])
 @coordinator_only
 def charging():
-    current = services.policy()
-    form = PolicyForm(prefix="rates")
-    grants = db.session.scalars(sa.select(Grant).order_by(Grant.name)).all()
-    form.credit_grant.choices = [(0, "No grant")] + [(g.id, g.name) for g in grants]
-    exemption_form = ExemptionForm(prefix="exempt", formdata=None)
-    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
-    exemption_form.agency.choices = agency_choices(agencies)
-    if request.method == "GET":
-        form.partner_day.data = current.partner_day_pence
-        form.partner_half_day.data = current.partner_half_day_pence
-        form.non_partner_day.data = current.non_partner_day_pence
-        form.non_partner_half_day.data = current.non_partner_half_day_pence
-        form.half_day_hours.data = current.half_day_max_minutes // 60
-        form.credit_grant.data = current.credit_grant_id or 0
+    form, grants = _rates_form(as_saved=request.method == "GET")
     if form.validate_on_submit():
         response = act(
             form,
@@ -331,29 +318,56 @@ def charging():
         )
         if response is not None:
             return response
+    return _charging_page(form, _exemption_form(formdata=None))
+
+
+def _rates_form(*, as_saved: bool) -> tuple[PolicyForm, list[Grant]]:
+    """The charging rates form and the grants it offers; showing the saved rates, or what was sent."""
+    form = PolicyForm(prefix="rates", formdata=None) if as_saved else PolicyForm(prefix="rates")
+    grants = list(db.session.scalars(sa.select(Grant).order_by(Grant.name)))
+    form.credit_grant.choices = [(0, "No grant")] + [(g.id, g.name) for g in grants]
+    if as_saved:
+        current = services.policy()
+        form.partner_day.data = current.partner_day_pence
+        form.partner_half_day.data = current.partner_half_day_pence
+        form.non_partner_day.data = current.non_partner_day_pence
+        form.non_partner_half_day.data = current.non_partner_half_day_pence
+        form.half_day_hours.data = current.half_day_max_minutes // 60
+        form.credit_grant.data = current.credit_grant_id or 0
+    return form, grants
+
+
+def _charging_page(form, exemption_form):
     exemptions = db.session.scalars(sa.select(ChargeExemption).options(sa.orm.joinedload(ChargeExemption.agency))).all()
     return render_template("funding/charging.html", form=form, exemption_form=exemption_form, exemptions=exemptions)
+
+
+def _exemption_form(**kwargs) -> ExemptionForm:
+    form = ExemptionForm(prefix="exempt", **kwargs)
+    form.agency.choices = agency_choices(db.session.scalars(sa.select(Agency).order_by(Agency.name)).all())
+    return form
 
 
 @bp.route("/charging/exemptions", methods=["POST"])
 @coordinator_only
 def exemption():
-    form = ExemptionForm(prefix="exempt")
-    agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
-    form.agency.choices = agency_choices(agencies)
-    if not form.validate_on_submit():
-        flash(next(iter(form.errors.values()))[0], "error")
-        return redirect(url_for("funding.charging"))
-    agency = next((a for a in agencies if a.id == form.agency.data), None)
-    if agency is None:
-        abort(400)
-    return act_from_button(
-        lambda: services.set_exemption(
-            agency, by=current_user, exempt=form.exempt.data == "yes", reason=form.reason.data or ""
-        ),
-        success=f"{agency.name}: saved.",
-        redirect_to=url_for("funding.charging"),
-    )
+    form = _exemption_form()
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency.data)
+        if agency is None:
+            abort(400)
+        response = act(
+            form,
+            lambda: services.set_exemption(
+                agency, by=current_user, exempt=form.exempt.data == "yes", reason=form.reason.data or ""
+            ),
+            success=f"{agency.name}: saved.",
+            redirect_to=url_for("funding.charging"),
+        )
+        if response is not None:
+            return response
+    # Shown again with the rates as saved, the mistake beside its field (not carried through a redirect).
+    return _charging_page(_rates_form(as_saved=True)[0], form)
 
 
 def _month(text: str | None) -> date | None:

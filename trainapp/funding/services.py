@@ -22,6 +22,7 @@ from trainapp.funding.models import (
     GrantStatus,
 )
 from trainapp.money import format_money
+from trainapp.timezones import format_date
 
 # What only a coordinator may do with grants, allocations, costs and charges.
 CHANGE_MONEY = "change money"
@@ -245,7 +246,8 @@ def _require_date_in_open_grant(allocation: Allocation, incurred_on: date) -> No
         raise DomainError("This grant is closed: no costs can be charged to it", "allocation")
     if not grant.starts_on <= incurred_on <= grant.ends_on:
         raise DomainError(
-            f"The date is outside the grant's delivery window ({grant.starts_on:%d/%m/%Y} to {grant.ends_on:%d/%m/%Y})",
+            f"The date is outside the grant's delivery window "
+            f"({format_date(grant.starts_on)} to {format_date(grant.ends_on)})",
             "incurred_on",
         )
 

@@ -395,10 +395,17 @@ def outbox_summary(now: datetime, days: int) -> OutboxSummary:
     return OutboxSummary(
         pending=pending,
         oldest_pending_at=oldest,
-        failed=count(OutboxMessage.status == OutboxStatus.FAILED),
+        failed=failed_message_count(),
         sent_recently=count(OutboxMessage.status == OutboxStatus.SENT, OutboxMessage.sent_at >= since),
         dropped_recently=count(OutboxMessage.status == OutboxStatus.DROPPED, OutboxMessage.dropped_at >= since),
     )
+
+
+def failed_message_count() -> int:
+    """Messages that ran out of retries and wait for a coordinator to queue them again."""
+    return db.session.execute(
+        sa.select(sa.func.count(OutboxMessage.id)).where(OutboxMessage.status == OutboxStatus.FAILED)
+    ).scalar_one()
 
 
 def failed_messages_query() -> sa.Select:

@@ -1,11 +1,10 @@
 """The report filter (dates, presets, programme, agency) and coverage targets."""
 
-from flask_wtf import FlaskForm
 from govuk_frontend_wtf.wtforms_widgets import GovSelect, GovSubmitInput, GovTextInput
 from wtforms import HiddenField, IntegerField, SelectField, SubmitField
 from wtforms.validators import InputRequired, NumberRange, Optional
 
-from trainapp.forms import GovDateField, choices
+from trainapp.forms import AppForm, GovDateField, choices
 
 PRESETS = [
     ("", "Choose dates below"),
@@ -16,7 +15,7 @@ PRESETS = [
 ]
 
 
-class ReportForm(FlaskForm):
+class ReportForm(AppForm):
     class Meta:
         csrf = False
 
@@ -30,7 +29,7 @@ class ReportForm(FlaskForm):
     submit = SubmitField("Show report", widget=GovSubmitInput())
 
 
-class CoverageTargetForm(FlaskForm):
+class CoverageTargetForm(AppForm):
     agency = SelectField("Agency", coerce=int, validators=[InputRequired("Choose an agency")], widget=GovSelect())
     course = SelectField("Course", coerce=int, validators=[InputRequired("Choose a course")], widget=GovSelect())
     staff_needed = IntegerField(

@@ -19,7 +19,8 @@ from trainapp.forms import agency_choices, show_domain_error
 from trainapp.money import to_pounds
 from trainapp.reports import queries, services
 from trainapp.reports.forms import CoverageTargetForm, ReportForm
-from trainapp.timezones import to_local
+from trainapp.text import format_number
+from trainapp.timezones import format_month, to_local
 
 bp = Blueprint("reports", __name__, url_prefix="/reports")
 READERS = roles(Role.COORDINATOR, Role.AGENCY_LEAD)
@@ -27,7 +28,7 @@ TABLES = ("summary", "agencies", "programmes", "months", "absence")
 
 
 def _percent(value: float | None) -> str:
-    return "–" if value is None else f"{value * 100:.1f}%"
+    return "–" if value is None else f"{format_number(round(value * 100, 1))}%"
 
 
 def _report_form():
@@ -174,7 +175,7 @@ def _charts(report: queries.BoardReport) -> dict:
     return {
         "months": bar_chart(
             "Places offered, booked and attended by month",
-            [f"{m:%b %Y}" for m, *_ in months],
+            [format_month(m) for m, *_ in months],
             [
                 ("Offered", [o for _, o, _, _ in months]),
                 ("Booked", [b for _, _, b, _ in months]),
@@ -195,7 +196,7 @@ def _charts(report: queries.BoardReport) -> dict:
             "Show rate by programme",
             [row.name for row in report.by_programme],
             [("Show rate", [round((row.show_rate or 0) * 100, 1) for row in report.by_programme])],
-            value_label=lambda v: f"{v:.1f}%",
+            value_label=lambda v: f"{format_number(v)}%",
         ),
     }
 
