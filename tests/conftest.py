@@ -4,15 +4,18 @@ Every test that uses ``app`` runs on SQLite, and again on PostgreSQL when
 TEST_DATABASE_URL is set (otherwise the PostgreSQL runs are skipped, with the reason).
 """
 
+import logging
 import os
 import re
 
 import pytest
 import sqlalchemy as sa
 
+from tests.support import SecurityLog, empty_every_table
 from trainapp import create_app
 from trainapp.config import test_config
 from trainapp.extensions import db as _db
+from trainapp.security_log import LOGGER_NAME
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -82,8 +85,7 @@ def db(app):
         _db.session.rollback()
         _db.session.remove()
         with _db.engine.begin() as connection:
-            for table in reversed(_db.metadata.sorted_tables):
-                connection.execute(table.delete())
+            empty_every_table(connection, _db.metadata)
 
 
 @pytest.fixture
@@ -110,3 +112,15 @@ def mail_dir(app):
         for eml in path.glob("*.eml"):
             eml.unlink()
     return path
+
+
+@pytest.fixture
+def security_log():
+    """The security log's lines written during the test, down to DEBUG whatever the app's level."""
+    logger = logging.getLogger(LOGGER_NAME)
+    handler, level = SecurityLog(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    yield handler
+    logger.removeHandler(handler)
+    logger.setLevel(level)

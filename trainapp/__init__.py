@@ -9,9 +9,10 @@ from govuk_frontend_wtf.main import WTFormsHelpers
 from jinja2 import ChoiceLoader, FileSystemLoader, PackageLoader, PrefixLoader
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from trainapp import extensions
+from trainapp import extensions, security_log
 from trainapp.config import DefaultConfig, from_environment
 from trainapp.db import configure_engine, end_request_session
+from trainapp.inputs import install_input_rules
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,6 +25,7 @@ def create_app(config: dict | None = None) -> Flask:
         static_folder=str(PROJECT_ROOT / "static"),
         template_folder=str(PROJECT_ROOT / "templates"),
     )
+    install_input_rules(app)
     app.config.from_object(DefaultConfig)
     app.config.update(config if config is not None else from_environment(Path(app.instance_path)))
     if app.config.get("PROXY_HOPS"):
@@ -32,6 +34,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     _keep_secrets_out_of_logs()
+    security_log.configure(app)
     _init_extensions(app)
     _init_templates(app)
     _register_blueprints(app)
@@ -139,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     from trainapp.core import routes as core_routes
     from trainapp.core.error_pages import register_error_pages
     from trainapp.funding import routes as funding_routes
+    from trainapp.governance import routes as governance_routes
     from trainapp.notifications import routes as outbox_routes
     from trainapp.reports import routes as report_routes
 
@@ -157,5 +161,6 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(calendar_routes.bp)
     app.register_blueprint(funding_routes.bp)
     app.register_blueprint(report_routes.bp)
+    app.register_blueprint(governance_routes.bp)
     app.register_blueprint(outbox_routes.bp)
     register_error_pages(app)

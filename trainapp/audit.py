@@ -1,13 +1,24 @@
-"""One audit trail for every change that matters: who, when, what, old -> new."""
+"""One audit trail for every change that matters: who, when, what, old -> new, and from where.
 
+The trail is append-only. The application refuses to change or delete a row (the guards at
+the end of this module), and on PostgreSQL a trigger refuses UPDATE and DELETE as well, so
+not even a query typed into a database console rewrites history.
+"""
+
+import ipaddress
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, joinedload, mapped_column, relationship
+from flask import has_request_context, request
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, joinedload, mapped_column, relationship
 
 from trainapp.db import UTCDateTime, utcnow
 from trainapp.extensions import Model, db
+
+
+class AuditTrailIsAppendOnly(RuntimeError):
+    """Raised when anything tries to change or delete an audit row."""
 
 
 class AuditEvent(Model):
@@ -22,6 +33,8 @@ class AuditEvent(Model):
     before: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     reason: Mapped[str | None] = mapped_column(sa.Text)
+    # Where the request came from (after PROXY_HOPS); empty for jobs and commands.
+    client_address: Mapped[str | None] = mapped_column(sa.String(64))
 
     # By name: the audit trail sits below every feature and imports none of them.
     actor = relationship("User", lazy="raise")
@@ -53,9 +66,25 @@ def record(
         before=before,
         after=after,
         reason=reason,
+        client_address=client_address(),
     )
     db.session.add(event)
     return event
+
+
+def client_address() -> str | None:
+    """The address of the person making this request, or None outside a request.
+
+    ``remote_addr`` is the connection's own address, or, with PROXY_HOPS set, the one the
+    trusted proxies reported (create_app installs ProxyFix). Anything that is not an address
+    is not stored: the column is evidence, not a place for a forged header's text.
+    """
+    if not has_request_context() or not request.remote_addr:
+        return None
+    try:
+        return str(ipaddress.ip_address(request.remote_addr))
+    except ValueError:
+        return None
 
 
 def changes(before: dict[str, Any], after: dict[str, Any]) -> tuple[dict, dict]:
@@ -90,3 +119,41 @@ def history_where(*conditions: sa.ColumnElement[bool]) -> sa.Select:
 def history_for(entity) -> sa.Select:
     """The history of one row (a booking, a person, a session), newest first."""
     return history_where(about(entity))
+
+
+# Append-only --------------------------------------------------------------------------------
+
+
+@sa.event.listens_for(AuditEvent, "before_update")
+@sa.event.listens_for(AuditEvent, "before_delete")
+def _refuse_changing_a_row(_mapper, _connection, event: AuditEvent) -> None:
+    raise AuditTrailIsAppendOnly(f"Audit row {event.id} cannot be changed or deleted: the audit trail is append-only")
+
+
+@sa.event.listens_for(Session, "do_orm_execute")
+def _refuse_bulk_changes(state: ORMExecuteState) -> None:
+    # sa.update(AuditEvent) and sa.delete(AuditEvent) skip the per-row events above.
+    if (state.is_update or state.is_delete) and any(m.class_ is AuditEvent for m in state.all_mappers):
+        raise AuditTrailIsAppendOnly("Audit rows cannot be changed or deleted: the audit trail is append-only")
+
+
+# The same function and trigger as the migration that added them, for databases built from the
+# models (the test suite); the migration keeps its own copy, as migrations are frozen in time.
+_REFUSE_CHANGES_FUNCTION = """
+CREATE OR REPLACE FUNCTION audit_events_refuse_change() RETURNS trigger AS $$
+BEGIN
+    RAISE EXCEPTION USING MESSAGE = 'audit_events is append-only: ' || TG_OP || ' refused';
+END;
+$$ LANGUAGE plpgsql
+"""
+_REFUSE_CHANGES_TRIGGER = """
+CREATE TRIGGER audit_events_append_only BEFORE UPDATE OR DELETE ON audit_events
+FOR EACH ROW EXECUTE FUNCTION audit_events_refuse_change()
+"""
+for _statement in (_REFUSE_CHANGES_FUNCTION, _REFUSE_CHANGES_TRIGGER):
+    sa.event.listen(AuditEvent.__table__, "after_create", sa.DDL(_statement).execute_if(dialect="postgresql"))
+sa.event.listen(
+    AuditEvent.__table__,
+    "after_drop",
+    sa.DDL("DROP FUNCTION IF EXISTS audit_events_refuse_change()").execute_if(dialect="postgresql"),
+)

@@ -13,6 +13,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(outbox_group)
     app.cli.add_command(jobs_group)
+    app.cli.add_command(retention_command)
     app.cli.add_command(demo_data_command)
 
 
@@ -121,6 +122,55 @@ def jobs_run():
         click.echo(outcome.line())
     if any(outcome.failed for outcome in outcomes):
         sys.exit(1)
+
+
+@click.command("retention")
+@click.option("--dry-run", is_flag=True, help="List who would be anonymised and what removed; change nothing.")
+def retention_command(dry_run):
+    """Apply the retention periods now, as `jobs run` does every time, or list what they would do.
+
+    Exits 1 when a step failed.
+    """
+    from trainapp import jobs, retention
+
+    if dry_run:
+        for line in _retention_plan_lines(retention.plan()):
+            click.echo(line)
+        return
+    outcomes = jobs.run_retention()
+    for outcome in outcomes:
+        click.echo(outcome.line())
+    if any(outcome.failed for outcome in outcomes):
+        sys.exit(1)
+
+
+def _retention_plan_lines(plan) -> list[str]:
+    from trainapp.retention import BATCH
+    from trainapp.timezones import format_date
+
+    def count(n: int, one: str, many: str) -> str:
+        return f"{n:,} {one if n == 1 else many}"
+
+    lines = [
+        "Dry run: nothing has been changed.",
+        f"Would anonymise {count(len(plan.people), 'person', 'people')} whose last session and sign-in "
+        f"were before {format_date(plan.cutoffs.training_records)}" + (":" if plan.people else "."),
+    ]
+    lines += [
+        f"  #{person.id} {person.name} <{person.email}>, last active {format_date(person.last_active_at)}"
+        for person in plan.people
+    ]
+    if len(plan.people) > BATCH:
+        lines.append(f"  (at most {BATCH:,} a run: the scheduled `jobs run` takes several runs)")
+    lines.append(
+        f"Would remove {count(plan.access_requests, 'access request', 'access requests')} made or decided "
+        f"before {format_date(plan.cutoffs.access_requests)}."
+    )
+    lines.append(
+        f"Would remove {count(plan.sign_in_records, 'sign-in record', 'sign-in records')} "
+        f"from before {format_date(plan.cutoffs.sign_in_records)}."
+    )
+    return lines
 
 
 @click.command("demo-data")

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, scoped_session
 
+from trainapp import retention
 from trainapp.accounts.models import PasswordResetToken, SignInAttempt
 from trainapp.attendance import services as attendance
 from trainapp.bookings import reminders
@@ -60,15 +61,25 @@ class Outcome:
 
 
 def forget_old_sign_in_attempts(now: datetime | None = None) -> int:
-    """Throttling needs only the last window; older attempts are personal data to drop."""
-    cutoff = (now or utcnow()) - timedelta(days=1)
-    result = db.session.execute(sa.delete(SignInAttempt).where(SignInAttempt.attempted_at < cutoff))
-    result_tokens = db.session.execute(sa.delete(PasswordResetToken).where(PasswordResetToken.expires_at < cutoff))
+    """Sign-in records are kept KEEP_SIGN_IN_RECORDS_DAYS, to look into an attack after the
+    throttling window has passed; reset links a day after they expired."""
+    now = now or utcnow()
+    result = db.session.execute(
+        sa.delete(SignInAttempt).where(SignInAttempt.attempted_at < retention.cutoffs(now).sign_in_records)
+    )
+    result_tokens = db.session.execute(
+        sa.delete(PasswordResetToken).where(PasswordResetToken.expires_at < now - timedelta(days=1))
+    )
     return rows_changed(result) + rows_changed(result_tokens)
 
 
 def _forget_sign_in_records(now: datetime) -> Done:
     return Done(f"removed {forget_old_sign_in_attempts(now)}")
+
+
+def _apply_retention(now: datetime) -> Done:
+    applied = retention.apply_retention(now)
+    return Done(f"anonymised {applied.anonymised}, access requests removed {applied.access_requests_removed}")
 
 
 def _release_reservations(now: datetime) -> Done:
@@ -103,6 +114,7 @@ def _refresh_planner_statistics(now: datetime) -> Done:
 
 STEPS: tuple[Step, ...] = (
     Step("sign-in-records", _forget_sign_in_records),
+    Step("retention", _apply_retention),
     Step("release-reservations", _release_reservations),
     Step("expire-requests", _expire_requests),
     Step("reminders", _queue_reminders),
@@ -111,6 +123,9 @@ STEPS: tuple[Step, ...] = (
     Step("outbox", _deliver_outbox, exclusive=False),
     Step("planner-statistics", _refresh_planner_statistics),
 )
+
+# The steps `flask retention` runs on its own: personal data past its period, mail text included.
+RETENTION_STEPS = ("sign-in-records", "retention", "purge-outbox")
 
 
 def claim_step(session: Session | scoped_session[Any], name: str) -> bool:
@@ -161,6 +176,11 @@ def describe_error(error: Exception) -> str:
     detail = str(getattr(error, "orig", None) or error).strip().splitlines()
     text = f"{type(error).__name__}: {detail[0]}" if detail else type(error).__name__
     return text if len(text) <= ERROR_LENGTH else text[: ERROR_LENGTH - 1] + "…"
+
+
+def run_retention() -> list[Outcome]:
+    """Run only the steps that remove or anonymise personal data past its period."""
+    return [run_step(step) for step in STEPS if step.name in RETENTION_STEPS]
 
 
 def run_all() -> list[Outcome]:

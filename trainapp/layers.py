@@ -8,7 +8,7 @@ explains it. A new module under trainapp/ outside a feature package gets its pla
 # Features, lowest first. A feature imports the foundation, itself and the features before it;
 # to react to a higher feature it sends a signal declared beside it (see the architecture page).
 # calendars reads bookings and catalogue, so it sits just above bookings.
-FEATURES = ("accounts", "catalogue", "bookings", "calendars", "attendance", "funding", "reports")
+FEATURES = ("accounts", "catalogue", "bookings", "calendars", "attendance", "funding", "reports", "governance")
 
 # What features below calendars may use of it: the builders that turn a session into iCalendar
 # text for an invitation. ical.py is pure; events.py binds it to this deployment's host, links
@@ -30,8 +30,11 @@ FOUNDATION = (
     "trainapp.timezones",
     "trainapp.workdays",
     "trainapp.security",
+    "trainapp.inputs",  # ids, whole numbers and form sizes a request may carry
+    "trainapp.security_log",  # JSON lines on stderr for the information-security team
     "trainapp.charts",
     "trainapp.csv_export",
+    "trainapp.downloads",  # who downloaded which data: an audit row and a security-log line
     "trainapp.notifications",  # the outbox: model, transports, queue_email and delivery
     "trainapp.layers",
 )
@@ -43,6 +46,7 @@ TOP = (
     "trainapp",
     "trainapp.cli",
     "trainapp.jobs",
+    "trainapp.retention",  # personal data past its period, across every feature
     "trainapp.demo",
     "trainapp.models",
     "trainapp.core",

@@ -5,6 +5,7 @@ from trainapp.accounts.models import (  # noqa: F401
     Agency,
     AgencyDomain,
     PasswordResetToken,
+    RecoveryCode,
     SignInAttempt,
     User,
 )

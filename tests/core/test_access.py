@@ -111,6 +111,9 @@ ACCESS = [
     # registering
     Case("auth.register", "GET", "/register", anonymous_only(OK, HOME)),
     Case("auth.register", "POST", "/register", anonymous_only(OK, HOME)),
+    # The page saying an email was sent needs the first step done; a link that is not one is 404.
+    Case("auth.registration_sent", "GET", "/register/check-email", everyone(Redirect("/register"))),
+    Case("auth.continue_registration", "GET", "/register/continue/not-a-real-token", everyone(NOT_FOUND)),
     # Without an email chosen at the first step, the later steps send people back to it.
     Case("auth.register_details", "GET", "/register/details", everyone(Redirect("/register"))),
     Case("auth.register_details", "POST", "/register/details", everyone(Redirect("/register"))),
@@ -125,6 +128,11 @@ ACCESS = [
     Case("auth.account", "GET", "/account", signed_in_only(OK)),
     Case("auth.change_password", "GET", "/account/password", signed_in_only(OK)),
     Case("auth.change_password", "POST", "/account/password", signed_in_only(OK)),
+    # the second factor: the code step needs a right password first in this browser
+    Case("auth.second_step", "GET", "/sign-in/security-code", anonymous_only(Redirect("/sign-in"), HOME)),
+    Case("auth.second_step", "POST", "/sign-in/security-code", anonymous_only(Redirect("/sign-in"), HOME)),
+    Case("auth.set_up_second_factor", "GET", "/account/authenticator-app", signed_in_only(OK)),
+    Case("auth.set_up_second_factor", "POST", "/account/authenticator-app", signed_in_only(OK)),
     # people
     Case("users.list_users", "GET", "/users", only(OK, "coordinator")),
     Case("users.agency_staff", "GET", "/agency/staff", only(OK, "agency_lead")),
@@ -171,6 +179,14 @@ ACCESS = [
         "POST",
         "/users/{w.inactive.id}/reactivate",
         only(Redirect("/users/{w.inactive.id}"), "coordinator"),
+    ),
+    Case("users.reset_second_factor", "GET", "/users/{w.colleague.id}/authenticator-app/reset", everyone(NOT_ALLOWED)),
+    Case(
+        "users.reset_second_factor",
+        "POST",
+        "/users/{w.colleague.id}/authenticator-app/reset",
+        only(Redirect("/users/{w.colleague.id}"), "coordinator"),
+        note="someone with no authenticator app: refused with a message on their page",
     ),
     # access requests
     Case("users.list_access_requests", "GET", "/access-requests", only(OK, "coordinator")),
@@ -619,6 +635,15 @@ ACCESS = [
     Case("outbox.overview", "GET", "/outbox", only(OK, "coordinator")),
     Case("outbox.requeue", "GET", "/outbox/{w.failed_message.id}/requeue", everyone(NOT_ALLOWED)),
     Case("outbox.requeue", "POST", "/outbox/{w.failed_message.id}/requeue", only(Redirect("/outbox"), "coordinator")),
+    # personal data: a person's own, and anyone's for a coordinator (audited)
+    Case("governance.your_data", "GET", "/account/your-data", signed_in_only(OK)),
+    Case("governance.your_data_json", "GET", "/account/your-data.json", signed_in_only(OK)),
+    Case("governance.person_data", "GET", "/users/{w.colleague.id}/data", only(OK, "coordinator")),
+    Case("governance.person_data", "GET", "/users/999999/data", only(NOT_FOUND, "coordinator"), note="no such person"),
+    Case("governance.person_data_json", "GET", "/users/{w.colleague.id}/data.json", only(OK, "coordinator")),
+    # the audit trail: coordinators only
+    Case("governance.audit_events", "GET", "/audit", only(OK, "coordinator")),
+    Case("governance.audit_events_csv", "GET", "/audit.csv", only(OK, "coordinator")),
 ]
 
 
@@ -636,6 +661,11 @@ def client(app, db):
 
 @pytest.fixture
 def world(db):
+    return build_world(db)
+
+
+def build_world(db) -> SimpleNamespace:
+    """One of every kind of row a route can name, with a person of each role."""
     home_agency = make_agency("Home Agency")
     other_agency = make_agency("Other Agency")
     closed_agency = make_agency("Closed Agency", active=False)

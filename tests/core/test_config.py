@@ -1,18 +1,20 @@
 """Settings from the environment: refused clearly when unsafe, and SQLite set up for safety."""
 
 import os
+import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from trainapp import PROJECT_ROOT, config, create_app
 from trainapp.accounts.models import Role, User
-from trainapp.config import ConfigError, from_environment
+from trainapp.config import TEST_SECRET_KEY, ConfigError, from_environment
 from trainapp.extensions import db as _db
 
-SETTINGS = ["TRAINAPP_ENV", "SECRET_KEY", "TIMEZONE", "DATABASE_URL", "SECURE_COOKIES"]
+SETTINGS = ["TRAINAPP_ENV", "SECRET_KEY", "TIMEZONE", "DATABASE_URL", "SECURE_COOKIES", "BASE_URL", "TRUSTED_HOSTS"]
 
 
 @pytest.fixture
@@ -52,20 +54,86 @@ def test_create_app_refuses_to_start_without_a_secret_key(environment):
         create_app()
 
 
-def test_gunicorn_importing_wsgi_without_a_secret_key_fails_with_the_reason():
+def _run(command: list[str], **settings: str) -> subprocess.CompletedProcess:
+    """A command run from the project folder as an operator would, with these settings only."""
     env = {k: v for k, v in os.environ.items() if k not in SETTINGS}
-    env["TRAINAPP_ENV"] = "production"
-    result = subprocess.run(
-        [sys.executable, "-c", "import wsgi"],
-        cwd=PROJECT_ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    env.update(TRAINAPP_ENV="production", **settings)
+    return subprocess.run(command, cwd=PROJECT_ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
+def _one_line(result: subprocess.CompletedProcess) -> str:
     assert result.returncode != 0
-    last_line = result.stderr.strip().splitlines()[-1]
-    assert last_line.startswith("trainapp.config.ConfigError: SECRET_KEY is not set")
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+BIN = Path(sys.executable).parent
+WEAK_KEYS = ["", "dev", "changeme", "secret", "s3cr3t-but-only-31-characters-x", TEST_SECRET_KEY]
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS)
+def test_importing_wsgi_with_a_missing_or_weak_secret_key_fails_with_one_line(key):
+    line = _one_line(_run([sys.executable, "-c", "import wsgi"], SECRET_KEY=key))
+    assert line.startswith("SECRET_KEY is ")
+
+
+@pytest.mark.parametrize("key", ["", "changeme"])
+def test_gunicorn_refuses_to_start_with_a_missing_or_weak_secret_key_in_one_line(key, tmp_path):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    result = _run(
+        [str(BIN / "gunicorn"), "--bind", f"127.0.0.1:{port}", "wsgi:app"],
+        SECRET_KEY=key,
+        DATABASE_URL=f"sqlite:///{tmp_path / 'untouched.db'}",
+    )
+    assert "SECRET_KEY" in _one_line(result)
+
+
+@pytest.mark.parametrize("key", ["", "dev"])
+def test_flask_commands_refuse_to_run_with_a_missing_or_weak_secret_key_in_one_line(key, tmp_path):
+    for command in (["routes"], ["db", "current"]):
+        result = _run(
+            [str(BIN / "flask"), "--app", "trainapp", *command],
+            SECRET_KEY=key,
+            DATABASE_URL=f"sqlite:///{tmp_path / 'untouched.db'}",
+        )
+        assert "SECRET_KEY" in _one_line(result)
+    assert not (tmp_path / "untouched.db").exists()
+
+
+@pytest.mark.parametrize("key", WEAK_KEYS[1:])
+def test_production_with_a_weak_secret_key_is_refused_with_the_reason(environment, tmp_path, key):
+    environment(TRAINAPP_ENV="production", SECRET_KEY=key)
+    assert _refusal(tmp_path).startswith("SECRET_KEY is too weak")
+
+
+def test_development_accepts_any_secret_key(environment, tmp_path):
+    environment(TRAINAPP_ENV="development", SECRET_KEY="dev")
+    assert from_environment(tmp_path)["SECRET_KEY"] == "dev"
+
+
+def test_only_the_host_of_base_url_is_trusted_by_default(environment, tmp_path):
+    environment(SECRET_KEY="s" * 48, BASE_URL="https://training.example.org/")
+    assert from_environment(tmp_path)["TRUSTED_HOSTS"] == ["training.example.org"]
+
+
+def test_trusted_hosts_can_be_listed(environment, tmp_path):
+    environment(SECRET_KEY="s" * 48, TRUSTED_HOSTS=" training.example.org, .partnership.example.org ,")
+    assert from_environment(tmp_path)["TRUSTED_HOSTS"] == ["training.example.org", ".partnership.example.org"]
+
+
+def test_development_also_trusts_this_machines_own_names(environment, tmp_path):
+    environment(TRAINAPP_ENV="development")
+    assert set(from_environment(tmp_path)["TRUSTED_HOSTS"]) == {"127.0.0.1", "localhost"}
+
+
+def test_a_request_for_another_host_is_refused(client):
+    assert client.get("/", headers={"Host": "localhost:8000"}).status_code == 200
+    refused = client.get("/", headers={"Host": "evil.example.com"})
+    assert refused.status_code == 400
+    assert "There is a problem with your request" in refused.get_data(as_text=True)
 
 
 def test_development_without_a_secret_key_keeps_one_key_across_restarts(environment, tmp_path):

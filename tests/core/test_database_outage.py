@@ -22,6 +22,7 @@ from werkzeug.serving import make_server
 from tests.concurrency.harness import create_postgres_schema, drop_postgres_schema, postgres_url
 from tests.conftest import _worker
 from tests.factories import make_user
+from tests.support import empty_every_table
 from trainapp import create_app
 from trainapp.accounts.models import Role
 from trainapp.config import test_config as app_config
@@ -236,8 +237,7 @@ def coordinator(served):
     with served.app.app_context():
         db.session.remove()
         with db.engine.begin() as connection:
-            for table in reversed(db.metadata.sorted_tables):
-                connection.execute(table.delete())
+            empty_every_table(connection, db.metadata)
 
 
 def _assert_service_error_page(response):

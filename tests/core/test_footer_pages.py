@@ -101,17 +101,16 @@ def test_the_privacy_notice_shows_the_configured_retention_and_contacts(app, vis
     assert "legitimate interests" in page
 
 
-def test_the_cookies_page_names_the_two_cookies_signing_in_sets(app, db, visitor):
+def test_the_cookies_page_names_the_one_cookie_signing_in_sets(app, db, visitor):
     page = html(visitor.get("/cookies"))
     assert 'data-label="Name">session</td>' in page
-    assert 'data-label="Name">remember_token</td>' in page
-    assert "30 days" in page
+    assert "7 days after you sign in" in page
 
     browser = fresh_client(app)
     sign_in(browser, make_user(Role.STAFF), remember=True)
 
     assert browser.get_cookie("session") is not None
-    assert browser.get_cookie("remember_token") is not None
+    assert browser.get_cookie("remember_token") is None
 
 
 def test_a_page_without_an_address_leaves_the_postal_line_out(app, visitor, monkeypatch):

@@ -18,6 +18,7 @@ from trainapp.notifications.models import OutboxMessage, OutboxStatus
 
 STEP_NAMES = [
     "sign-in-records",
+    "retention",
     "release-reservations",
     "expire-requests",
     "reminders",
@@ -53,6 +54,7 @@ def test_jobs_run_prints_and_logs_one_line_per_step(run_jobs, db, mail_dir, capl
     statistics = "refreshed" if db.engine.dialect.name == "sqlite" else "not needed"
     assert _lines(result) == [
         "sign-in-records: removed 0",
+        "retention: anonymised 0, access requests removed 0",
         "release-reservations: released 0",
         "expire-requests: expired 0",
         "reminders: queued 0",
@@ -140,7 +142,7 @@ def test_jobs_run_exits_1_when_a_delivery_fails_and_keeps_the_message(app, run_j
 def test_a_step_already_running_on_another_host_is_skipped(run_jobs, db, mail_dir):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("SQLite serialises writers instead: a second host waits its turn")
-    db.session.add(SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=utcnow() - timedelta(days=2)))
+    db.session.add(SignInAttempt(email="a@example.org", address="10.0.0.1", attempted_at=utcnow() - timedelta(days=31)))
     db.session.commit()
 
     with Session(db.engine) as other_host:

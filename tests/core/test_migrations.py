@@ -65,3 +65,19 @@ def test_the_migrations_can_be_undone_and_redone(migrated):
     migrate_database("upgrade")
     with _db.engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), _db.metadata) == []
+
+
+def test_the_migrated_audit_trail_is_append_only_on_postgresql(migrated):
+    if _db.engine.dialect.name != "postgresql":
+        pytest.skip("the database-level guard is a PostgreSQL trigger")
+    with _db.engine.begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO audit_events (occurred_at, action, entity_type) VALUES (now(), 'user.updated', 'users')"
+            )
+        )
+    for statement in ("UPDATE audit_events SET action = 'user.deactivated'", "DELETE FROM audit_events"):
+        with pytest.raises(sa.exc.DBAPIError, match="append-only"), _db.engine.begin() as connection:
+            connection.execute(sa.text(statement))
+    with _db.engine.connect() as connection:
+        assert connection.execute(sa.text("SELECT action FROM audit_events")).scalars().all() == ["user.updated"]

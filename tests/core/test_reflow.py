@@ -72,6 +72,8 @@ def unwrappable_emails(response) -> list[str]:
         ("coordinator", "/access-requests/{request}"),
         ("lead", "/agency/staff"),
         ("member", "/account"),
+        ("member", "/account/your-data"),
+        ("coordinator", "/users/{member}/data"),
     ],
 )
 def test_long_email_addresses_can_wrap(app, people, who, path):

@@ -12,7 +12,8 @@ from wtforms.fields.core import UnboundField
 
 from tests.core.test_migrations import migrated  # noqa: F401 - the fixture, upgraded to the newest
 from tests.factories import fresh_client, make_agency, make_user, migrate_database
-from tests.pages import error_summary, field_error, signed_in, submit
+from tests.pages import error_summary, field_error, plain, signed_in, submit
+from tests.support import registration_link
 from trainapp.accounts.models import Agency, Role, User
 from trainapp.catalogue.models import Course, Programme, Venue
 from trainapp.extensions import db as _db
@@ -213,10 +214,15 @@ def test_a_one_line_field_with_a_control_character_is_refused_at_the_field(app, 
     client = signed_in(fresh_client(app), coordinator)
     response, field, label, saved = FORMS[form](client, db, f"Northshire{character}Safeguarding")
     before = saved()
-    message = f"{label} must be on one line, with no tabs or other special characters"
-    assert response.status_code == 200, response.status
-    assert field_error(response, field) == f"Error: {message}"
-    assert message in error_summary(response)
+    if character == "\x00":
+        # A NUL is refused for the whole request, before any form reads it: it cannot be stored.
+        assert response.status_code == 400, response.status
+        assert "contains a character that cannot be saved" in plain(response)
+    else:
+        message = f"{label} must be on one line, with no tabs or other special characters"
+        assert response.status_code == 200, response.status
+        assert field_error(response, field) == f"Error: {message}"
+        assert message in error_summary(response)
     db.session.rollback()
     assert saved() == before == 0
 
@@ -224,6 +230,7 @@ def test_a_one_line_field_with_a_control_character_is_refused_at_the_field(app, 
 def test_registering_with_a_line_break_in_the_name_is_refused(client, db):
     make_agency("Northshire Police", domains=["police.example.org"])
     submit(client, "/register", {"email": "ann.smith@police.example.org"})
+    client.get(registration_link(db, "ann.smith@police.example.org"))
     response = submit(
         client,
         "/register/details",

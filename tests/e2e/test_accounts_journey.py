@@ -24,7 +24,18 @@ def police_agency(live_app):
     return name
 
 
-def test_a_new_member_of_staff_registers_signs_out_and_signs_back_in(page, police_agency):
+def _open_the_emailed_link(live_app, page, email):
+    """Read the newest email to this address, as its owner would, and follow its link to register."""
+    from tests.support import registration_link
+    from trainapp.extensions import db
+
+    with live_app.app_context():
+        link = registration_link(db, email)
+        db.session.remove()
+    page.goto(link)
+
+
+def test_a_new_member_of_staff_registers_signs_out_and_signs_back_in(page, live_app, police_agency):
     from playwright.sync_api import expect
 
     page.goto("/")
@@ -33,6 +44,8 @@ def test_a_new_member_of_staff_registers_signs_out_and_signs_back_in(page, polic
 
     page.get_by_label("Work email address").fill("Dana.Okoro@police.example.org")
     page.get_by_role("button", name="Continue").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Check your email")
+    _open_the_emailed_link(live_app, page, "dana.okoro@police.example.org")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your details")
     page.get_by_label("Full name").fill("Dana Okoro")
@@ -93,12 +106,13 @@ def test_an_empty_sign_in_form_shows_the_error_summary_linked_to_each_field(page
     expect(email).to_be_focused()
 
 
-def test_an_empty_registration_details_form_lists_every_missing_answer(page, police_agency):
+def test_an_empty_registration_details_form_lists_every_missing_answer(page, live_app, police_agency):
     from playwright.sync_api import expect
 
     page.goto("/register")
     page.get_by_label("Work email address").fill("sam.reed@police.example.org")
     page.get_by_role("button", name="Continue").click()
+    _open_the_emailed_link(live_app, page, "sam.reed@police.example.org")
     page.get_by_role("button", name="Create account").click()
 
     summary = page.get_by_role("alert")

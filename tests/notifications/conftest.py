@@ -5,21 +5,9 @@ from datetime import timedelta
 import pytest
 
 from tests.notifications.smtp_server import MailServer, free_port
+from tests.support import Clock
 from trainapp.db import utcnow
 from trainapp.notifications import services
-
-
-class Clock:
-    """Stands in for utcnow in the outbox's services: days of outage pass in a moment."""
-
-    def __init__(self, start):
-        self.now = start
-
-    def __call__(self):
-        return self.now
-
-    def advance(self, **delta) -> None:
-        self.now += timedelta(**delta)
 
 
 @pytest.fixture

@@ -11,6 +11,7 @@ from trainapp.accounts.models import Agency, AgencyKind, User
 from trainapp.acting import act, act_from_button
 from trainapp.extensions import db
 from trainapp.forms import ConfirmForm
+from trainapp.inputs import query_page
 
 bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 
@@ -19,7 +20,7 @@ bp = Blueprint("agencies", __name__, url_prefix="/agencies")
 @coordinator_only
 def list_agencies():
     query = sa.select(Agency).order_by(Agency.active.desc(), Agency.name)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     staff = dict(
         db.session.execute(
             sa.select(User.agency_id, sa.func.count(User.id))

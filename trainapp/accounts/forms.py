@@ -192,3 +192,29 @@ class UserSearchForm(AppForm):
     )
     agency = SelectField("Agency", coerce=int, validators=[Optional()], widget=GovSelect())
     submit = SubmitField("Search", widget=GovSubmitInput())
+
+
+def _security_code_field(description: str):
+    return StringField(
+        "Security code",
+        description=description,
+        validators=[
+            DataRequired("Enter the security code from your authenticator app"),
+            Length(max=40),
+            SingleLine(),
+        ],
+        widget=GovTextInput(),
+    )
+
+
+class SecurityCodeForm(AppForm):
+    code = _security_code_field(
+        "The 6-digit code your authenticator app shows now. If you have lost your phone, "
+        "enter one of your recovery codes instead."
+    )
+    submit = SubmitField("Continue", widget=GovSubmitInput())
+
+
+class SetUpAuthenticatorForm(AppForm):
+    code = _security_code_field("The 6-digit code your authenticator app shows once it has the QR code or key.")
+    submit = SubmitField("Turn on", widget=GovSubmitInput())

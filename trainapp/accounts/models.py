@@ -128,6 +128,20 @@ class User(UserMixin, Model):
     session_token: Mapped[str] = mapped_column(sa.String(64), unique=True, default=new_session_token)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the retention period ended: the row stays, so every count keeps its person and
+    # agency, but nothing on it names them any more (see trainapp.retention).
+    anonymised_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The authenticator app's shared secret (base32). Kept as it is, not hashed: checking a code
+    # needs the secret itself. Not encrypted with a key from SECRET_KEY either: that key sits in
+    # the same environment as DATABASE_URL, so it would protect little, and rotating SECRET_KEY
+    # (as after a leak) would then lock every coordinator out. It is shown only while setting up.
+    totp_secret: Mapped[str | None] = mapped_column(sa.String(64))
+    # The last 30-second step whose code was accepted: a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(sa.BigInteger)
+    # Wrong codes in a row and when the last was sent, for slowing down guessing.
+    totp_failures: Mapped[int] = mapped_column(default=0, server_default="0")
+    totp_failed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    mfa_enrolled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     agency: Mapped[Agency | None] = relationship()
 
@@ -140,6 +154,10 @@ class User(UserMixin, Model):
 
     def rotate_session_token(self) -> None:
         self.session_token = new_session_token()
+
+    @property
+    def has_second_factor(self) -> bool:
+        return self.mfa_enrolled_at is not None and self.totp_secret is not None
 
     @property
     def is_coordinator(self) -> bool:
@@ -238,3 +256,17 @@ class PasswordResetToken(Model):
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship()
+
+
+class RecoveryCode(Model):
+    """One of the single-use codes that stand in for the authenticator app when it is lost."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Only a hash is kept, like reset links: a copy of the database gives no way in.
+    code_hash: Mapped[str] = mapped_column(sa.String(64))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "code_hash"),)

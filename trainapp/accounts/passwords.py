@@ -48,7 +48,8 @@ def hash_password(password: str) -> str:
 
 
 def matches(password_hash: str | None, password: str) -> bool:
-    if password_hash is None:
+    # An empty hash is an account whose password was removed (anonymised): nothing opens it.
+    if not password_hash:
         check_password_hash(_UNKNOWN_ACCOUNT_HASH, password)
         return False
     return check_password_hash(password_hash, password)

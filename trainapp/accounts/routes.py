@@ -1,9 +1,9 @@
 """Signing in and out, registering, and a person's own password."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from trainapp.accounts import services
+from trainapp.accounts import second_factor, services, session_lifetime
 from trainapp.accounts.access import public, signed_in
 from trainapp.accounts.forms import (
     AccessRequestForm,
@@ -12,6 +12,8 @@ from trainapp.accounts.forms import (
     RegisterDetailsForm,
     RegisterEmailForm,
     ResetPasswordForm,
+    SecurityCodeForm,
+    SetUpAuthenticatorForm,
     SignInForm,
 )
 from trainapp.accounts.models import User
@@ -22,8 +24,16 @@ from trainapp.forms import ConfirmForm, show_domain_error
 from trainapp.security import safe_next
 
 bp = Blueprint("auth", __name__)
+# Checked before every request of every page, in this order.
+bp.before_app_request(session_lifetime.end_expired_session)
+bp.before_app_request(session_lifetime.send_to_set_up)
+bp.record_once(lambda state: second_factor.check_setting(state.app.config))
 
+# The address a registration link proved the person reads; only then do the later steps open.
 REGISTER_EMAIL_KEY = "register_email"
+# The address the first step emailed, for the page that says to check it.
+REGISTER_SENT_KEY = "register_sent_to"
+AUTHENTICATOR_SETUP_KEY = "authenticator_setup"
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
@@ -42,10 +52,42 @@ def sign_in():
             form.form_errors.append(error.message)
         else:
             db.session.commit()
-            session.clear()
-            login_user(user, remember=form.remember.data)
-            return redirect(safe_next(url_for("core.home")))
+            return _after_password(user, remember=form.remember.data)
     return render_template("accounts/sign_in.html", form=form)
+
+
+def _after_password(user: User, *, remember: bool):
+    """Sign in, or with an authenticator app set up, ask for its code first."""
+    next_url = safe_next(url_for("core.home"))
+    if user.has_second_factor:
+        session_lifetime.hold_for_second_step(user, remember=remember, next_url=next_url)
+        return redirect(url_for("auth.second_step"))
+    session_lifetime.begin(user, remember=remember)
+    if second_factor.must_set_up(user):
+        return redirect(url_for("auth.set_up_second_factor"))
+    return redirect(next_url)
+
+
+@bp.route("/sign-in/security-code", methods=["GET", "POST"])
+@public
+def second_step():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.home"))
+    user = session_lifetime.waiting_for_second_step()
+    if user is None:
+        return redirect(url_for("auth.sign_in"))
+    form = SecurityCodeForm()
+    if form.validate_on_submit():
+        try:
+            second_factor.pass_second_step(user, form.code.data)
+        except DomainError as error:
+            # Kept, like a failed password: the count of wrong codes is what slows guessing.
+            db.session.commit()
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            return redirect(session_lifetime.finish_second_step(user))
+    return render_template("accounts/security_code.html", form=form)
 
 
 @bp.route("/sign-out", methods=["POST"])
@@ -68,22 +110,44 @@ def register():
         return redirect(url_for("core.home"))
     form = RegisterEmailForm()
     if form.validate_on_submit():
-        try:
-            email = services.normalise_email(form.email.data)
-            if services.find_user_by_email(email) is not None:
-                raise DomainError(
-                    "An account already exists for this email address. Sign in, or reset "
-                    "your password if you have forgotten it",
-                    "email",
-                )
-        except DomainError as error:
-            show_domain_error(form, error)
-        else:
-            session[REGISTER_EMAIL_KEY] = email
-            if services.agencies_for_domain(services.domain_of(email)):
-                return redirect(url_for("auth.register_details"))
-            return redirect(url_for("auth.request_access"))
+        response = act(
+            form,
+            lambda: services.start_registration(form.email.data),
+            # The same next page for an address with an account and one without: only the
+            # email that arrives differs, so the form never says who is registered.
+            then=_remember_where_we_wrote,
+            redirect_to=url_for("auth.registration_sent"),
+        )
+        if response is not None:
+            return response
     return render_template("accounts/register_email.html", form=form)
+
+
+def _remember_where_we_wrote(email: str) -> None:
+    session[REGISTER_SENT_KEY] = email
+
+
+@bp.route("/register/check-email")
+@public
+def registration_sent():
+    email = session.get(REGISTER_SENT_KEY)
+    if email is None:
+        return redirect(url_for("auth.register"))
+    hours = current_app.config["REGISTRATION_LINK_MAX_AGE"] // 3600
+    return render_template("accounts/registration_sent.html", email=email, hours=hours)
+
+
+@bp.route("/register/continue/<token>")
+@public
+def continue_registration(token: str):
+    try:
+        email = services.email_from_registration_link(token)
+    except InvalidToken as error:
+        return render_template("accounts/registration_link_invalid.html", message=error.message), 404
+    session[REGISTER_EMAIL_KEY] = email
+    if services.agencies_for_domain(services.domain_of(email)):
+        return redirect(url_for("auth.register_details"))
+    return redirect(url_for("auth.request_access"))
 
 
 def _registering_email() -> str | None:
@@ -92,8 +156,7 @@ def _registering_email() -> str | None:
 
 def _sign_in_afresh(user: User) -> None:
     """A new account starts a new browser session: nothing from before signing in carries over."""
-    session.clear()
-    login_user(user)
+    session_lifetime.begin(user)
 
 
 def _registered(user: User) -> str:
@@ -229,3 +292,34 @@ def change_password():
         if response is not None:
             return response
     return render_template("accounts/change_password.html", form=form)
+
+
+@bp.route("/account/authenticator-app", methods=["GET", "POST"])
+@signed_in
+def set_up_second_factor():
+    if current_user.has_second_factor:
+        return redirect(url_for("auth.account"))
+    # Kept in the session until it is confirmed, so reloading the page shows the same QR code.
+    secret = session.get(AUTHENTICATOR_SETUP_KEY) or second_factor.new_secret()
+    session[AUTHENTICATOR_SETUP_KEY] = secret
+    form = SetUpAuthenticatorForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        try:
+            codes = second_factor.enrol(user, secret, form.code.data)
+        except DomainError as error:
+            # enrol refuses before it changes anything, so there is nothing to roll back.
+            show_domain_error(form, error)
+        else:
+            db.session.commit()
+            session.pop(AUTHENTICATOR_SETUP_KEY, None)
+            # Shown in the answer to this POST, not after a redirect: the codes never go into
+            # the session cookie or a URL, and this is the only time they are shown.
+            return render_template("accounts/recovery_codes.html", codes=codes)
+    return render_template(
+        "accounts/set_up_second_factor.html",
+        form=form,
+        qr_code=second_factor.qr_code_svg(current_user, secret),
+        secret=second_factor.grouped(secret),
+        required=second_factor.is_required_for(current_user),
+    )

@@ -1,12 +1,16 @@
 """Rules for accounts: registration, signing in, passwords and managing users."""
 
 import hashlib
+import logging
+import math
 import secrets
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
 
 from trainapp import audit
 from trainapp.accounts import passwords
@@ -32,6 +36,7 @@ from trainapp.errors import (
 )
 from trainapp.extensions import db
 from trainapp.notifications.services import queue_email
+from trainapp.security_log import security_event
 
 
 def normalise_email(email: str) -> str:
@@ -110,6 +115,40 @@ def create_user(
     db.session.flush()
     audit.record(by or user, "user.created", user, after=user.snapshot())
     return user
+
+
+def _registration_links() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="register-email")
+
+
+def start_registration(email: str) -> str:
+    """Email a link to go on registering, or tell an existing account's owner someone tried.
+
+    The person at the form sees the same either way, so it never tells them whether the
+    address has an account; only whoever reads that mailbox can go on."""
+    email = normalise_email(email)
+    owner = find_user_by_email(email)
+    if owner is not None:
+        queue_email(owner.email, "registration_attempted", user=owner)
+        security_event("registration.existing_email", user_id=owner.id)
+        return email
+    max_age = current_app.config["REGISTRATION_LINK_MAX_AGE"]
+    queue_email(
+        email,
+        "registration_link",
+        token=_registration_links().dumps(email),
+        hours=max_age // 3600,
+        useless_after=utcnow() + timedelta(seconds=max_age),
+    )
+    return email
+
+
+def email_from_registration_link(token: str) -> str:
+    """The address a registration link was sent to, or InvalidToken."""
+    try:
+        return _registration_links().loads(token, max_age=current_app.config["REGISTRATION_LINK_MAX_AGE"])
+    except BadData as exc:
+        raise InvalidToken("This link has expired or does not work") from exc
 
 
 def register(*, email: str, name: str, job_title: str, password: str, agency_id: int | None) -> User:
@@ -230,29 +269,123 @@ def _recent_failures(column, value: str) -> int:
     ).scalar_one()
 
 
+@dataclass(frozen=True)
+class _Failures:
+    count: int
+    addresses: int
+    last_at: datetime | None
+
+
+def _counting_from(now: datetime, user: User | None, *where) -> datetime:
+    """Failures count for a day, and not from before the last success (here) or password reset."""
+    since = now - timedelta(seconds=current_app.config["LOGIN_FAILURE_MEMORY_SECONDS"])
+    last_success = db.session.scalar(
+        sa.select(sa.func.max(SignInAttempt.attempted_at)).where(SignInAttempt.succeeded.is_(True), *where)
+    )
+    last_reset = None
+    if user is not None:
+        last_reset = db.session.scalar(
+            sa.select(sa.func.max(PasswordResetToken.used_at)).where(PasswordResetToken.user_id == user.id)
+        )
+    return max(moment for moment in (since, last_success, last_reset) if moment is not None)
+
+
+def _failures(now: datetime, user: User | None, *where) -> _Failures:
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(SignInAttempt.id),
+            sa.func.count(sa.distinct(SignInAttempt.address)),
+            sa.func.max(SignInAttempt.attempted_at),
+        ).where(
+            SignInAttempt.succeeded.is_(False),
+            SignInAttempt.attempted_at > _counting_from(now, user, *where),
+            *where,
+        )
+    ).one()
+    return _Failures(count=row[0], addresses=row[1], last_at=row[2])
+
+
+def is_locked(email: str, user: User | None, now: datetime) -> bool:
+    """Many failures from many addresses: the account waits for a password reset.
+
+    Counted by address, not by account, so an address with no account locks the same way."""
+    config = current_app.config
+    failures = _failures(now, user, SignInAttempt.email == email)
+    return failures.count >= config["LOGIN_LOCK_FAILURES"] and failures.addresses >= config["LOGIN_LOCK_ADDRESSES"]
+
+
+def wait_before_next_try(email: str, address: str, user: User | None, now: datetime) -> timedelta:
+    """How long this address must wait before trying this account again (zero: it may try now)."""
+    config = current_app.config
+    failures = _failures(now, user, SignInAttempt.email == email, SignInAttempt.address == address)
+    extra = failures.count - config["LOGIN_FREE_FAILURES"]
+    if extra < 0 or failures.last_at is None:
+        return timedelta(0)
+    # Capped before doubling, so a long run of failures cannot overflow the arithmetic.
+    delay = min(config["LOGIN_FIRST_DELAY_SECONDS"] * 2 ** min(extra, 32), config["LOGIN_MAX_DELAY_SECONDS"])
+    return max(failures.last_at + timedelta(seconds=delay) - now, timedelta(0))
+
+
+def _how_long(wait: timedelta) -> str:
+    seconds = math.ceil(wait.total_seconds())
+    if seconds < 60:
+        return f"{seconds} second{'s' if seconds != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 def authenticate(email: str, password: str, address: str) -> User:
-    """Check a sign-in, counting failures per account and per address.
+    """Check a sign-in, slowing an address that keeps failing for one account.
 
     The attempt row is added even when this raises: the caller commits it.
     """
-    email = email.strip().lower()
+    email = email.strip().lower()[:254]
+    address = address[:64]
     config = current_app.config
-    if (
-        _recent_failures(SignInAttempt.email, email) >= config["LOGIN_MAX_FAILURES_PER_ACCOUNT"]
-        or _recent_failures(SignInAttempt.address, address) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]
-    ):
+    now = utcnow()
+    user = find_user_by_email(email)
+    if is_locked(email, user, now):
+        security_event("sign_in.throttled", logging.WARNING, email=email, user_id=_id(user), reason="account_locked")
+        raise Throttled(
+            "This account is locked after too many failed attempts to sign in. To unlock it, reset your password"
+        )
+    wait = wait_before_next_try(email, address, user, now)
+    if wait:
+        security_event("sign_in.throttled", logging.WARNING, email=email, user_id=_id(user), reason="slowed")
+        raise Throttled(
+            f"Too many failed attempts to sign in from here. Wait {_how_long(wait)} and try again, "
+            "or reset your password"
+        )
+    if _recent_failures(SignInAttempt.address, address) >= config["LOGIN_MAX_FAILURES_PER_ADDRESS"]:
+        security_event("sign_in.throttled", logging.WARNING, email=email, user_id=_id(user), reason="address")
         minutes = config["LOGIN_WINDOW_SECONDS"] // 60
         raise Throttled(
             f"Too many failed attempts to sign in. Wait {minutes} minutes and try again, or reset your password"
         )
-    user = find_user_by_email(email)
     ok = passwords.matches(user.password_hash if user else None, password)
     ok = ok and user is not None and user.active
-    db.session.add(SignInAttempt(email=email[:254], address=address[:64], succeeded=ok))
+    db.session.add(SignInAttempt(email=email, address=address, succeeded=ok, attempted_at=now))
     if user is None or not ok:
+        reason = "unknown_email" if user is None else "wrong_password" if user.active else "deactivated"
+        security_event("sign_in.failed", logging.WARNING, email=email, user_id=_id(user), reason=reason)
+        db.session.flush()
+        if is_locked(email, user, now):
+            _locked_now(email, user)
         raise InvalidCredentials("Enter a correct email address and password")
-    user.last_signed_in_at = utcnow()
+    user.last_signed_in_at = now
+    security_event("sign_in.succeeded", user_id=user.id)
     return user
+
+
+def _id(user: User | None) -> int | None:
+    return user.id if user is not None else None
+
+
+def _locked_now(email: str, user: User | None) -> None:
+    """The failure that locked the account: tell the security log, and the owner if there is one."""
+    security_event("account.locked", logging.WARNING, email=email, user_id=_id(user))
+    if user is not None:
+        queue_email(user.email, "account_locked", user=user)
 
 
 def sign_out(user: User) -> None:
@@ -268,6 +401,7 @@ def change_password(user: User, *, current: str, new: str) -> None:
     user.password_hash = passwords.hash_password(new)
     user.rotate_session_token()
     audit.record(user, "user.password_changed", user)
+    security_event("password.changed", user_id=user.id)
 
 
 def _token_hash(token: str) -> str:
@@ -283,6 +417,7 @@ def request_password_reset(email: str, *, template: str = "password_reset", max_
     max_age = max_age or current_app.config["PASSWORD_RESET_MAX_AGE"]
     expires_at = utcnow() + timedelta(seconds=max_age)
     db.session.add(PasswordResetToken(user=user, token_hash=_token_hash(token), expires_at=expires_at))
+    security_event("password.reset_requested", user_id=user.id)
     # A link that has expired by the time the mail server is back would only disappoint.
     queue_email(user.email, template, user=user, token=token, minutes=max_age // 60, useless_after=expires_at)
 
@@ -309,6 +444,7 @@ def reset_password(token: str, new_password: str) -> User:
         .values(used_at=now)
     )
     audit.record(user, "user.password_reset", user)
+    security_event("password.reset", user_id=user.id)
     return user
 
 
@@ -337,6 +473,8 @@ def update_user(user: User, *, by: User, name: str, job_title: str, role: Role, 
     old, new = audit.changes(before, user.snapshot())
     if new:
         audit.record(by, "user.updated", user, before=old, after=new)
+    if "role" in new:
+        security_event("user.role_changed", user_id=user.id, from_role=old["role"], to_role=new["role"])
 
 
 def deactivate_user(user: User, *, by: User) -> None:
@@ -348,10 +486,14 @@ def deactivate_user(user: User, *, by: User) -> None:
     user.active = False
     user.rotate_session_token()
     audit.record(by, "user.deactivated", user, before={"active": True}, after={"active": False})
+    security_event("user.deactivated", user_id=user.id)
 
 
 def reactivate_user(user: User, *, by: User) -> None:
     if user.active:
         raise DomainError("This account is already active")
+    if user.anonymised_at is not None:
+        raise DomainError("This account was anonymised when its retention period ended and cannot be reopened")
     user.active = True
     audit.record(by, "user.reactivated", user, before={"active": False}, after={"active": True})
+    security_event("user.reactivated", user_id=user.id)

@@ -5,7 +5,7 @@ from flask import Blueprint, abort, current_app, render_template, request, url_f
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
-from trainapp.accounts import services
+from trainapp.accounts import second_factor, services
 from trainapp.accounts.access import coordinator_only, require, roles
 from trainapp.accounts.forms import ApproveAccessForm, RejectAccessForm, UserForm, UserSearchForm
 from trainapp.accounts.models import (
@@ -18,16 +18,13 @@ from trainapp.accounts.models import (
 from trainapp.acting import act, act_from_button
 from trainapp.extensions import db
 from trainapp.forms import ConfirmForm, agency_choices
+from trainapp.inputs import query_page
 
 bp = Blueprint("users", __name__)
 
 
 def _agency_choices(blank_label: str) -> list[tuple[int, str]]:
     return agency_choices(services.active_agencies(), blank_label)
-
-
-def _page() -> int:
-    return request.args.get("page", 1, type=int)
 
 
 def _people_query():
@@ -48,7 +45,7 @@ def list_users():
             query = query.where(User.role == Role(form.role.data))
         if form.agency.data:
             query = query.where(User.agency_id == form.agency.data)
-    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("users/list.html", form=form, page=page)
 
 
@@ -56,7 +53,7 @@ def list_users():
 @roles(Role.AGENCY_LEAD)
 def agency_staff():
     query = _people_query().where(User.agency_id == current_user.agency_id)
-    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("users/agency_staff.html", page=page, agency=current_user.agency)
 
 
@@ -124,6 +121,24 @@ def reactivate_user(user_id: int):
     return _set_active(user_id, active=True)
 
 
+@bp.route("/users/<int:user_id>/authenticator-app/reset", methods=["POST"])
+@coordinator_only
+def reset_second_factor(user_id: int):
+    person = db.get_or_404(User, user_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    return act_from_button(
+        lambda: second_factor.reset(person, by=current_user),
+        success=(
+            f"{person.name} will set up an authenticator app the next time they sign in."
+            if second_factor.is_required_for(person)
+            else f"{person.name}'s authenticator app has been reset. They can set up a new one from their account."
+        ),
+        redirect_to=url_for("users.show_user", user_id=person.id),
+    )
+
+
 @bp.route("/access-requests")
 @coordinator_only
 def list_access_requests():
@@ -132,7 +147,7 @@ def list_access_requests():
         .where(AccessRequest.status == AccessRequestStatus.PENDING)
         .order_by(AccessRequest.created_at, AccessRequest.id)
     )
-    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("users/access_requests.html", page=page)
 
 

@@ -34,6 +34,7 @@ ACTIONS = {
     "user.updated": "Details changed",
     "user.deactivated": "Account deactivated",
     "user.reactivated": "Account reactivated",
+    "user.anonymised": "Details removed when the retention period ended",
     "user.password_changed": "Password changed",
     "user.password_reset": "Password reset by email link",
 }

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
+from trainapp import downloads
 from trainapp.accounts.access import public, require, roles, signed_in
 from trainapp.accounts.models import Role, User
 from trainapp.accounts.services import active_agencies, find_user_by_email
@@ -24,6 +25,7 @@ from trainapp.db import utcnow
 from trainapp.extensions import db
 from trainapp.filters import external_url
 from trainapp.forms import ConfirmForm, agency_choices
+from trainapp.inputs import query_page
 from trainapp.text import content_disposition
 
 bp = Blueprint("attendance", __name__)
@@ -181,18 +183,11 @@ def person_training(user_id: int):
 @roles(Role.COORDINATOR, Role.AGENCY_LEAD)
 def refreshers():
     agency_id = None if current_user.is_coordinator else current_user.agency_id
-    number = _page_number()
+    number = query_page()
     page = services.agency_refreshers(agency_id, utcnow(), page=number, per_page=current_app.config["PAGE_SIZE"])
     if number > 1 and not page.items:
         abort(404)
     return render_template("attendance/refreshers.html", page=page)
-
-
-def _page_number() -> int:
-    number = request.args.get("page", 1, type=int)
-    if number < 1:
-        abort(404)
-    return number
 
 
 def _own_booking(booking_id: int) -> Booking:
@@ -271,6 +266,8 @@ def certificate(booking_id: int):
 def certificate_download(booking_id: int):
     issued = _issued_certificate(_certificate_booking(booking_id))
     pdf = certificate_pdf(issued, current_app.config["ORGANISATION_NAME"], external_url("attendance.verify"))
+    downloads.record_download("certificate", by=current_user, filters={}, entity=issued)
+    db.session.commit()
     return Response(
         pdf,
         mimetype="application/pdf",
@@ -299,7 +296,7 @@ def verify():
 
 
 def _history_page(query, **context):
-    page = db.paginate(query, page=_page_number(), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("attendance/history.html", page=page, entries=history.entries(page.items), **context)
 
 

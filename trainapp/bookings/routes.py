@@ -29,13 +29,10 @@ from trainapp.db import utcnow
 from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.forms import agency_choices, flash_error, flash_form_errors
+from trainapp.inputs import query_page
 from trainapp.timezones import format_when, local_to_utc
 
 bp = Blueprint("bookings", __name__)
-
-
-def _page() -> int:
-    return request.args.get("page", 1, type=int)
 
 
 def _session_page(session_id: int):
@@ -226,7 +223,7 @@ def my_bookings():
         abort(400)
     page = db.paginate(
         queries.my_bookings_query(current_user, tab, utcnow()),
-        page=_page(),
+        page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template("bookings/my_bookings.html", page=page, tab=tab)
@@ -268,7 +265,9 @@ def move(booking_id: int):
 @bp.route("/approvals")
 @roles(Role.AGENCY_LEAD, Role.COORDINATOR)
 def approvals():
-    page = db.paginate(queries.approvals_query(current_user), page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(
+        queries.approvals_query(current_user), page=query_page(), per_page=current_app.config["PAGE_SIZE"]
+    )
     return render_template("bookings/approvals.html", page=page, form=DecisionForm())
 
 
@@ -313,7 +312,7 @@ def decline(booking_id: int):
 def agency_bookings():
     page = db.paginate(
         queries.agency_bookings_query(current_user.agency_id, utcnow()),
-        page=_page(),
+        page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template("bookings/agency_bookings.html", page=page)

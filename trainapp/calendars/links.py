@@ -13,6 +13,7 @@ from trainapp import audit
 from trainapp.accounts.models import User
 from trainapp.calendars.models import CalendarLink
 from trainapp.extensions import db
+from trainapp.security_log import security_event
 
 # After "calendars/", whatever the next path segment is (the token), unless it is the public
 # feed. Matched on decoded text, so percent-encoding cannot hide it.
@@ -52,6 +53,7 @@ def new_link(user: User) -> str:
         return token_for(user)
     _renew(link)
     audit.record(user, "calendar.link_renewed", link)
+    security_event("calendar.link_renewed", user_id=user.id)
     return _token(link.nonce)
 
 

@@ -18,6 +18,7 @@ from trainapp.db import utcnow, writes_on_get
 from trainapp.extensions import db
 from trainapp.filters import external_url
 from trainapp.forms import ConfirmForm
+from trainapp.inputs import query_int
 from trainapp.text import content_disposition
 
 bp = Blueprint("calendars", __name__)
@@ -82,10 +83,7 @@ def trainer_feed(token: str):
 @bp.route("/calendars/public.ics")
 @public
 def public_feed():
-    programme_id = request.args.get("programme", type=int)
-    course_id = request.args.get("course", type=int)
-    if ("programme" in request.args and programme_id is None) or ("course" in request.args and course_id is None):
-        abort(400)
+    programme_id, course_id = query_int("programme"), query_int("course")
     content = feeds.public(utcnow(), programme_id=programme_id, course_id=course_id)
     body = feed(content.events, _name("training sessions"), timezone=current_app.config["TIMEZONE"])
     return _ics(body, filename="training-sessions.ics", private=False, last_modified=content.last_modified)

@@ -26,12 +26,9 @@ from trainapp.catalogue.models import (
 from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.forms import show_domain_error, validated
+from trainapp.inputs import query_int, query_page
 
 bp = Blueprint("catalogue_admin", __name__)
-
-
-def _page() -> int:
-    return request.args.get("page", 1, type=int)
 
 
 # Programmes --------------------------------------------------------------------------
@@ -41,7 +38,7 @@ def _page() -> int:
 @coordinator_only
 def list_programmes():
     page = db.paginate(
-        sa.select(Programme).order_by(Programme.name), page=_page(), per_page=current_app.config["PAGE_SIZE"]
+        sa.select(Programme).order_by(Programme.name), page=query_page(), per_page=current_app.config["PAGE_SIZE"]
     )
     counts = dict(
         db.session.execute(
@@ -91,7 +88,7 @@ def edit_programme(programme_id: int):
 def list_venues():
     page = db.paginate(
         sa.select(Venue).order_by(Venue.active.desc(), Venue.name),
-        page=_page(),
+        page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template("catalogue/venues.html", page=page)
@@ -143,7 +140,7 @@ def list_courses():
         .options(sa.orm.contains_eager(Course.programme))
         .order_by(Programme.name, Course.level.nulls_first(), Course.title)
     )
-    page = db.paginate(query, page=_page(), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("catalogue/courses.html", page=page)
 
 
@@ -215,7 +212,7 @@ def new_session():
     form = SessionForm()
     fill_session_choices(form)
     if request.method == "GET":
-        course = db.session.get(Course, request.args.get("course_id", 0, type=int))
+        course = db.session.get(Course, query_int("course_id", 0))
         if course is not None:
             form.course.data = course.id
             form.capacity.data = course.default_capacity
@@ -249,7 +246,7 @@ def new_series():
     form.skip.choices = []
     plan, clashes, passed = None, [], []
     if request.method == "GET":
-        course = db.session.get(Course, request.args.get("course_id", 0, type=int))
+        course = db.session.get(Course, query_int("course_id", 0))
         if course is not None:
             form.course.data = course.id
             form.capacity.data = course.default_capacity

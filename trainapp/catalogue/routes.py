@@ -13,6 +13,7 @@ from trainapp.catalogue.models import Course, DeliveryMode
 from trainapp.catalogue.places import places_left
 from trainapp.db import utcnow
 from trainapp.extensions import db
+from trainapp.inputs import query_page
 
 bp = Blueprint("catalogue", __name__)
 
@@ -46,7 +47,7 @@ def browse():
     query = queries.sessions_query(
         _filters(form, coordinator), now=now, include_drafts=coordinator, viewer=current_user
     )
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template(
         "catalogue/browse.html",
         form=form,
@@ -95,7 +96,7 @@ def my_sessions():
     past = request.args.get("when") == "past"
     page = db.paginate(
         queries.trainer_sessions_query(current_user, now=now, past=past),
-        page=request.args.get("page", 1, type=int),
+        page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(

@@ -1,13 +1,16 @@
 """Error pages in the service's own style, never a bare server page."""
 
+import logging
+
 import sqlalchemy as sa
 from flask import Flask, current_app, g, render_template, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from trainapp.calendars.links import redact
 from trainapp.db import rollback_quietly
 from trainapp.extensions import db, login_manager
+from trainapp.security_log import security_event
 
 MESSAGES = {
     400: ("There is a problem with your request", "Go back, check what you entered and try again."),
@@ -63,8 +66,15 @@ def _forgo_loading_the_signed_in_person() -> None:
 
 
 def register_error_pages(app: Flask) -> None:
+    @app.errorhandler(SecurityError)
+    def _untrusted_host(_error):
+        # A Host header outside TRUSTED_HOSTS: no link can be built for it, so no styled page either.
+        message = f"{MESSAGES[400][0]}: this service does not answer to that address.\n"
+        return message, 400, {"Content-Type": "text/plain; charset=utf-8"}
+
     @app.errorhandler(CSRFError)
     def _csrf(error):
+        security_event("csrf.failed", logging.WARNING, reason=error.description)
         return _render(
             400,
             "Your form could not be sent",
@@ -73,7 +83,10 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http(error: HTTPException):
-        return _render(error.code or 500)
+        if error.code == 403:
+            security_event("access.forbidden", logging.WARNING)
+        # A refusal may say more precisely what went wrong than the page for its status.
+        return _render(error.code or 500, getattr(error, "page_title", None), getattr(error, "page_detail", None))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

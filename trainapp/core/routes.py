@@ -5,7 +5,6 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import Blueprint, current_app, jsonify, render_template
 from flask_login import current_user
-from flask_login.config import COOKIE_NAME as FLASK_LOGIN_REMEMBER_COOKIE
 from sqlalchemy.exc import SQLAlchemyError
 
 from trainapp.accounts import services as accounts
@@ -97,6 +96,9 @@ def privacy():
         "core/privacy.html",
         keep_sent_days=config["OUTBOX_KEEP_SENT_DAYS"],
         keep_failed_days=config["OUTBOX_KEEP_FAILED_DAYS"],
+        keep_training_records_years=config["KEEP_TRAINING_RECORDS_YEARS"],
+        keep_access_requests_days=config["KEEP_ACCESS_REQUESTS_DAYS"],
+        keep_sign_in_records_days=config["KEEP_SIGN_IN_RECORDS_DAYS"],
         **_organisation(),
     )
 
@@ -108,9 +110,7 @@ def cookies():
     return render_template(
         "core/cookies.html",
         session_cookie=config["SESSION_COOKIE_NAME"],
-        # Flask-Login reads this setting when it is present, else uses its own name.
-        remember_cookie=config.get("REMEMBER_COOKIE_NAME", FLASK_LOGIN_REMEMBER_COOKIE),
-        remember_days=_whole_days(config["REMEMBER_COOKIE_DURATION"]),
+        remember_days=config["REMEMBER_ME_DAYS"],
         **_organisation(),
     )
 
@@ -129,8 +129,3 @@ def _organisation() -> dict:
         "organisation_address": config["ORGANISATION_ADDRESS"],
         "data_protection_email": config["DATA_PROTECTION_OFFICER_EMAIL"],
     }
-
-
-def _whole_days(duration) -> int:
-    seconds = duration.total_seconds() if hasattr(duration, "total_seconds") else duration
-    return int(seconds // (60 * 60 * 24))

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, current_app, render_template, request, url_for
 from flask_login import current_user
 
+from trainapp import downloads
 from trainapp.accounts.access import coordinator_only, roles
 from trainapp.accounts.models import Agency, Role
 from trainapp.acting import act, act_from_button
@@ -37,6 +38,7 @@ from trainapp.funding.models import (
     Grant,
     GrantStatus,
 )
+from trainapp.inputs import query_int, query_page
 from trainapp.money import format_money, to_pounds
 from trainapp.timezones import to_local
 
@@ -256,8 +258,8 @@ def _cost_form(
 @bp.route("/costs/new", methods=["GET", "POST"])
 @coordinator_only
 def new_cost():
-    session = db.session.get(TrainingSession, request.args.get("session_id", 0, type=int))
-    programme = db.session.get(Programme, request.args.get("programme_id", 0, type=int))
+    session = db.session.get(TrainingSession, query_int("session_id", 0))
+    programme = db.session.get(Programme, query_int("programme_id", 0))
     if (session is None) == (programme is None):
         abort(404)
     form, added = _cost_form(
@@ -374,17 +376,20 @@ def _month(text: str | None) -> date | None:
     if not text:
         return None
     match = re.fullmatch(r"(\d{4})-(\d{1,2})", text.strip())
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    if not match:
         abort(400)
-    return date(int(match.group(1)), int(match.group(2)), 1)
+    try:
+        return date(int(match.group(1)), int(match.group(2)), 1)
+    except ValueError:  # a month outside 1 to 12, or year 0
+        abort(400)
 
 
 @bp.route("/charges")
 @roles(Role.COORDINATOR, Role.AGENCY_LEAD)
 def list_charges():
-    agency_id = current_user.agency_id if current_user.is_agency_lead else request.args.get("agency", type=int)
+    agency_id = current_user.agency_id if current_user.is_agency_lead else query_int("agency")
     query = charges.charges_query(agency_id=agency_id, month=_month(request.args.get("month")), newest_first=True)
-    page = db.paginate(query, page=request.args.get("page", 1, type=int), per_page=current_app.config["PAGE_SIZE"])
+    page = db.paginate(query, page=query_page(), per_page=current_app.config["PAGE_SIZE"])
     return render_template("funding/charges.html", page=page, form=WaiveForm(formdata=None))
 
 
@@ -409,12 +414,10 @@ def _statement_args():
     form = StatementForm(request.args)
     agencies = db.session.scalars(sa.select(Agency).order_by(Agency.name)).all()
     if current_user.is_agency_lead:
-        if request.args.get("agency", type=int) not in (None, current_user.agency_id):
+        # Another agency's id is refused before validation, which would only call it "not a valid choice".
+        if query_int("agency") not in (None, current_user.agency_id):
             abort(403)
         agencies = [a for a in agencies if a.id == current_user.agency_id]
-        # Another agency's id is refused before validation, which would only call it "not a valid choice".
-        if request.args.get("agency", 0, type=int) not in (0, current_user.agency_id):
-            abort(403)
     form.agency.choices = agency_choices(agencies)
     if request.method == "GET" and not request.args:
         form.agency.data = agencies[0].id if current_user.is_agency_lead and agencies else 0
@@ -454,6 +457,13 @@ def statement_csv():
         )
         for c in found.charges
     ]
+    downloads.record_download(
+        "charges statement",
+        by=current_user,
+        filters={"agency_id": found.agency.id, "month": f"{found.month:%Y-%m}"},
+        rows=len(rows),
+    )
+    db.session.commit()
     return csv_response(
         f"charges-{found.agency.name}-{found.month:%Y-%m}.csv".replace(" ", "-"),
         ["Raised", "Learner", "Course", "Session date", "Reason", "Status", "Amount (£)", "Waiver reason"],

@@ -1,6 +1,6 @@
 """The outbox page: coordinators see what is waiting, what failed and why, and queue it again."""
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import Blueprint, abort, current_app, render_template, url_for
 from flask_login import current_user
 
 from trainapp.accounts.access import coordinator_only
@@ -8,6 +8,7 @@ from trainapp.acting import act_from_button
 from trainapp.db import utcnow
 from trainapp.extensions import db
 from trainapp.forms import ConfirmForm
+from trainapp.inputs import query_page
 from trainapp.notifications import services
 from trainapp.notifications.models import OutboxMessage
 
@@ -23,7 +24,7 @@ def overview():
     summary = services.outbox_summary(utcnow(), days=RECENT_DAYS)
     page = db.paginate(
         services.failed_messages_query(),
-        page=request.args.get("page", 1, type=int),
+        page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
     return render_template(

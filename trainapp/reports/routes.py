@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_login import current_user
 
+from trainapp import downloads
 from trainapp.accounts.access import roles
 from trainapp.accounts.models import Agency, Role
 from trainapp.acting import act
@@ -16,6 +17,7 @@ from trainapp.db import utcnow
 from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.forms import agency_choices, show_domain_error
+from trainapp.inputs import query_int
 from trainapp.money import to_pounds
 from trainapp.reports import queries, services
 from trainapp.reports.forms import CoverageTargetForm, ReportForm
@@ -210,7 +212,26 @@ def board_csv():
     form, report = _load_report()
     if report is None:
         abort(400)
-    name = f"board-{table}-{report.filters.start}-{report.filters.end}.csv"
+    header, rows = _board_table(table, report)
+    filters = report.filters
+    downloads.record_download(
+        "board report",
+        by=current_user,
+        filters={
+            "table": table,
+            "start": filters.start,
+            "end": filters.end,
+            "programme_id": filters.programme_id,
+            "agency_id": filters.agency_id,
+        },
+        rows=len(rows),
+    )
+    db.session.commit()
+    return csv_response(f"board-{table}-{filters.start}-{filters.end}.csv", header, rows)
+
+
+def _board_table(table: str, report: queries.BoardReport) -> tuple[list[str], list[tuple]]:
+    """One table of the board report as a CSV's header and rows."""
     if table == "summary":
         rows = [(label, _csv_value(value, kind)) for label, value, kind in _summary(report)]
         # The partnership's costs are not one agency's business; its own charges are.
@@ -225,26 +246,23 @@ def board_csv():
             ("Charges waived", report.charges_waived),
             ("Charges waived (£)", to_pounds(report.charges_waived_pence)),
         ]
-        return csv_response(name, ["Measure", "Value"], rows)
+        return ["Measure", "Value"], rows
     if table == "agencies":
-        return csv_response(
-            name,
+        return (
             ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
             [(r.name, r.booked, r.attended, _percent(r.show_rate), r.no_shows, r.walk_ins) for r in report.by_agency],
         )
     if table == "programmes":
-        return csv_response(
-            name,
+        return (
             ["Programme", "Sessions run", "Places offered", "Booked", "Attended", "Show rate"],
             [(r.name, r.sessions, r.offered, r.booked, r.attended, _percent(r.show_rate)) for r in report.by_programme],
         )
     if table == "months":
-        return csv_response(
-            name,
+        return (
             ["Month", "Offered", "Booked", "Attended"],
             [(f"{m:%Y-%m}", o, b, a) for m, o, b, a in report.by_month],
         )
-    return csv_response(name, ["Reason for absence", "Number"], list(report.absence.items()))
+    return ["Reason for absence", "Number"], list(report.absence.items())
 
 
 def _csv_value(value, kind: str):
@@ -258,8 +276,8 @@ def _csv_value(value, kind: str):
 def _coverage_agency() -> int | None:
     if current_user.is_agency_lead:
         return current_user.agency_id
-    agency_id = request.args.get("agency", type=int)
-    if "agency" in request.args and (agency_id is None or db.session.get(Agency, agency_id) is None):
+    agency_id = query_int("agency")
+    if agency_id is not None and db.session.get(Agency, agency_id) is None:
         abort(400)
     return agency_id
 
@@ -311,7 +329,8 @@ def coverage():
 @bp.route("/coverage.csv")
 @READERS
 def coverage_csv():
-    rows = queries.coverage(to_local(utcnow()).date(), _coverage_agency())
+    agency_id = _coverage_agency()
+    rows = queries.coverage(to_local(utcnow()).date(), agency_id)
     header = [
         "Agency",
         "Course",
@@ -321,6 +340,8 @@ def coverage_csv():
         "Overdue",
         "Still to train",
     ]
+    downloads.record_download("training coverage", by=current_user, filters={"agency_id": agency_id}, rows=len(rows))
+    db.session.commit()
     return csv_response(
         "coverage.csv",
         header,
