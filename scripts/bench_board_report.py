@@ -14,6 +14,10 @@ database session as a request would have:
   coverage, every agency           queries.coverage() for a coordinator
   GET /reports/board, 3 years      the whole page (queries, charts, template) as a coordinator
   GET /reports/board.csv, 1 qtr    the agencies table as CSV
+  GET /reports/board, 1 quarter    the whole page for the last full quarter
+  GET /reports/coverage            coverage of every agency's targets
+  GET /refreshers                  the first page of refreshers due, everyone's
+  GET /funding                     the funding dashboard
 
 PostgreSQL is ANALYZEd after the load, as autovacuum would do within a minute of it.
 SQLite is timed as loaded (nothing analyses it unless someone runs ANALYZE), then again
@@ -63,6 +67,10 @@ ROWS = [
     "coverage, every agency",
     "GET /reports/board, 3 years",
     "GET /reports/board.csv, 1 qtr",
+    "GET /reports/board, 1 quarter",
+    "GET /reports/coverage",
+    "GET /refreshers",
+    "GET /funding",
 ]
 
 
@@ -182,6 +190,10 @@ def bench(
     with app.app_context():
         results[ROWS[5]] = median_seconds(page(f"/reports/board?{dates(made.first_day, today)}"), runs)
         results[ROWS[6]] = median_seconds(page(f"/reports/board.csv?table=agencies&{dates(*quarter)}"), runs)
+        results[ROWS[7]] = median_seconds(page(f"/reports/board?{dates(*quarter)}"), runs)
+        results[ROWS[8]] = median_seconds(page("/reports/coverage"), runs)
+        results[ROWS[9]] = median_seconds(page("/refreshers"), runs)
+        results[ROWS[10]] = median_seconds(page("/funding"), runs)
         db.session.remove()
         db.engine.dispose()
     return generated, results, summary

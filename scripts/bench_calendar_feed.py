@@ -1,14 +1,16 @@
-"""How long the public calendar feed takes to build for 2,000 sessions, against icalendar alone.
+"""How long the public calendar feed takes to build for 2,000 sessions, and to revalidate.
 
 Builds a throwaway SQLite database through the app's own models (2,000 published sessions
-over the next two years, with courses, venues and trainers), then times, as the median of
-several runs:
+over the next year, with courses, venues and trainers), then times, as the median of several
+runs:
 
-  query + events        feeds.public(): the query and one icalendar Event per session
-  serialise             ical.feed(): VCALENDAR, VTIMEZONE, sorting, to_ical()
-  feeds.public + feed   both, as the route does them
-  HTTP GET              GET /calendars/public.ics through Flask's test client
-  icalendar alone       Calendar.to_ical() of the same 2,000 prebuilt Event objects
+  query (feeds.public)      the query: one (session, options) pair per session
+  write (writer.feed)       the iCalendar text, written directly
+  feeds.public + write      both, as the route does them on a cache miss (also per event)
+  HTTP GET, built           GET /calendars/public.ics through Flask's test client, cache emptied
+  HTTP GET, cached          the same GET when the bytes for this validator are in the cache
+  HTTP 304                  the GET with If-None-Match, as a calendar program polls (median of 200)
+  icalendar alone           Calendar.to_ical() of the same sessions as prebuilt Event objects
 
 Not a test: it prints figures and checks nothing but that every run gives the same bytes.
 
@@ -28,11 +30,13 @@ from pathlib import Path
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
 
-from icalendar import Calendar  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
 
 from trainapp import create_app  # noqa: E402
 from trainapp.accounts.models import Role, User  # noqa: E402
 from trainapp.calendars import feeds, ical  # noqa: E402
+from trainapp.calendars.events import event_for, write_feed  # noqa: E402
+from trainapp.calendars.models import CachedFeed  # noqa: E402
 from trainapp.catalogue.models import (  # noqa: E402
     Course,
     CourseStatus,
@@ -71,7 +75,7 @@ def seed(count: int) -> None:
     db.session.add_all(programmes + courses + venues + trainers)
     start = utcnow().replace(hour=9, minute=30, second=0, microsecond=0) + timedelta(days=1)
     for n in range(count):
-        starts_at = start + timedelta(days=n * 730 // count, hours=(n % 3) * 2)
+        starts_at = start + timedelta(days=n * 360 // count, hours=(n % 3) * 2)
         online = n % 5 == 0
         db.session.add(
             TrainingSession(
@@ -105,6 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sessions", type=int, default=2000, help="how many sessions (default 2000)")
     parser.add_argument("--runs", type=int, default=5, help="timed runs per row, median shown (default 5)")
+    parser.add_argument("--revalidations", type=int, default=200, help="timed 304 answers, median shown (default 200)")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -116,30 +121,26 @@ def main() -> None:
             db.create_all()
             seed(args.sessions)
 
-            def query_and_events():
-                return feeds.public(utcnow()).events
+            def query():
+                return feeds.public(utcnow())
 
             def route_work():
-                return ical.feed(feeds.public(utcnow()).events, name, timezone=timezone)
+                return write_feed(feeds.public(utcnow()), name)
 
-            prebuilt = feeds.public(utcnow()).events
+            prebuilt = feeds.public(utcnow())
             assert len(prebuilt) == args.sessions, f"{len(prebuilt)} events, expected {args.sessions}"
+            events = [event_for(session, options) for session, options in prebuilt]
 
-            def serialise():
-                return ical.feed(prebuilt, name, timezone=timezone)
+            def write():
+                return write_feed(prebuilt, name)
 
             def icalendar_alone():
-                calendar = Calendar()
-                calendar.add("prodid", ical.PRODID)
-                calendar.add("version", "2.0")
-                for event in prebuilt:
-                    calendar.add_component(event)
-                return calendar.to_ical()
+                return ical.feed(events, name, timezone=timezone)
 
             for label, run in [
-                ("query + events (feeds.public)", query_and_events),
-                ("serialise (ical.feed)", serialise),
-                ("feeds.public + ical.feed", route_work),
+                ("query (feeds.public)", query),
+                ("write (writer.feed)", write),
+                ("feeds.public + write", route_work),
                 ("icalendar alone: to_ical()", icalendar_alone),
             ]:
                 results[label] = median_seconds(run, args.runs)
@@ -148,14 +149,35 @@ def main() -> None:
         # Outside any app context, as in production: each request has its own context and session.
         client = app.test_client()
 
-        def http_get():
-            response = client.get("/calendars/public.ics")
-            assert response.status_code == 200
-            return response.data
+        def empty_cache():
+            with app.app_context():
+                db.session.execute(sa.delete(CachedFeed))
+                db.session.commit()
 
-        results["HTTP GET /calendars/public.ics"] = median_seconds(http_get, args.runs, fresh_session=False)
-        feed_bytes = results["feeds.public + ical.feed"][1]
-        assert results["HTTP GET /calendars/public.ics"][1] == feed_bytes, "the route gave other bytes"
+        def http_get(*, built: bool):
+            if built:
+                empty_cache()
+            began = time.perf_counter()
+            response = client.get("/calendars/public.ics")
+            took = time.perf_counter() - began
+            assert response.status_code == 200
+            return took, response.data
+
+        for label, built in [("HTTP GET, built", True), ("HTTP GET, cached", False)]:
+            http_get(built=built)
+            runs = [http_get(built=built) for _ in range(args.runs)]
+            results[label] = (statistics.median(took for took, _ in runs), runs[-1][1])
+        etag = client.get("/calendars/public.ics").headers["ETag"]
+
+        def http_304():
+            response = client.get("/calendars/public.ics", headers={"If-None-Match": etag})
+            assert response.status_code == 304
+            return None
+
+        results["HTTP 304 (If-None-Match)"] = median_seconds(http_304, args.revalidations, fresh_session=False)
+        feed_bytes = results["feeds.public + write"][1]
+        assert results["HTTP GET, built"][1] == feed_bytes, "the route gave other bytes"
+        assert results["HTTP GET, cached"][1] == feed_bytes, "the cache gave other bytes"
         with app.app_context():
             assert route_work() == feed_bytes, "the same data gave different bytes"
             db.session.remove()
@@ -168,14 +190,19 @@ def main() -> None:
     )
     print(f"{'':34}{'ms':>9}{'vs icalendar':>14}")
     for label in [
-        "query + events (feeds.public)",
-        "serialise (ical.feed)",
-        "feeds.public + ical.feed",
-        "HTTP GET /calendars/public.ics",
+        "query (feeds.public)",
+        "write (writer.feed)",
+        "feeds.public + write",
+        "HTTP GET, built",
+        "HTTP GET, cached",
+        "HTTP 304 (If-None-Match)",
         "icalendar alone: to_ical()",
     ]:
         seconds = results[label][0]
-        print(f"{label:34}{seconds * 1000:9.0f}{seconds / baseline:13.1f}x")
+        digits, ratio_digits = (1, 3) if seconds < 0.1 else (0, 1)
+        print(f"{label:34}{seconds * 1000:9.{digits}f}{seconds / baseline:13.{ratio_digits}f}x")
+    for label in ["write (writer.feed)", "feeds.public + write", "icalendar alone: to_ical()"]:
+        print(f"{label + ' per event':44}{results[label][0] / args.sessions * 1e6:6.0f} µs")
 
 
 if __name__ == "__main__":

@@ -52,8 +52,12 @@ RETENTION_SETTINGS = {
     "KEEP_SIGN_IN_RECORDS_DAYS": "days",
 }
 
-# A hundred years in each unit: beyond it a date would fall outside what Python can hold.
-_MOST = {"years": 100, "days": 36_500, "hours": 876_000, "minutes": 52_560_000}
+# How far ahead the public calendar feed reaches (it starts 30 days back).
+FEED_SETTINGS = {"PUBLIC_FEED_MONTHS_AHEAD": "months"}
+
+# A hundred years in each unit: beyond it a date would fall outside what Python can hold. Ten
+# years of months: a feed reaching further would hold every session ever planned.
+_MOST = {"years": 100, "months": 120, "days": 36_500, "hours": 876_000, "minutes": 52_560_000}
 
 
 def _periods(units: dict[str, str]) -> dict:
@@ -233,6 +237,7 @@ def from_environment(instance_path: Path) -> dict:
         **_session_settings(),
         **_periods(OUTBOX_SETTINGS),
         **_periods(RETENTION_SETTINGS),
+        **_periods(FEED_SETTINGS),
         **_organisation_settings(),
     }
 
@@ -295,6 +300,7 @@ class DefaultConfig:
     KEEP_ACCESS_REQUESTS_DAYS = 90
     KEEP_SIGN_IN_RECORDS_DAYS = 30
     PAGE_SIZE = 25
+    PUBLIC_FEED_MONTHS_AHEAD = 12
     # When the service was last checked against WCAG 2.2 AA, for the accessibility statement.
     ACCESSIBILITY_TESTED_ON = date(2026, 12, 1)
 

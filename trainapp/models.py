@@ -12,7 +12,7 @@ from trainapp.accounts.models import (  # noqa: F401
 from trainapp.attendance.models import Certificate, Evaluation, RegisterSubmission  # noqa: F401
 from trainapp.audit import AuditEvent  # noqa: F401
 from trainapp.bookings.models import AgencyReservation, Booking  # noqa: F401
-from trainapp.calendars.models import CalendarLink  # noqa: F401
+from trainapp.calendars.models import CachedFeed, CalendarLink  # noqa: F401
 from trainapp.catalogue.models import (  # noqa: F401
     Course,
     Programme,

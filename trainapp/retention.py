@@ -31,7 +31,7 @@ from trainapp.accounts.models import (
 )
 from trainapp.attendance.models import Evaluation
 from trainapp.bookings.models import Booking
-from trainapp.calendars.models import CalendarLink
+from trainapp.calendars.models import CachedFeed, CalendarLink
 from trainapp.catalogue.models import TrainingSession, session_trainers
 from trainapp.db import UTCDateTime, rows_changed, utcnow
 from trainapp.extensions import db
@@ -191,6 +191,7 @@ def _anonymise(people: list[User], now: datetime) -> None:
     _forget_their_mail(people, now)
     for model, column in (
         (CalendarLink, CalendarLink.user_id),
+        (CachedFeed, CachedFeed.user_id),
         (PasswordResetToken, PasswordResetToken.user_id),
         (RecoveryCode, RecoveryCode.user_id),
         (AccessRequest, AccessRequest.user_id),

@@ -26,6 +26,13 @@ def _is_refused(character: str) -> bool:
     return unicodedata.category(character) == "Cc" or character in _SEPARATORS_AND_BIDI
 
 
+# The same characters as a pattern (category Cc is exactly U+0000-U+001F and U+007F-U+009F), so
+# feeds of thousands of titles do not look at each character in Python.
+_REFUSED_RUNS = re.compile(f"[\x00-\x1f\x7f-\x9f{_SEPARATORS_AND_BIDI}]+")
+_SPACES = re.compile(" {2,}")
+_REFUSED_BUT_LINE_FEED = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_SEPARATORS_AND_BIDI}]")
+
+
 def has_line_breaks_or_controls(text: str) -> bool:
     """Whether the text holds anything that cannot be in one-line text."""
     return any(_is_refused(character) for character in text)
@@ -39,16 +46,7 @@ def one_line(text: str | None) -> str:
     """
     if not text:
         return ""
-    pieces, gap = [], False
-    for character in text:
-        if _is_refused(character):
-            gap = True
-            continue
-        if gap:
-            pieces.append(" ")
-            gap = False
-        pieces.append(character)
-    return re.sub(r" {2,}", " ", "".join(pieces)).strip()
+    return _SPACES.sub(" ", _REFUSED_RUNS.sub(" ", text)).strip()
 
 
 def lines_only(text: str | None) -> str:
@@ -57,7 +55,7 @@ def lines_only(text: str | None) -> str:
     if not text:
         return ""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(" " if _is_refused(c) and c != "\n" else c for c in text)
+    return _REFUSED_BUT_LINE_FEED.sub(" ", text)
 
 
 def content_disposition(filename: str, *, disposition: str = "attachment") -> str:

@@ -4,7 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import make_agency, make_course, make_session, make_user
-from tests.support import outbox_subjects
+from tests.support import counting_queries, outbox_subjects
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.audit import AuditEvent
 from trainapp.bookings import reminders, rules, services, session_lifecycle
@@ -87,6 +87,27 @@ def test_a_freed_place_goes_to_the_first_waiting_person_in_the_same_transaction(
     assert outbox_subjects(db, second.email)[-1].startswith("A place has come free")
     promoted = db.session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "booking.promoted")).one()
     assert promoted.before["status"] == "waiting" and promoted.after["status"] == "confirmed"
+
+
+def test_freeing_a_place_promotes_with_the_same_statements_however_long_the_waiting_list(db, agency):
+    # While the session row is locked, availability is counted once per freed place, not per waiting person.
+    def cancel_with(waiting_count):
+        session = make_session(starts_at=START, capacity=1)
+        first, *rest = people(agency, 1 + waiting_count)
+        taken = book(session, first)
+        for person in rest:
+            book(session, person)
+        db.session.commit()
+        with counting_queries(db.engine) as statements:
+            services.cancel_booking(taken.id, by=first, now=NOW)
+            db.session.flush()
+        return session, statements
+
+    _, one = cancel_with(1)
+    session, many = cancel_with(50)
+    assert statuses(session) == [BookingStatus.CANCELLED, BookingStatus.CONFIRMED] + [BookingStatus.WAITING] * 49
+    assert session.places_taken == 1
+    assert len(many) == len(one), "\n".join(["1 waiting:", *one, "", "50 waiting:", *many])
 
 
 def test_raising_capacity_promotes_the_waiting_list(db, agency):

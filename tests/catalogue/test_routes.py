@@ -64,6 +64,17 @@ def fill(session, places: int) -> None:
         bookings.book_place(session.id, person, by=person)
 
 
+def hold(session, places=2) -> None:
+    """Hold places on a session for an agency of their own."""
+    bookings.reserve_places(
+        session.id,
+        make_agency(),
+        places=places,
+        release_at=session.starts_at - timedelta(days=1),
+        by=make_user(Role.COORDINATOR),
+    )
+
+
 @pytest.fixture
 def coordinator(db):
     return make_user(Role.COORDINATOR, name="Cora Lane")
@@ -727,6 +738,66 @@ def test_the_session_list_runs_a_fixed_number_of_queries(app, client, db, role):
     assert len(many) == len(few), many
     second = client.get("/sessions?page=2")
     assert len(listed(second)) == 5 and "Page 2 of 2" in text(second)
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.COORDINATOR])
+def test_a_filtered_later_page_of_the_session_list_runs_a_fixed_number_of_queries(app, client, db, role):
+    viewer = make_user(role, agency=make_agency())
+    signed_in(client, viewer)
+    programme = make_programme("Safeguarding")
+    page_size = app.config["PAGE_SIZE"]
+
+    def add_sessions(n):
+        # Each with its own course, venue, trainers, bookings and places held for an agency,
+        # so loading or counting any of them per row would show.
+        for _ in range(n):
+            session = make_session(
+                course=make_course(programme=programme), trainers=[make_user(Role.TRAINER), make_user(Role.TRAINER)]
+            )
+            fill(session, 2)
+            hold(session)
+        make_session()  # in another programme: filtered out
+        db.session.commit()
+
+    path = f"/sessions?programme={programme.id}&places=y&page=2"
+    add_sessions(page_size + 2)
+    with counting_queries(db.engine) as few:
+        small = client.get(path)
+    add_sessions(page_size)
+    with counting_queries(db.engine) as many:
+        large = client.get(path)
+
+    assert len(listed(small)) == 2
+    assert len(listed(large)) == page_size
+    assert "Page 2 of 2" in text(small) and "Page 2 of 3" in text(large)
+    assert len(many) == len(few), "\n".join(few + [""] + many)
+
+
+@pytest.mark.parametrize("role", [Role.STAFF, Role.COORDINATOR])
+def test_the_session_page_runs_a_fixed_number_of_queries(client, db, role, world):
+    viewer = make_user(role, agency=make_agency())
+    signed_in(client, viewer)
+
+    def session_with(people, trainers, held):
+        session = make_session(
+            course=world[0], trainers=[make_user(Role.TRAINER) for _ in range(trainers)], capacity=50
+        )
+        fill(session, people)
+        for _ in range(held):
+            hold(session)
+        bookings.book_place(session.id, viewer, by=viewer)
+        db.session.commit()
+        return session
+
+    few_session, many_session = session_with(1, 1, 1), session_with(30, 6, 5)
+    with counting_queries(db.engine) as few:
+        small = client.get(f"/sessions/{few_session.id}")
+    with counting_queries(db.engine) as many:
+        large = client.get(f"/sessions/{many_session.id}")
+
+    assert "46 of 50" in text(small)  # 50 less 2 booked, less 2 held for another agency
+    assert "9 of 50" in text(large)  # 50 less 31 booked, less 5 × 2 held
+    assert len(many) == len(few), "\n".join(few + [""] + many)
 
 
 def test_a_trainer_sees_only_their_own_sessions(client, db):

@@ -4,6 +4,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.factories import make_course, make_programme, make_session, make_user, make_venue
+from tests.support import counting_queries
 from trainapp.accounts.models import Role
 from trainapp.audit import AuditEvent
 from trainapp.catalogue import services
@@ -133,6 +134,40 @@ def test_a_series_at_a_time_the_clocks_skip_is_refused(app, db, coordinator):
             by=coordinator,
         )
     assert db.session.scalar(sa.select(sa.func.count(TrainingSession.id))) == 0
+
+
+def test_checking_a_series_for_clashes_takes_the_same_queries_for_5_weeks_as_for_30(app, db):
+    def check(weeks):
+        trainer, venue = make_user(Role.TRAINER, name=f"Trainer of {weeks}"), make_venue()
+        # Every week clashes, by trainer or by venue, each with a trainer of its own, so
+        # loading anything per clash or per week would show.
+        for week in range(weeks):
+            make_session(
+                starts_at=START + timedelta(weeks=week, hours=1),
+                trainers=[trainer, make_user(Role.TRAINER)] if week % 2 else [make_user(Role.TRAINER)],
+                venue=make_venue() if week % 2 else venue,
+            )
+        details = services.SeriesDetails(
+            weekday=START.weekday(),
+            start_time=time(10),
+            end_time=time(12),
+            first_on=START.date(),
+            last_on=START.date() + timedelta(weeks=weeks - 1),
+            skip=set(),
+            template=_details(START, trainers=[trainer], venue=venue),
+        )
+        db.session.commit()
+        with counting_queries(db.engine) as statements:
+            checked = services.check_series(details, now=START - timedelta(days=30))
+        return checked, statements
+
+    few, few_statements = check(5)
+    many, many_statements = check(30)
+    assert len(few.clashes) == len(few.occurrences) == 5
+    assert len(many.clashes) == len(many.occurrences) == 29  # the August bank holiday is left out
+    assert many.clashes[0].reason.endswith(" is already booked")
+    assert many.clashes[1].reason == "Trainer of 30 is already training"
+    assert len(many_statements) == len(few_statements), "\n".join(few_statements + [""] + many_statements)
 
 
 def test_a_series_with_dates_that_have_passed_is_created_only_once_confirmed(app, db, coordinator):

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
+import trainapp.models  # noqa: F401  (so the metadata holds every table)
 from tests.conftest import BACKENDS, _prepare_postgres_schema, _worker, postgres_url_for_worker
 from tests.factories import migrate_database
 from trainapp import create_app
@@ -81,3 +82,28 @@ def test_the_migrated_audit_trail_is_append_only_on_postgresql(migrated):
             connection.execute(sa.text(statement))
     with _db.engine.connect() as connection:
         assert connection.execute(sa.text("SELECT action FROM audit_events")).scalars().all() == ["user.updated"]
+
+
+def _indexed_column_lists(table: sa.Table) -> list[tuple[str, ...]]:
+    # Primary keys and unique constraints are indexes on both databases too.
+    lists = [tuple(column.name for column in index.columns) for index in table.indexes]
+    lists += [
+        tuple(column.name for column in constraint.columns)
+        for constraint in table.constraints
+        if isinstance(constraint, sa.PrimaryKeyConstraint | sa.UniqueConstraint)
+    ]
+    return lists
+
+
+def test_every_foreign_key_leads_an_index():
+    # Without one, deleting or finding the rows a key points at reads the whole table:
+    # on a partnership's 150,000 bookings, a list or a report stalls.
+    unindexed = [
+        f"{table.name}.{', '.join(key.column_keys)}"
+        for table in _db.metadata.sorted_tables
+        for key in table.foreign_key_constraints
+        if not any(
+            columns[: len(key.column_keys)] == tuple(key.column_keys) for columns in _indexed_column_lists(table)
+        )
+    ]
+    assert unindexed == [], "give each of these an index (model and migration)"

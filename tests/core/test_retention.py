@@ -43,7 +43,7 @@ from trainapp.attendance.models import Evaluation, EvaluationKind
 from trainapp.audit import AuditEvent
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.calendars import links
-from trainapp.calendars.models import CalendarLink
+from trainapp.calendars.models import CachedFeed, CalendarLink
 from trainapp.catalogue.models import SessionStatus
 from trainapp.config import RETENTION_SETTINGS, ConfigError, from_environment
 from trainapp.funding import charges
@@ -254,6 +254,10 @@ def test_a_person_past_their_period_is_anonymised_and_cannot_sign_in(app, cli, d
     assert "Enter a correct email address and password" in response.get_data(as_text=True)
     assert fresh_client(app).get(f"/calendars/{token}/personal.ics").status_code == 404
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CalendarLink)) == 0
+    # The feed's cached text listed the sessions he booked.
+    assert (
+        db.session.scalar(sa.select(sa.func.count()).select_from(CachedFeed).where(CachedFeed.user_id == omar_id)) == 0
+    )
     assert db.session.scalar(sa.select(sa.func.count()).select_from(PasswordResetToken)) == 0
     # A message still waiting is not sent; the record that it existed (kept for support) no
     # longer says to whom, or what it said.

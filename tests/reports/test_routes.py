@@ -27,6 +27,7 @@ from tests.factories import (
     sign_in,
 )
 from tests.pages import error_summary, parse, plain, table
+from tests.support import counting_queries
 from trainapp.accounts.models import AgencyKind, Role
 from trainapp.bookings.models import AttendanceStatus, Booking, BookingStatus
 from trainapp.catalogue.models import SessionStatus
@@ -670,3 +671,49 @@ def test_a_target_that_is_not_a_number_of_staff_is_explained(db, w, coordinator,
     assert response.status_code == 200
     assert error_summary(response) == [message]
     assert targets(db) == before
+
+
+# --- a fixed number of queries, however large the partnership -------------------------------
+
+
+def _more_partnership(db, w, n: int, first: int = 0):
+    """``n`` more agencies, each with a programme, a course with a target, and a session in May
+    with two of its people booked (one there, one not)."""
+    for i in range(first, first + n):
+        agency = make_agency(f"Partner {i:02}")
+        course = make_course(programme=make_programme(f"Strand {i:02}"), title=f"Course {i:02}", refresher_months=6)
+        session = make_session(
+            course, local_to_utc(date(2025, 5, 1 + i % 28), time(10)), hours=2, status=SessionStatus.DELIVERED
+        )
+        book(db, session, make_user(agency=agency, name=f"Came {i:02}"), AttendanceStatus.ATTENDED)
+        book(db, session, make_user(agency=agency, name=f"Missed {i:02}"), AttendanceStatus.NO_SHOW)
+        db.session.add(CoverageTarget(agency=agency, course=course, staff_needed=3))
+    db.session.commit()
+
+
+QUARTER_WITH_MAY = "/reports/board?" + dates(date(2025, 4, 1), date(2025, 6, 30))
+
+
+@pytest.mark.parametrize(
+    "path",
+    [QUARTER_WITH_MAY, QUARTER_WITH_MAY.replace("/board?", "/board.csv?table=agencies&"), "/reports/coverage"],
+)
+def test_report_pages_run_the_same_queries_for_a_small_or_larger_partnership(db, w, coordinator, path):
+    _more_partnership(db, w, 1)
+    with counting_queries(db.engine) as small:
+        assert coordinator.get(path).status_code == 200
+    _more_partnership(db, w, 20, first=1)
+    with counting_queries(db.engine) as larger:
+        page = coordinator.get(path)
+    assert "Partner 20" in page.get_data(as_text=True)
+    assert len(larger) == len(small), "\n".join(["small:", *small, "", "larger:", *larger])
+
+
+def test_the_board_report_reads_the_bookings_once_for_all_its_tables(db, w, coordinator):
+    """Places booked, attendance, absences and late cancellations, by agency, programme and
+    month, come from one pass over the bookings (evaluations, read with their bookings, aside)."""
+    _more_partnership(db, w, 3)
+    with counting_queries(db.engine) as statements:
+        assert coordinator.get(QUARTER_WITH_MAY).status_code == 200
+    reading_bookings = [s for s in statements if re.search(r"\b(FROM|JOIN) bookings\b", s)]
+    assert len([s for s in reading_bookings if "evaluations" not in s]) == 1, "\n\n".join(reading_bookings)

@@ -582,11 +582,16 @@ def refreshers_due_query(agency_id: int | None, now: datetime, *, overdue_only: 
 
 
 def agency_refreshers(agency_id: int | None, now: datetime, *, page: int = 1, per_page: int = 25) -> RefresherPage:
-    """One page of refreshers due within 90 days or overdue, counted and sorted by the database."""
-    query = refreshers_due_query(agency_id, now)
-    total = db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
-    items = _staff_refreshers(query.limit(per_page).offset((page - 1) * per_page), now)
-    return RefresherPage(items, page, per_page, int(total or 0))
+    """One page of refreshers due within 90 days or overdue, counted and sorted by the database.
+
+    The count rides along on every row of the page, so working out everyone's latest
+    completions (the costly part) happens once; past the last page there are no rows to carry
+    it, and the page is empty, which is all the caller needs to know.
+    """
+    query = refreshers_due_query(agency_id, now).add_columns(sa.func.count().over())
+    rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
+    items = _as_refreshers([row[:3] for row in rows], now)
+    return RefresherPage(items, page, per_page, int(rows[0][3]) if rows else 0)
 
 
 def refreshers_due_for(person: User, now: datetime) -> list[StaffRefresher]:
@@ -602,9 +607,14 @@ def overdue_refreshers(agency_id: int, now: datetime, *, limit: int) -> tuple[li
 
 
 def _staff_refreshers(query: sa.Select, now: datetime) -> list[StaffRefresher]:
+    return _as_refreshers(list(db.session.execute(query)), now)
+
+
+def _as_refreshers(rows: list, now: datetime) -> list[StaffRefresher]:
+    """(person, course, completed_at) rows as refreshers with their due dates."""
     today = to_local(now).date()
     items = []
-    for person, course, completed_at in db.session.execute(query):
+    for person, course, completed_at in rows:
         due = refreshers_due.due_on(completed_at, course.refresher_months)
         items.append(
             StaffRefresher(

@@ -53,6 +53,18 @@ class Availability:
         places, taken = self.reserved[agency_id]
         return max(places - taken, 0)
 
+    @property
+    def has_room(self) -> bool:
+        return self.general_left > 0 or any(self.reserved_left(agency) for agency in self.reserved)
+
+    def take(self, reserved_for: int | None) -> None:
+        """Count one more place taken, from an agency's held places or from the pool."""
+        if reserved_for is None:
+            self.general_taken += 1
+        else:
+            places, taken = self.reserved[reserved_for]
+            self.reserved[reserved_for] = (places, taken + 1)
+
     def slot_for(self, agency_id: int | None) -> tuple[bool, int | None]:
         """(found, reserved agency or None): an agency's own places are used before the pool."""
         if self.reserved_left(agency_id):
@@ -156,9 +168,18 @@ def promote_from_waiting_list(session: TrainingSession, now: datetime, *, by: Us
     promoted: list[Booking] = []
     if session.starts_at <= now:
         return promoted
+    # Counted once and kept up to date here, so the statements run while the row is locked
+    # grow with the places freed, not with the length of the waiting list.
+    avail = availability(session, now)
+    if not avail.has_room:
+        return promoted
     for booking in waiting_list(session):
-        if not take_place(session, booking, now):
+        found, reserved_for = avail.slot_for(booking.agency_id)
+        if not found:
             continue
+        avail.take(reserved_for)
+        booking.reserved_for_agency_id = reserved_for
+        session.places_taken += 1
         target = status_for_new_place(session.course, booking.user, booking.booked_by)
         change_status(booking, target, by=by, action="booking.promoted")
         booking.approval_due_at = None
@@ -166,4 +187,6 @@ def promote_from_waiting_list(session: TrainingSession, now: datetime, *, by: Us
             booking.approval_due_at = approval_deadline(session, now)
         messages.promoted(booking)
         promoted.append(booking)
+        if not avail.has_room:
+            break
     return promoted

@@ -127,24 +127,28 @@ class Booking(Model):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     # The person's agency when they booked: reports and charges follow it, not later moves.
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True)
-    booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    booked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     status: Mapped[BookingStatus] = mapped_column(enum_type(BookingStatus), index=True)
     # Set when the place taken is one held back for this agency.
-    reserved_for_agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="SET NULL"))
+    reserved_for_agency_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True
+    )
     queue_position: Mapped[int | None] = mapped_column()
     approval_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     is_late_cancellation: Mapped[bool] = mapped_column(default=False)
-    transferred_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    transferred_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     reason: Mapped[str | None] = mapped_column(sa.Text)
     # The register: marked by the trainer on the day. Walk-ins come without a place.
     attendance: Mapped[AttendanceStatus | None] = mapped_column(enum_type(AttendanceStatus))
     minutes_missed: Mapped[int | None] = mapped_column()
     is_walk_in: Mapped[bool] = mapped_column(default=False)
     attendance_marked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    attendance_marked_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    attendance_marked_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     # The SEQUENCE of the last iCalendar REQUEST or CANCEL emailed to this person for the
     # session (None before the first). Each new one must be higher, or calendar programs
     # ignore it: see bookings.messages.
@@ -200,11 +204,11 @@ class AgencyReservation(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     session_id: Mapped[int] = mapped_column(sa.ForeignKey("training_sessions.id", ondelete="CASCADE"))
-    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id", ondelete="CASCADE"))
+    agency_id: Mapped[int] = mapped_column(sa.ForeignKey("agencies.id", ondelete="CASCADE"), index=True)
     places: Mapped[int] = mapped_column()
     release_at: Mapped[datetime] = mapped_column(UTCDateTime)
     released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     session: Mapped[TrainingSession] = relationship()

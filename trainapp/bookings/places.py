@@ -27,17 +27,23 @@ def _held(now: datetime):
     return (AgencyReservation.released_at.is_(None), AgencyReservation.release_at > now)
 
 
-def _holding_bookings(*conditions):
+def _unused(reservation_conditions, now: datetime):
+    """Places held by the matching reservations and not yet taken from them, per session row."""
     # A walk-in came without a place, so takes none (as in capacity.availability).
-    return (
+    taken = (
         sa.select(sa.func.count(Booking.id))
         .where(
-            Booking.session_id == TrainingSession.id,
+            Booking.session_id == AgencyReservation.session_id,
+            Booking.reserved_for_agency_id == AgencyReservation.agency_id,
             Booking.status.in_(HOLDING),
             Booking.is_walk_in.is_(False),
-            *conditions,
         )
         .scalar_subquery()
+    )
+    return AgencyReservation.places - taken, (
+        AgencyReservation.session_id == TrainingSession.id,
+        *reservation_conditions,
+        *_held(now),
     )
 
 
@@ -46,37 +52,21 @@ def _not_negative(value):
 
 
 def places_left_column(agency_id: int | None, now: datetime) -> sa.ColumnElement:
-    """Places someone from this agency (None: no agency) could still book on each session."""
-    held_places = (
-        sa.select(sa.func.coalesce(sa.func.sum(AgencyReservation.places), 0))
-        .where(AgencyReservation.session_id == TrainingSession.id, *_held(now))
-        .scalar_subquery()
-    )
-    taken = _holding_bookings()
+    """Places someone from this agency (None: no agency) could still book on each session.
+
+    Places taken come from the session's own counter (kept in the locked section); only
+    sessions with places held for agencies look further, at those reservations' bookings."""
     # Places taken from an agency's held places come out of those, not out of the general pool;
     # once the hold is released they count against the pool like any other.
-    taken_from_held = _holding_bookings(
-        sa.exists().where(
-            AgencyReservation.session_id == Booking.session_id,
-            AgencyReservation.agency_id == Booking.reserved_for_agency_id,
-            *_held(now),
-        )
-    )
-    general_left = _not_negative(TrainingSession.capacity - held_places - (taken - taken_from_held))
+    unused, where = _unused((), now)
+    held_unused = sa.select(sa.func.coalesce(sa.func.sum(unused), 0)).where(*where).scalar_subquery()
+    general_left = _not_negative(TrainingSession.capacity - TrainingSession.places_taken - held_unused)
     if agency_id is None:
         left = general_left
     else:
-        mine = (
-            sa.select(sa.func.coalesce(sa.func.sum(AgencyReservation.places), 0))
-            .where(
-                AgencyReservation.session_id == TrainingSession.id,
-                AgencyReservation.agency_id == agency_id,
-                *_held(now),
-            )
-            .scalar_subquery()
-        )
-        taken_from_mine = _holding_bookings(Booking.reserved_for_agency_id == agency_id)
-        left = general_left + _not_negative(mine - taken_from_mine)
+        mine_unused, mine_where = _unused((AgencyReservation.agency_id == agency_id,), now)
+        mine = sa.select(_not_negative(mine_unused)).where(*mine_where).scalar_subquery()
+        left = general_left + sa.func.coalesce(mine, 0)
     return sa.case(
         (
             sa.or_(TrainingSession.status == SessionStatus.CANCELLED, TrainingSession.starts_at <= now),

@@ -11,7 +11,6 @@ from trainapp.bookings.capacity import Availability, availability
 from trainapp.bookings.models import HOLDING, AgencyReservation, Booking, BookingStatus
 from trainapp.bookings.rules import last_day_to_cancel
 from trainapp.catalogue.models import Course, SessionStatus, TrainingSession
-from trainapp.catalogue.places import places_left
 from trainapp.extensions import db
 
 
@@ -34,7 +33,9 @@ class SessionPanel:
 def session_panel(session: TrainingSession, user: User, now: datetime) -> SessionPanel:
     avail = availability(session, now)
     booking = db.session.scalar(sa.select(Booking).where(Booking.session_id == session.id, Booking.user_id == user.id))
-    left = places_left([session], user, now)[session.id]
+    # The same count as places_left's SQL, from the availability already in hand.
+    takes_bookings = not session.is_cancelled and session.starts_at > now
+    left = avail.general_left + avail.reserved_left(user.agency_id) if takes_bookings else None
     return SessionPanel(
         avail,
         booking,

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from icalendar import Event
 
-from trainapp.calendars import ical
+from trainapp.calendars import ical, writer
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import utcnow
 from trainapp.filters import external_url
@@ -47,3 +47,24 @@ def invitation_for(
         timezone=config["TIMEZONE"],
         stamp=utcnow(),
     ).decode("utf-8")
+
+
+_PLACEHOLDER = 987654321
+
+
+def feed_settings() -> tuple:
+    """Everything a feed's bytes depend on besides its rows: part of every feed's validator."""
+    config = current_app.config
+    return (config["BASE_URL"], config["TIMEZONE"], config["ORGANISATION_NAME"])
+
+
+def write_feed(pairs: list[tuple[TrainingSession, ical.EventOptions]], name: str) -> bytes:
+    """A feed's bytes, written directly (trainapp.calendars.writer)."""
+    # Built once and filled in: building every session's link through the URL map cost more
+    # than writing its event.
+    before, after = external_url("catalogue.show_session", session_id=_PLACEHOLDER).split(str(_PLACEHOLDER))
+
+    def page_url(session_id: int) -> str:
+        return f"{before}{session_id}{after}"
+
+    return writer.feed(pairs, name, host=uid_host(), page_url=page_url, timezone=current_app.config["TIMEZONE"])

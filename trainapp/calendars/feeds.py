@@ -11,9 +11,16 @@ three ways, and each feed's stamp is the latest of them:
   where it does not (a session keeps no record of trainers it had), every such row's stamp
   counts, which is later than needed but never too early;
 - time passed: a session drops out when it falls out of the window. That moment is computed
-  from the rows (end + 30 days, or cancellation + 30 days), never the request's clock.
+  from the rows (end + 30 days, or cancellation + 30 days), never the request's clock. The
+  public feed also gains sessions as its horizon reaches them: start - horizon.
+
+Each feed's validator (``*_validator``) is one query over every input the feed shows: counts
+and latest stamps of the rows in it, and of the rows whose leaving it must notice, and the
+moments above. It is asked before anything is built, so an unchanged feed costs that query; the
+ETag is a hash of it, standing for the bytes the writer makes from the same rows.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -22,26 +29,48 @@ from sqlalchemy.orm import contains_eager, joinedload
 
 from trainapp.accounts.models import User
 from trainapp.bookings.models import LIVE, Booking, BookingStatus
-from trainapp.calendars.events import event_for
 from trainapp.calendars.ical import EventOptions, changed_at
-from trainapp.catalogue.models import Course, CourseStatus, SessionStatus, TrainingSession, session_trainers
+from trainapp.catalogue.models import (
+    Course,
+    CourseStatus,
+    Programme,
+    SessionStatus,
+    TrainingSession,
+    Venue,
+    session_trainers,
+)
 from trainapp.extensions import db
 
 WINDOW = timedelta(days=30)
+# The public feed's horizon is counted in months of average length, so it moves smoothly.
+MONTH = timedelta(days=365.25 / 12)
+# Raised whenever the writer's output changes for the same rows, so old ETags stop matching.
+FORMAT = "2"
+
+Pairs = list[tuple[TrainingSession, EventOptions]]
 
 
-@dataclass
-class FeedContent:
-    events: list
+@dataclass(frozen=True)
+class Validator:
+    """What a feed's bytes are made from, in brief: its ETag and its Last-Modified."""
+
+    etag: str
     last_modified: datetime | None
+    cacheable: bool = True  # False for a filter naming no programme or course
 
 
-def _in_window(now: datetime):
-    """From 30 days ago on; a cancelled session stays 30 days after it was cancelled."""
-    return sa.and_(
+def horizon(now: datetime, months: int) -> datetime:
+    return now + months * MONTH
+
+
+def _in_window(now: datetime, until: datetime | None = None):
+    """From 30 days ago on (up to ``until``, if given); a cancelled session stays 30 days after
+    it was cancelled."""
+    window = sa.and_(
         TrainingSession.ends_at >= now - WINDOW,
         sa.or_(TrainingSession.status != SessionStatus.CANCELLED, TrainingSession.updated_at >= now - WINDOW),
     )
+    return window if until is None else sa.and_(window, TrainingSession.starts_at < until)
 
 
 def _loaded(query):
@@ -53,25 +82,56 @@ def _latest(*stamps: datetime | None) -> datetime | None:
     return max(known) if known else None
 
 
-def _content(pairs: list[tuple[TrainingSession, EventOptions]], *others: datetime | None) -> FeedContent:
-    events = [event_for(session, options) for session, options in pairs]
-    stamps = [_latest(changed_at(s), o.modified) for s, o in pairs]
-    return FeedContent(events, _latest(*stamps, *others))
+def _scalar(query) -> sa.ScalarSelect:
+    return query.scalar_subquery()
 
 
-def _left_the_window(scope, now: datetime) -> datetime | None:
-    """The latest moment a session in ``scope`` (a condition on TrainingSession) dropped out of
-    the window by time passing, or None. A cancelled session's moment is taken as its
-    cancellation + 30 days, which is never earlier than the true one."""
-    cutoff = now - WINDOW
-    ended = db.session.scalar(
-        sa.select(sa.func.max(TrainingSession.ends_at)).where(scope, TrainingSession.ends_at < cutoff)
-    )
-    cancelled = db.session.scalar(
-        sa.select(sa.func.max(TrainingSession.updated_at)).where(
-            scope, TrainingSession.status == SessionStatus.CANCELLED, TrainingSession.updated_at < cutoff
+def _shown_rows(select_from, *conditions) -> list:
+    """How many sessions a feed shows and when any of them, their courses or venues last changed
+    (``select_from`` joins TrainingSession and Course; venues are joined here): one pass."""
+    rows = select_from.outerjoin(Venue, TrainingSession.venue_id == Venue.id)
+    shown = (
+        sa.select(
+            sa.func.count().label("shown"),
+            sa.func.sum(TrainingSession.id).label("ids"),
+            sa.func.max(TrainingSession.updated_at).label("sessions_changed"),
+            sa.func.max(Course.updated_at).label("courses_changed"),
+            sa.func.max(Venue.updated_at).label("venues_changed"),
         )
+        .select_from(rows)
+        .where(*conditions)
+        .subquery()
     )
+    return list(shown.c)
+
+
+def _left_the_window(scope, now: datetime) -> list[sa.ScalarSelect]:
+    """The latest end, and the latest cancellation, of a session in ``scope`` (a condition on
+    TrainingSession) that has dropped out of the window by time passing. Each moved out 30 days
+    after that (a cancelled one's true moment is never later)."""
+    cutoff = now - WINDOW
+    return [
+        _scalar(sa.select(sa.func.max(TrainingSession.ends_at)).where(scope, TrainingSession.ends_at < cutoff)),
+        _scalar(
+            sa.select(sa.func.max(TrainingSession.updated_at)).where(
+                scope, TrainingSession.status == SessionStatus.CANCELLED, TrainingSession.updated_at < cutoff
+            )
+        ),
+    ]
+
+
+def _validator(kind: str, settings: tuple, columns: list, last_modified, *, not_in_etag=(), cacheable=None):
+    """Run the one query. The ETag hashes ``columns`` (with the feed's kind and the settings
+    its bytes depend on); ``last_modified`` picks the Last-Modified from the whole row, which
+    may also hold stamps that move it but not the content (``not_in_etag``)."""
+    row = db.session.execute(sa.select(*columns, *not_in_etag)).one()
+    values = "|".join("" if value is None else str(value) for value in row[: len(columns)])
+    key = "\n".join([FORMAT, kind, *map(str, settings), values])
+    etag = hashlib.sha256(key.encode()).hexdigest()
+    return Validator(etag, last_modified(row), True if cacheable is None else cacheable(row))
+
+
+def _left_at(ended: datetime | None, cancelled: datetime | None) -> datetime | None:
     latest = _latest(ended, cancelled)
     return latest + WINDOW if latest is not None else None
 
@@ -100,7 +160,7 @@ def _shown_booking():
     )
 
 
-def personal(user: User, now: datetime) -> FeedContent:
+def personal(user: User, now: datetime) -> Pairs:
     """The person's places, requests and waiting-list places; cancelled bookings drop out."""
     bookings = db.session.scalars(
         sa.select(Booking)
@@ -121,53 +181,116 @@ def personal(user: User, now: datetime) -> FeedContent:
             modified=booking.updated_at,
         )
         pairs.append((booking.session, options))
-    # Any booking of theirs that changed, including one that left the feed.
-    bookings_changed = db.session.scalar(sa.select(sa.func.max(Booking.updated_at)).where(Booking.user_id == user.id))
+    return pairs
+
+
+def personal_validator(user: User, now: datetime, settings: tuple) -> Validator:
+    """The shown bookings' sessions, courses and venues; every booking of theirs (one that
+    left the feed still moved its stamp); sessions of theirs that left the window."""
+    shown = sa.join(Booking, TrainingSession, Booking.session_id == TrainingSession.id).join(
+        Course, TrainingSession.course_id == Course.id
+    )
     theirs = TrainingSession.id.in_(
         sa.select(Booking.session_id).join(Booking.session).where(Booking.user_id == user.id, _shown_booking())
     )
-    return _content(pairs, bookings_changed, _left_the_window(theirs, now))
+    columns = [
+        *_shown_rows(shown, Booking.user_id == user.id, _shown_booking(), _in_window(now)),
+        _scalar(sa.select(sa.func.count()).where(Booking.user_id == user.id)),
+        _scalar(sa.select(sa.func.max(Booking.updated_at)).where(Booking.user_id == user.id)),
+        *_left_the_window(theirs, now),
+    ]
+    return _validator(
+        f"personal:{user.id}", settings, columns, lambda row: _latest(*row[2:5], row[6], _left_at(*row[7:9]))
+    )
 
 
-def trainer(user: User, now: datetime) -> FeedContent:
+def trainer(user: User, now: datetime) -> Pairs:
     sessions = db.session.scalars(
         _loaded(sa.select(TrainingSession)).where(TrainingSession.trainers.any(User.id == user.id), _in_window(now))
     ).all()
-    delivers = TrainingSession.id.in_(
-        sa.select(session_trainers.c.session_id).where(session_trainers.c.user_id == user.id)
+    return [(s, EventOptions(status="CONFIRMED", joining_link=True)) for s in sessions]
+
+
+def trainer_validator(user: User, now: datetime, settings: tuple) -> Validator:
+    """Their sessions in the window; how many sessions they deliver at all (a session they were
+    taken off keeps no trace of them); sessions of theirs that left the window. Last-Modified
+    also counts every session's change: the one they were taken off moved its stamp then."""
+    delivers = session_trainers.c.user_id == user.id
+    shown = sa.join(session_trainers, TrainingSession, session_trainers.c.session_id == TrainingSession.id).join(
+        Course, TrainingSession.course_id == Course.id
     )
-    # A session this trainer was taken off keeps no trace of them, but its stamp moved then.
-    any_session_changed = db.session.scalar(sa.select(sa.func.max(TrainingSession.updated_at)))
-    return _content(
-        [(s, EventOptions(status="CONFIRMED", joining_link=True)) for s in sessions],
-        any_session_changed,
-        _left_the_window(delivers, now),
+    columns = [
+        *_shown_rows(shown, delivers, _in_window(now)),
+        _scalar(sa.select(sa.func.count()).where(delivers)),
+        _scalar(sa.select(sa.func.sum(session_trainers.c.session_id)).where(delivers)),
+        *_left_the_window(TrainingSession.id.in_(sa.select(session_trainers.c.session_id).where(delivers)), now),
+    ]
+    any_session_changed = _scalar(sa.select(sa.func.max(TrainingSession.updated_at)))
+    return _validator(
+        f"trainer:{user.id}",
+        settings,
+        columns,
+        lambda row: _latest(*row[2:5], _left_at(*row[7:9]), row[9]),
+        not_in_etag=[any_session_changed],
     )
 
 
-def public(now: datetime, *, programme_id: int | None = None, course_id: int | None = None) -> FeedContent:
-    """Published sessions, with no personal data and no joining links."""
+def _public_query(now: datetime, until: datetime, programme_id: int | None, course_id: int | None):
+    conditions = [Course.status == CourseStatus.PUBLISHED, _in_window(now, until)]
+    if programme_id:
+        conditions.append(Course.programme_id == programme_id)
+    if course_id:
+        conditions.append(TrainingSession.course_id == course_id)
+    return conditions
+
+
+def public(now: datetime, *, months: int = 12, programme_id: int | None = None, course_id: int | None = None) -> Pairs:
+    """Published sessions from 30 days ago to ``months`` ahead, with no personal data and no
+    joining links."""
     query = (
         sa.select(TrainingSession)
         .join(TrainingSession.course)
         .options(contains_eager(TrainingSession.course), joinedload(TrainingSession.venue))
-        .where(Course.status == CourseStatus.PUBLISHED, _in_window(now))
+        .where(*_public_query(now, horizon(now, months), programme_id, course_id))
     )
-    if programme_id:
-        query = query.where(Course.programme_id == programme_id)
-    if course_id:
-        query = query.where(TrainingSession.course_id == course_id)
     sessions = db.session.scalars(query).unique().all()
-    # A course unpublished or moved to another programme takes its sessions out: any course's
-    # change counts (or the one course's, for a one-course feed).
-    courses = sa.select(sa.func.max(Course.updated_at))
-    if course_id:
-        courses = courses.where(Course.id == course_id)
-    published = TrainingSession.course_id.in_(sa.select(Course.id).where(Course.status == CourseStatus.PUBLISHED))
-    return _content(
-        [(s, EventOptions(status="CONFIRMED")) for s in sessions],
-        db.session.scalar(courses),
-        _left_the_window(published, now),
+    return [(s, EventOptions(status="CONFIRMED")) for s in sessions]
+
+
+def public_validator(
+    now: datetime, settings: tuple, *, months: int = 12, programme_id: int | None = None, course_id: int | None = None
+) -> Validator:
+    """Shared by every subscriber and polled the most, so asked of indexes alone: the latest
+    change of any session, course or venue, the newest session, and the latest moments any
+    session left the window or came within the horizon. Later than needed (a change to a
+    session outside the feed counts too, and the feed is built again, once, for everyone) but
+    never too early: a course unpublished or moved takes its sessions out, and moves its stamp."""
+    until, cutoff = horizon(now, months), now - WINDOW
+    cancelled = TrainingSession.status == SessionStatus.CANCELLED
+    columns = [
+        _scalar(sa.select(sa.func.max(TrainingSession.updated_at))),
+        _scalar(sa.select(sa.func.max(Course.updated_at))),
+        _scalar(sa.select(sa.func.max(Venue.updated_at))),
+        _scalar(sa.select(sa.func.max(TrainingSession.id))),
+        _scalar(sa.select(sa.func.max(TrainingSession.ends_at)).where(TrainingSession.ends_at < cutoff)),
+        _scalar(
+            sa.select(sa.func.max(TrainingSession.updated_at)).where(cancelled, TrainingSession.updated_at < cutoff)
+        ),
+        _scalar(sa.select(sa.func.max(TrainingSession.starts_at)).where(TrainingSession.starts_at < until)),
+        # Whether the filters name anything: a cache row only for a programme or course that exists.
+        _scalar(sa.select(sa.func.count()).where(Programme.id == (programme_id or 0))),
+        _scalar(sa.select(sa.func.count()).where(Course.id == (course_id or 0))),
+    ]
+
+    def last_modified(row):
+        entered = row[6] - months * MONTH if row[6] is not None else None
+        return _latest(*row[0:3], _left_at(row[4], row[5]), entered)
+
+    def cacheable(row):
+        return (not programme_id or row[7] == 1) and (not course_id or row[8] == 1)
+
+    return _validator(
+        f"public:{programme_id or ''}:{course_id or ''}:{months}", settings, columns, last_modified, cacheable=cacheable
     )
 
 

@@ -66,7 +66,7 @@ def london_vtimezone() -> Timezone:
     return zone
 
 
-def _local(moment: datetime, timezone: str) -> datetime:
+def local_time(moment: datetime, timezone: str) -> datetime:
     if timezone == LONDON:
         local = moment.astimezone(ZoneInfo(LONDON))
         # 01:xx happens twice on the October change day, and parsers disagree on which a TZID
@@ -77,7 +77,7 @@ def _local(moment: datetime, timezone: str) -> datetime:
     return moment.astimezone(UTC)  # UTC ("Z"): correct everywhere, with no zone definition to trust
 
 
-def _location(session: TrainingSession) -> str:
+def location(session: TrainingSession) -> str:
     if session.venue is not None:
         # Names stored before one-line fields refused line breaks are made one line here.
         address = ", ".join(one_line(line) for line in session.venue.address.splitlines() if one_line(line))
@@ -85,6 +85,32 @@ def _location(session: TrainingSession) -> str:
         place = f"{name}, {address}" if address else name
         return place if session.delivery_mode == DeliveryMode.IN_PERSON else f"{place} (and online)"
     return "Online"
+
+
+def modified_at(session: TrainingSession, options: EventOptions) -> datetime:
+    """DTSTAMP and LAST-MODIFIED: the session's change, or the reader's if later."""
+    return max(changed_at(session), options.modified) if options.modified else changed_at(session)
+
+
+def summary(session: TrainingSession, options: EventOptions) -> str:
+    prefix = "Cancelled: " if session.status == SessionStatus.CANCELLED else options.summary_prefix
+    return prefix + one_line(session.course.title)
+
+
+def status(session: TrainingSession, options: EventOptions) -> str:
+    return "CANCELLED" if session.status == SessionStatus.CANCELLED else options.status
+
+
+def description(session: TrainingSession, options: EventOptions, page_url: str) -> str:
+    lines = [session.course.summary.strip()]
+    if session.status == SessionStatus.CANCELLED and session.cancel_reason:
+        lines.insert(0, f"This session has been cancelled: {session.cancel_reason}")
+    if session.notes:
+        lines.append(session.notes.strip())
+    if options.joining_link and session.delivery_mode != DeliveryMode.IN_PERSON and session.joining_link:
+        lines.append(f"Join online: {session.joining_link}")
+    lines.append(f"Details: {page_url}")
+    return lines_only("\n\n".join(line for line in lines if line))
 
 
 def session_event(
@@ -100,26 +126,17 @@ def session_event(
     event = Event()
     event.add("uid", session_uid(session, host))
     event.add("sequence", session.sequence if sequence is None else sequence)
-    modified = max(changed_at(session), options.modified) if options.modified else changed_at(session)
+    modified = modified_at(session, options)
     event.add("dtstamp", modified)
     event.add("last-modified", modified)
     event.add("created", session.created_at)
-    event.add("dtstart", _local(session.starts_at, timezone))
-    event.add("dtend", _local(session.ends_at, timezone))
+    event.add("dtstart", local_time(session.starts_at, timezone))
+    event.add("dtend", local_time(session.ends_at, timezone))
     cancelled = session.status == SessionStatus.CANCELLED
-    prefix = "Cancelled: " if cancelled else options.summary_prefix
-    event.add("summary", vText(prefix + one_line(session.course.title)))
-    event.add("status", "CANCELLED" if cancelled else options.status)
-    event.add("location", vText(_location(session)))
-    lines = [session.course.summary.strip()]
-    if cancelled and session.cancel_reason:
-        lines.insert(0, f"This session has been cancelled: {session.cancel_reason}")
-    if session.notes:
-        lines.append(session.notes.strip())
-    if options.joining_link and session.delivery_mode != DeliveryMode.IN_PERSON and session.joining_link:
-        lines.append(f"Join online: {session.joining_link}")
-    lines.append(f"Details: {page_url}")
-    event.add("description", vText(lines_only("\n\n".join(line for line in lines if line))))
+    event.add("summary", vText(summary(session, options)))
+    event.add("status", status(session, options))
+    event.add("location", vText(location(session)))
+    event.add("description", vText(description(session, options, page_url)))
     event.add("url", page_url)
     event.add("transp", "TRANSPARENT" if cancelled else "OPAQUE")
     return event

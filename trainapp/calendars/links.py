@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from trainapp import audit
 from trainapp.accounts.models import User
@@ -62,7 +63,9 @@ def user_for_token(token: str) -> User | None:
     if not re.fullmatch(r"[0-9a-f]{64}", token):
         return None
     digest = _hash(token)
-    link = db.session.scalar(sa.select(CalendarLink).where(CalendarLink.token_hash == digest))
+    link = db.session.scalar(
+        sa.select(CalendarLink).options(joinedload(CalendarLink.user)).where(CalendarLink.token_hash == digest)
+    )
     if link is None or not hmac.compare_digest(link.token_hash, digest) or not link.user.active:
         return None
     return link.user

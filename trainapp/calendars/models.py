@@ -24,3 +24,18 @@ class CalendarLink(Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
+
+
+class CachedFeed(Model):
+    """The bytes last built for one feed, under the validator they were built for.
+
+    Shared by every worker and host, so a feed is built once per change, not once per poll.
+    One row per feed, replaced when its validator changes; a person's rows go with them."""
+
+    __tablename__ = "cached_feeds"
+
+    feed_key: Mapped[str] = mapped_column(sa.String(100), primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    validator: Mapped[str] = mapped_column(sa.String(64))
+    body: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    built_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -32,7 +32,16 @@ from wtforms.validators import (
 
 from trainapp.accounts.models import AGENCY_KIND_LABELS
 from trainapp.catalogue.models import MAX_CAPACITY, CourseStatus, DeliveryMode
-from trainapp.forms import AppForm, GovDateField, SingleLine, TimeText, choices
+from trainapp.forms import (
+    AppForm,
+    DrawnOnceCheckbox,
+    DrawnOnceSelect,
+    DrawnOnceSubmit,
+    GovDateField,
+    SingleLine,
+    TimeText,
+    choices,
+)
 
 WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
 
@@ -247,21 +256,21 @@ class BrowseForm(AppForm):
     class Meta:
         csrf = False
 
-    programme = SelectField("Programme", coerce=int, validators=[Optional()], widget=GovSelect())
-    course = SelectField("Course", coerce=int, validators=[Optional()], widget=GovSelect())
-    month = SelectField("Month", validators=[Optional()], widget=GovSelect())
+    programme = SelectField("Programme", coerce=int, validators=[Optional()], widget=DrawnOnceSelect())
+    course = SelectField("Course", coerce=int, validators=[Optional()], widget=DrawnOnceSelect())
+    month = SelectField("Month", validators=[Optional()], widget=DrawnOnceSelect())
     mode = SelectField(
         "Delivery",
         choices=choices([("", "Any")] + [(m.value, m.label) for m in DeliveryMode]),
         validators=[Optional()],
-        widget=GovSelect(),
+        widget=DrawnOnceSelect(),
     )
-    places = BooleanField("Only sessions with places left", widget=GovCheckboxInput())
+    places = BooleanField("Only sessions with places left", widget=DrawnOnceCheckbox())
     when = SelectField(
         "Sessions",
         choices=choices([("upcoming", "Upcoming"), ("past", "Past"), ("all", "All")]),
         default="upcoming",
         validators=[Optional()],
-        widget=GovSelect(),
+        widget=DrawnOnceSelect(),
     )
-    submit = SubmitField("Filter", widget=GovSubmitInput())
+    submit = SubmitField("Filter", widget=DrawnOnceSubmit())

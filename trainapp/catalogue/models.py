@@ -45,7 +45,7 @@ class Course(Model):
     duration_minutes: Mapped[int] = mapped_column()
     cpd_hours: Mapped[Decimal] = mapped_column(sa.Numeric(4, 1), default=Decimal("0"))
     refresher_months: Mapped[int | None] = mapped_column()
-    prerequisite_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="SET NULL"))
+    prerequisite_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="SET NULL"), index=True)
     # Empty means every kind of agency may book.
     eligible_kinds: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     requires_approval: Mapped[bool] = mapped_column(default=False)
@@ -154,7 +154,7 @@ class SessionSeries(Model):
     ends_at_local: Mapped[time] = mapped_column(sa.Time)
     first_on: Mapped[date] = mapped_column(sa.Date)
     last_on: Mapped[date] = mapped_column(sa.Date)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     course: Mapped["Course"] = relationship()
@@ -174,7 +174,7 @@ class TrainingSession(Model):
     course_id: Mapped[int] = mapped_column(sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True)
     series_id: Mapped[int | None] = mapped_column(sa.ForeignKey("session_series.id", ondelete="SET NULL"), index=True)
     starts_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     delivery_mode: Mapped[DeliveryMode] = mapped_column(enum_type(DeliveryMode))
     venue_id: Mapped[int | None] = mapped_column(sa.ForeignKey("venues.id", ondelete="RESTRICT"), index=True)
     joining_link: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -190,8 +190,8 @@ class TrainingSession(Model):
     # Raised by every change a calendar must show (time, place, cancellation).
     sequence: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
 
     course: Mapped[Course] = relationship()
     venue: Mapped[Venue | None] = relationship()

@@ -63,12 +63,8 @@ def browse():
 def show_session(session_id: int):
     session = queries.visible_session(session_id)
     now = utcnow()
-    return render_template(
-        "catalogue/session.html",
-        session=session,
-        now=now,
-        places_left=places_left([session], current_user, now)[session.id],
-    )
+    # Places left come with the booking panel, which counts them once for both.
+    return render_template("catalogue/session.html", session=session, now=now)
 
 
 @bp.route("/courses/<int:course_id>")

@@ -5,6 +5,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from trainapp import audit
 from trainapp.accounts.access import require_coordinator
@@ -259,36 +260,58 @@ def check_session_details(details: SessionDetails) -> None:
 
 def find_clashes(details: SessionDetails, exclude_ids: set[int] | None = None) -> list[Clash]:
     """Scheduled sessions overlapping in time that share a trainer or the venue."""
-    trainer_ids = [t.id for t in details.trainers]
+    return _clashes([details], exclude_ids)[0]
+
+
+def _overlaps(session: TrainingSession, details: SessionDetails) -> bool:
+    return session.starts_at < details.ends_at and session.ends_at > details.starts_at
+
+
+def _clashes(occurrences: list[SessionDetails], exclude_ids: set[int] | None = None) -> list[list[Clash]]:
+    """The clashes of each occurrence (same trainers and venue, different times), in one query
+    whatever their number, so a long series is checked as quickly as a single session."""
+    if not occurrences:
+        return []
+    first = occurrences[0]
+    trainer_ids = [t.id for t in first.trainers]
     conditions = []
-    if details.venue is not None:
-        conditions.append(TrainingSession.venue_id == details.venue.id)
+    if first.venue is not None:
+        conditions.append(TrainingSession.venue_id == first.venue.id)
     if trainer_ids:
         conditions.append(TrainingSession.trainers.any(User.id.in_(trainer_ids)))
     if not conditions:
-        return []
+        return [[] for _ in occurrences]
     query = (
         sa.select(TrainingSession)
+        .options(selectinload(TrainingSession.trainers))
         .where(
             TrainingSession.status != SessionStatus.CANCELLED,
-            TrainingSession.starts_at < details.ends_at,
-            TrainingSession.ends_at > details.starts_at,
+            sa.or_(
+                *(
+                    sa.and_(TrainingSession.starts_at < o.ends_at, TrainingSession.ends_at > o.starts_at)
+                    for o in occurrences
+                )
+            ),
             sa.or_(*conditions),
         )
         .order_by(TrainingSession.starts_at)
     )
     if exclude_ids:
         query = query.where(TrainingSession.id.not_in(exclude_ids))
-    clashes = []
-    for other in db.session.scalars(query):
-        shared = sorted(t.name for t in other.trainers if t.id in trainer_ids)
-        reasons = []
-        if shared:
-            reasons.append(f"{', '.join(shared)} {'is' if len(shared) == 1 else 'are'} already training")
-        if details.venue is not None and other.venue_id == details.venue.id:
-            reasons.append(f"{details.venue.name} is already booked")
-        clashes.append(Clash(other, " and ".join(reasons)))
-    return clashes
+    others = list(db.session.scalars(query))
+    found = []
+    for occurrence in occurrences:
+        clashes = []
+        for other in (other for other in others if _overlaps(other, occurrence)):
+            shared = sorted(t.name for t in other.trainers if t.id in trainer_ids)
+            reasons = []
+            if shared:
+                reasons.append(f"{', '.join(shared)} {'is' if len(shared) == 1 else 'are'} already training")
+            if first.venue is not None and other.venue_id == first.venue.id:
+                reasons.append(f"{first.venue.name} is already booked")
+            clashes.append(Clash(other, " and ".join(reasons)))
+        found.append(clashes)
+    return found
 
 
 def _apply(session: TrainingSession, details: SessionDetails) -> None:
@@ -489,7 +512,7 @@ def check_series(details: SeriesDetails, *, now: datetime | None = None) -> Seri
     return SeriesCheck(
         plan=plan,
         occurrences=occurrences,
-        clashes=[clash for occurrence in occurrences for clash in find_clashes(occurrence)],
+        clashes=[clash for clashes in _clashes(occurrences) for clash in clashes],
         passed=[day for day, o in zip(plan.dates, occurrences, strict=True) if o.starts_at < now],
     )
 

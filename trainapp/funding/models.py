@@ -78,8 +78,8 @@ class Allocation(Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     grant_id: Mapped[int] = mapped_column(sa.ForeignKey("grants.id", ondelete="RESTRICT"), index=True)
-    programme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programmes.id", ondelete="RESTRICT"))
-    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="RESTRICT"))
+    programme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programmes.id", ondelete="RESTRICT"), index=True)
+    course_id: Mapped[int | None] = mapped_column(sa.ForeignKey("courses.id", ondelete="RESTRICT"), index=True)
     amount_pence: Mapped[int] = mapped_column(sa.BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -129,7 +129,7 @@ class CostLine(Model):
     session_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("training_sessions.id", ondelete="RESTRICT"), index=True
     )
-    programme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programmes.id", ondelete="RESTRICT"))
+    programme_id: Mapped[int | None] = mapped_column(sa.ForeignKey("programmes.id", ondelete="RESTRICT"), index=True)
     category: Mapped[CostCategory] = mapped_column(enum_type(CostCategory))
     amount_pence: Mapped[int] = mapped_column(sa.BigInteger)
     state: Mapped[CostState] = mapped_column(enum_type(CostState))
@@ -137,7 +137,7 @@ class CostLine(Model):
     supplier: Mapped[str] = mapped_column(sa.String(200), default="")
     reference: Mapped[str] = mapped_column(sa.String(100), default="")
     override_reason: Mapped[str | None] = mapped_column(sa.Text)
-    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     allocation: Mapped[Allocation] = relationship()
@@ -162,7 +162,7 @@ class ChargingPolicy(Model):
     non_partner_half_day_pence: Mapped[int] = mapped_column(default=5000)
     # Sessions this long or shorter are charged at the half-day rate.
     half_day_max_minutes: Mapped[int] = mapped_column(default=240)
-    credit_grant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grants.id", ondelete="SET NULL"))
+    credit_grant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grants.id", ondelete="SET NULL"), index=True)
 
     credit_grant: Mapped[Grant | None] = relationship()
 
@@ -230,12 +230,12 @@ class Charge(Model):
     agency_id: Mapped[int | None] = mapped_column(sa.ForeignKey("agencies.id", ondelete="SET NULL"), index=True)
     reason: Mapped[ChargeReason] = mapped_column(enum_type(ChargeReason))
     amount_pence: Mapped[int] = mapped_column()
-    status: Mapped[ChargeStatus] = mapped_column(enum_type(ChargeStatus), default=ChargeStatus.RAISED)
+    status: Mapped[ChargeStatus] = mapped_column(enum_type(ChargeStatus), default=ChargeStatus.RAISED, index=True)
     raised_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     decided_reason: Mapped[str | None] = mapped_column(sa.Text)
-    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    decided_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    credit_grant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grants.id", ondelete="SET NULL"))
+    credit_grant_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grants.id", ondelete="SET NULL"), index=True)
 
     booking: Mapped[Booking] = relationship()
     agency: Mapped[Agency | None] = relationship()

@@ -120,8 +120,12 @@ def _month_index(filters: ReportFilters):
     return sa.case(*[(TrainingSession.starts_at < end, index) for index, end in enumerate(ends)], else_=len(ends) - 1)
 
 
-def _sessions(filters: ReportFilters, now: datetime):
-    """Sessions starting in the range (and programme), as a subquery of ids and facts."""
+def _sessions(filters: ReportFilters, now: datetime) -> sa.CTE:
+    """Sessions starting in the range (and programme), as a common table of ids and facts.
+
+    Materialised, so each session's month is worked out once, not again for every booking
+    joined to it (SQLite would otherwise fold the table into the query that joins it).
+    """
     start, end = filters.utc_range
     query = (
         sa.select(
@@ -138,7 +142,7 @@ def _sessions(filters: ReportFilters, now: datetime):
     )
     if filters.programme_id:
         query = query.where(Course.programme_id == filters.programme_id)
-    return query.subquery()
+    return query.cte("report_sessions").prefix_with("MATERIALIZED")
 
 
 def _ran(sessions, now: datetime):
@@ -150,12 +154,16 @@ def _count(condition):
 
 
 def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
-    """Every figure a board asks for, each an aggregate over the range."""
+    """Every figure a board asks for, each an aggregate over the range.
+
+    Sessions and bookings are each read once, grouped as finely as any table needs (programme
+    and month; agency, programme and month), and the tables are added up from those groups:
+    one pass over the range's bookings costs as much as each of five did.
+    """
     scope = _scope(filters, now)
-    summary = _summary(scope)
-    by_agency = _by_agency(scope)
-    by_programme = _by_programme(scope)
-    by_month = _by_month(scope)
+    offered = _session_groups(scope)
+    booked = _booking_groups(scope)
+    summary = _summary(scope, offered, booked)
     before, after, responses = _confidence(scope)
     committed, paid = _costs(filters)
     charges = _charges(filters)
@@ -164,9 +172,9 @@ def board_report(filters: ReportFilters, now: datetime) -> BoardReport:
     return BoardReport(
         filters=filters,
         summary=summary,
-        by_agency=by_agency,
-        by_programme=by_programme,
-        by_month=by_month,
+        by_agency=_by_agency(booked),
+        by_programme=_by_programme(filters, offered, booked),
+        by_month=_by_month(filters, offered, booked),
         confidence_before=float(before) if before is not None else None,
         confidence_after=float(after) if after is not None else None,
         responses=int(responses),
@@ -191,157 +199,164 @@ class _Scope:
     """What the board report counts over: the range's sessions, those that ran, and whose bookings."""
 
     filters: ReportFilters
-    sessions: sa.Subquery
+    sessions: sa.CTE
     ran: sa.ColumnElement[bool]
     placed: sa.ColumnElement[bool]  # booked in advance, not a walk-in
-    booking_filter: list[sa.ColumnElement[bool]]
 
 
 def _scope(filters: ReportFilters, now: datetime) -> _Scope:
     """The sessions and bookings every figure of the report is counted over."""
     sessions = _sessions(filters, now)
-    booking_filter = [Booking.status == BookingStatus.CONFIRMED]
-    if filters.agency_id:
-        booking_filter.append(Booking.agency_id == filters.agency_id)
-    return _Scope(filters, sessions, _ran(sessions, now), Booking.is_walk_in.is_(False), booking_filter)
+    return _Scope(filters, sessions, _ran(sessions, now), Booking.is_walk_in.is_(False))
 
 
-def _summary(scope: _Scope) -> Summary:
+@dataclass
+class _Offered:
+    """Sessions in one programme and month: how many ran and were cancelled, and the places on those run."""
+
+    run: int = 0
+    cancelled: int = 0
+    places: int = 0
+
+
+def _session_groups(scope: _Scope) -> dict[tuple[int, int], _Offered]:
+    """(programme id, month index) -> the sessions starting then, in one grouped query."""
+    sessions, ran = scope.sessions, scope.ran
+    return {
+        (programme_id, month): _Offered(int(run), int(cancelled), int(places))
+        for programme_id, month, run, cancelled, places in db.session.execute(
+            sa.select(
+                sessions.c.programme_id,
+                sessions.c.month,
+                _count(ran),
+                _count(sessions.c.status == SessionStatus.CANCELLED),
+                sa.func.coalesce(sa.func.sum(sa.case((ran, sessions.c.capacity), else_=0)), 0),
+            ).group_by(sessions.c.programme_id, sessions.c.month)
+        )
+    }
+
+
+# What _booking_groups counts, in order: each a number of bookings.
+_FIGURES = ("booked", "attended", "partial", "walk_ins", "no_shows", "turned_away", "unable", "late_cancellations")
+
+
+def _booking_groups(scope: _Scope) -> dict[tuple[int | None, int, int], tuple[int, ...]]:
+    """(agency id, programme id, month index) -> the _FIGURES for the bookings in that group.
+
+    Confirmed bookings on sessions that ran count towards places booked and attendance; late
+    cancellations count on every session in the range, whatever became of it.
+    """
+    sessions, ran, placed = scope.sessions, scope.ran, scope.placed
+    counted = sa.and_(ran, Booking.status == BookingStatus.CONFIRMED)
+    late = Booking.is_late_cancellation.is_(True)
+    query = (
+        sa.select(
+            Booking.agency_id,
+            sessions.c.programme_id,
+            sessions.c.month,
+            _count(sa.and_(counted, placed)),
+            _count(sa.and_(counted, placed, was_present())),
+            _count(sa.and_(counted, Booking.attendance == AttendanceStatus.PARTIAL)),
+            _count(sa.and_(counted, Booking.is_walk_in.is_(True))),
+            _count(sa.and_(counted, Booking.attendance == AttendanceStatus.NO_SHOW)),
+            _count(sa.and_(counted, Booking.attendance == AttendanceStatus.TURNED_AWAY)),
+            _count(sa.and_(counted, Booking.attendance == AttendanceStatus.UNABLE)),
+            _count(late),
+        )
+        .join(sessions, sessions.c.id == Booking.session_id)
+        .where(sa.or_(Booking.status == BookingStatus.CONFIRMED, late))
+        .group_by(Booking.agency_id, sessions.c.programme_id, sessions.c.month)
+    )
+    if scope.filters.agency_id:
+        query = query.where(Booking.agency_id == scope.filters.agency_id)
+    return {
+        (agency_id, programme_id, month): tuple(int(n) for n in figures)
+        for agency_id, programme_id, month, *figures in db.session.execute(query)
+    }
+
+
+def _added_up(groups, key) -> dict:
+    """The groups' figures added up by ``key(group)``."""
+    totals: dict = {}
+    for group, figures in groups.items():
+        before = totals.get(key(group))
+        totals[key(group)] = figures if before is None else tuple(a + b for a, b in zip(before, figures, strict=True))
+    return totals
+
+
+def _summary(scope: _Scope, offered: dict[tuple[int, int], _Offered], booked: dict) -> Summary:
     """Sessions run and cancelled, places offered, and what became of the bookings on them."""
-    filters, sessions, ran, placed = scope.filters, scope.sessions, scope.ran, scope.placed
-    run, cancelled, offered = db.session.execute(
-        sa.select(
-            _count(ran),
-            _count(sessions.c.status == SessionStatus.CANCELLED),
-            sa.func.coalesce(sa.func.sum(sa.case((ran, sessions.c.capacity), else_=0)), 0),
-        )
-    ).one()
-
-    figures = db.session.execute(
-        sa.select(
-            _count(placed),
-            _count(sa.and_(placed, was_present())),
-            _count(Booking.attendance == AttendanceStatus.PARTIAL),
-            _count(Booking.is_walk_in.is_(True)),
-            _count(Booking.attendance == AttendanceStatus.NO_SHOW),
-            _count(Booking.attendance == AttendanceStatus.TURNED_AWAY),
-            _count(Booking.attendance == AttendanceStatus.UNABLE),
-        )
-        .join(sessions, sessions.c.id == Booking.session_id)
-        .where(ran, *scope.booking_filter)
-    ).one()
-    late_query = (
-        sa.select(sa.func.count(Booking.id))
-        .join(sessions, sessions.c.id == Booking.session_id)
-        .where(Booking.is_late_cancellation.is_(True))
-    )
-    if filters.agency_id:
-        late_query = late_query.where(Booking.agency_id == filters.agency_id)
+    figures = dict(zip(_FIGURES, _added_up(booked, lambda _: None).get(None, (0,) * len(_FIGURES)), strict=True))
     summary = Summary(
-        sessions_run=int(run),
-        sessions_cancelled=int(cancelled),
-        places_offered=int(offered),
-        booked=int(figures[0]),
-        attended=int(figures[1]),
-        partial=int(figures[2]),
-        walk_ins=int(figures[3]),
-        no_shows=int(figures[4]),
-        turned_away=int(figures[5]),
-        unable=int(figures[6]),
-        late_cancellations=int(db.session.scalar(late_query)),
+        sessions_run=sum(o.run for o in offered.values()),
+        sessions_cancelled=sum(o.cancelled for o in offered.values()),
+        places_offered=sum(o.places for o in offered.values()),
+        **figures,
     )
-    if filters.agency_id:
-        summary.places_held, summary.booked_on_held = _held_places(filters.agency_id, sessions, ran, placed)
+    if scope.filters.agency_id:
+        summary.places_held, summary.booked_on_held = _held_places(
+            scope.filters.agency_id, scope.sessions, scope.ran, scope.placed
+        )
     return summary
 
 
-def _by_agency(scope: _Scope) -> list[Row]:
-    """Booked, attended, no-shows and walk-ins per agency."""
-    sessions, ran, placed = scope.sessions, scope.ran, scope.placed
-    return [
-        Row(name=name, booked=int(b), attended=int(a), no_shows=int(n), walk_ins=int(w))
-        for name, b, a, n, w in db.session.execute(
-            sa.select(
-                Agency.name,
-                _count(placed),
-                _count(sa.and_(placed, was_present())),
-                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
-                _count(Booking.is_walk_in.is_(True)),
+def _by_agency(booked: dict) -> list[Row]:
+    """Booked, attended, no-shows and walk-ins per agency, by name."""
+    # In the database's order of names, as every other list of agencies is.
+    names = dict(db.session.execute(sa.select(Agency.id, Agency.name).order_by(Agency.name)).tuples().all())
+    by_name = _added_up({g: f for g, f in booked.items() if g[0] in names}, lambda group: names[group[0]])
+    rows = []
+    for name in dict.fromkeys(names.values()):
+        f = dict(zip(_FIGURES, by_name.get(name, (0,) * len(_FIGURES)), strict=True))
+        # An agency has a row when its people took a place on a session that ran, booked or walked in.
+        if f["booked"] or f["walk_ins"]:
+            rows.append(
+                Row(name, booked=f["booked"], attended=f["attended"], no_shows=f["no_shows"], walk_ins=f["walk_ins"])
             )
-            .join(sessions, sessions.c.id == Booking.session_id)
-            .join(Agency, Agency.id == Booking.agency_id)
-            .where(ran, *scope.booking_filter)
-            .group_by(Agency.name)
-            .order_by(Agency.name)
-        )
-    ]
+    return rows
 
 
-def _by_programme(scope: _Scope) -> list[Row]:
+def _by_programme(filters: ReportFilters, offered: dict[tuple[int, int], _Offered], booked: dict) -> list[Row]:
     """Sessions, places offered and what became of the bookings, per programme (or the one chosen)."""
-    filters, sessions, ran, placed = scope.filters, scope.sessions, scope.ran, scope.placed
-    offered_by_programme = {
-        programme_id: (int(count), int(capacity or 0))
-        for programme_id, count, capacity in db.session.execute(
-            sa.select(sessions.c.programme_id, sa.func.count(sessions.c.id), sa.func.sum(sessions.c.capacity))
-            .where(ran)
-            .group_by(sessions.c.programme_id)
-        )
-    }
-    booked_by_programme = {
-        p: (int(b), int(a), int(n), int(w))
-        for p, b, a, n, w in db.session.execute(
-            sa.select(
-                sessions.c.programme_id,
-                _count(placed),
-                _count(sa.and_(placed, was_present())),
-                _count(Booking.attendance == AttendanceStatus.NO_SHOW),
-                _count(Booking.is_walk_in.is_(True)),
-            )
-            .join(sessions, sessions.c.id == Booking.session_id)
-            .where(ran, *scope.booking_filter)
-            .group_by(sessions.c.programme_id)
-        )
+    sessions_by_programme: dict[int, list[int]] = {}
+    for (programme_id, _), o in offered.items():
+        count, places = sessions_by_programme.get(programme_id, [0, 0])
+        sessions_by_programme[programme_id] = [count + o.run, places + o.places]
+    bookings_by_programme = {
+        programme_id: dict(zip(_FIGURES, counts, strict=True))
+        for programme_id, counts in _added_up(booked, lambda group: group[1]).items()
     }
     by_programme = []
-    for programme in db.session.scalars(sa.select(Programme).order_by(Programme.name)):
-        if filters.programme_id and programme.id != filters.programme_id:
+    for programme_id, name in db.session.execute(sa.select(Programme.id, Programme.name).order_by(Programme.name)):
+        if filters.programme_id and programme_id != filters.programme_id:
             continue
-        count, capacity = offered_by_programme.get(programme.id, (0, 0))
-        b, a, n, w = booked_by_programme.get(programme.id, (0, 0, 0, 0))
+        count, places = sessions_by_programme.get(programme_id, [0, 0])
+        f = bookings_by_programme.get(programme_id, dict.fromkeys(_FIGURES, 0))
         by_programme.append(
             Row(
-                programme.name,
-                booked=b,
-                attended=a,
-                no_shows=n,
-                walk_ins=w,
-                offered=int(capacity or 0),
-                sessions=int(count),
+                name,
+                booked=f["booked"],
+                attended=f["attended"],
+                no_shows=f["no_shows"],
+                walk_ins=f["walk_ins"],
+                offered=places,
+                sessions=count,
             )
         )
     return by_programme
 
 
-def _by_month(scope: _Scope) -> list[tuple[date, int, int, int]]:
+def _by_month(
+    filters: ReportFilters, offered: dict[tuple[int, int], _Offered], booked: dict
+) -> list[tuple[date, int, int, int]]:
     """(month, places offered, booked, attended) for every month of the range."""
-    filters, sessions, ran, placed = scope.filters, scope.sessions, scope.ran, scope.placed
-    month = sessions.c.month
-    offered_by_month = dict(
-        db.session.execute(sa.select(month, sa.func.sum(sessions.c.capacity)).where(ran).group_by(month)).tuples().all()
-    )
-    bookings_by_month = {
-        m: (int(b), int(a))
-        for m, b, a in db.session.execute(
-            sa.select(month, _count(placed), _count(sa.and_(placed, was_present())))
-            .join(sessions, sessions.c.id == Booking.session_id)
-            .where(ran, *scope.booking_filter)
-            .group_by(month)
-        )
-    }
+    places_by_month: dict[int, int] = {}
+    for (_, month), o in offered.items():
+        places_by_month[month] = places_by_month.get(month, 0) + o.places
+    bookings_by_month = _added_up(booked, lambda group: group[2])
     # Every month of the range, so a month with nothing run shows as a gap in the chart.
     return [
-        (first, int(offered_by_month.get(index) or 0), *bookings_by_month.get(index, (0, 0)))
+        (first, places_by_month.get(index, 0), *bookings_by_month.get(index, (0, 0))[:2])
         for index, first in enumerate(_months(filters))
     ]
 
