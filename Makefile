@@ -33,7 +33,7 @@ run: demo-data
 	$(FLASK) run --host 127.0.0.1 --port 5000
 
 test: install-test
-	TRAINAPP_ENV=production $(BIN)/python -m pytest -n $${PYTEST_WORKERS:-2} $(PYTEST_ARGS)
+	TRAINAPP_ENV=production $(BIN)/python -m pytest -n $${PYTEST_WORKERS:-$$(( $$(nproc) + 1 ))} $(PYTEST_ARGS)
 
 lint: install-test
 	$(BIN)/ruff check .

@@ -133,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
     from trainapp.accounts import agency_routes, user_routes
     from trainapp.accounts import routes as account_routes
     from trainapp.attendance import routes as attendance_routes
+    from trainapp.bookings import needs_routes as access_needs_routes
     from trainapp.bookings import places as booking_places
     from trainapp.bookings import routes as booking_routes
     from trainapp.bookings import session_admin_routes
@@ -144,16 +145,19 @@ def _register_blueprints(app: Flask) -> None:
     from trainapp.funding import routes as funding_routes
     from trainapp.governance import routes as governance_routes
     from trainapp.notifications import routes as outbox_routes
+    from trainapp.people import routes as people_routes
     from trainapp.reports import routes as report_routes
 
     app.register_blueprint(core_routes.bp)
     app.register_blueprint(account_routes.bp)
     app.register_blueprint(user_routes.bp)
     app.register_blueprint(agency_routes.bp)
+    app.register_blueprint(people_routes.bp)
     app.register_blueprint(catalogue_routes.bp)
     app.register_blueprint(catalogue_admin_routes.bp)
     app.register_blueprint(booking_routes.bp)
     app.register_blueprint(session_admin_routes.bp)
+    app.register_blueprint(access_needs_routes.bp)
     # Catalogue pages show places left and the booking panel; bookings answers for them,
     # so catalogue code never imports bookings.
     booking_places.connect(app)

@@ -7,6 +7,7 @@ from flask import Flask, current_app
 
 from trainapp.errors import DomainError
 from trainapp.extensions import db
+from trainapp.people.cli import people_group
 
 
 def register_commands(app: Flask) -> None:
@@ -15,6 +16,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(jobs_group)
     app.cli.add_command(retention_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(people_group)
 
 
 @click.group("users", help="Manage accounts.")
@@ -169,6 +171,10 @@ def _retention_plan_lines(plan) -> list[str]:
     lines.append(
         f"Would remove {count(plan.sign_in_records, 'sign-in record', 'sign-in records')} "
         f"from before {format_date(plan.cutoffs.sign_in_records)}."
+    )
+    lines.append(
+        f"Would erase the access needs asked for on {count(plan.access_needs, 'booking', 'bookings')} "
+        f"for sessions that ended before {format_date(plan.cutoffs.access_needs)}."
     )
     return lines
 

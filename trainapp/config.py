@@ -50,6 +50,7 @@ RETENTION_SETTINGS = {
     "KEEP_TRAINING_RECORDS_YEARS": "years",
     "KEEP_ACCESS_REQUESTS_DAYS": "days",
     "KEEP_SIGN_IN_RECORDS_DAYS": "days",
+    "ACCESS_NEEDS_KEEP_DAYS": "days",
 }
 
 # How far ahead the public calendar feed reaches (it starts 30 days back).
@@ -223,6 +224,8 @@ def from_environment(instance_path: Path) -> dict:
         "TRUSTED_HOSTS": _trusted_hosts(base_url, development),
         "MAIL_TRANSPORT": os.environ.get("MAIL_TRANSPORT", "file"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "training@localhost"),
+        # Where late requests for adjustments go; empty: to every active coordinator.
+        "COORDINATORS_EMAIL": os.environ.get("COORDINATORS_EMAIL", "").strip(),
         "MAIL_DIR": os.environ.get("MAIL_DIR", str(instance_path / "mail")),
         "SMTP_HOST": os.environ.get("SMTP_HOST", "localhost"),
         "SMTP_PORT": int(os.environ.get("SMTP_PORT", "587")),
@@ -299,6 +302,10 @@ class DefaultConfig:
     KEEP_TRAINING_RECORDS_YEARS = 6
     KEEP_ACCESS_REQUESTS_DAYS = 90
     KEEP_SIGN_IN_RECORDS_DAYS = 30
+    # Days after a session ends when what people asked for to take part is erased (the count stays).
+    ACCESS_NEEDS_KEEP_DAYS = 30
+    # The coordinators' shared mailbox for late requests for adjustments; empty: every coordinator.
+    COORDINATORS_EMAIL = ""
     PAGE_SIZE = 25
     PUBLIC_FEED_MONTHS_AHEAD = 12
     # When the service was last checked against WCAG 2.2 AA, for the accessibility statement.

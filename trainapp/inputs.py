@@ -5,6 +5,8 @@
   than MAX_ID is a bad request: 400. Views read them through ``query_int`` and ``query_page``.
 - A NUL character in a path names nothing (404); in a query string or form it is a bad request (400).
 - A urlencoded form with more fields than MAX_FORM_PARTS is too large: 413, as multipart is.
+- A body larger than MAX_CONTENT_LENGTH is too large (413), except on a view that takes a file
+  upload (``accepts_upload``), which sets its own larger limit.
 """
 
 import io
@@ -86,10 +88,32 @@ def _has_nul(fields) -> bool:
     return any("\x00" in name or "\x00" in value for name, value in fields.items(multi=True))
 
 
+# Where a view that takes a file keeps the largest request body it accepts.
+UPLOAD_LIMIT = "max_request_bytes"
+
+
+def accepts_upload(max_bytes: int):
+    """For a view whose form carries a file: requests to it may be up to ``max_bytes`` long."""
+
+    def decorate(view):
+        setattr(view, UPLOAD_LIMIT, max_bytes)
+        return view
+
+    return decorate
+
+
 def install_input_rules(app: Flask) -> None:
     """Hold every route to these rules; call before any blueprint is registered."""
     app.request_class = InputRequest
     app.url_map.converters["int"] = IdConverter
+
+    @app.before_request
+    def _allow_uploads():
+        # Set before anything reads the form (the NUL check below, the CSRF check after it).
+        view = app.view_functions.get(request.endpoint or "")
+        limit = getattr(view, UPLOAD_LIMIT, None)
+        if limit is not None:
+            request.max_content_length = limit
 
     @app.before_request
     def _refuse_nul():

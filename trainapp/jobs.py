@@ -25,6 +25,7 @@ from trainapp.bookings import services as bookings
 from trainapp.db import refresh_planner_statistics, rows_changed, utcnow
 from trainapp.extensions import db
 from trainapp.notifications import services as outbox
+from trainapp.people import services as people
 
 logger = logging.getLogger("trainapp.jobs")
 
@@ -82,6 +83,10 @@ def _apply_retention(now: datetime) -> Done:
     return Done(f"anonymised {applied.anonymised}, access requests removed {applied.access_requests_removed}")
 
 
+def _erase_access_needs(now: datetime) -> Done:
+    return Done(f"erased {retention.erase_access_needs(now)}")
+
+
 def _release_reservations(now: datetime) -> Done:
     return Done(f"released {bookings.release_due_reservations(now)}")
 
@@ -96,6 +101,10 @@ def _queue_reminders(now: datetime) -> Done:
 
 def _queue_follow_ups(now: datetime) -> Done:
     return Done(f"queued {attendance.queue_follow_ups(now)}")
+
+
+def _forget_staff_list_previews(now: datetime) -> Done:
+    return Done(f"removed {people.forget_old_previews(now)}")
 
 
 def _purge_outbox(now: datetime) -> Done:
@@ -115,17 +124,19 @@ def _refresh_planner_statistics(now: datetime) -> Done:
 STEPS: tuple[Step, ...] = (
     Step("sign-in-records", _forget_sign_in_records),
     Step("retention", _apply_retention),
+    Step("access-needs", _erase_access_needs),
     Step("release-reservations", _release_reservations),
     Step("expire-requests", _expire_requests),
     Step("reminders", _queue_reminders),
     Step("follow-ups", _queue_follow_ups),
+    Step("staff-list-previews", _forget_staff_list_previews),
     Step("purge-outbox", _purge_outbox),
     Step("outbox", _deliver_outbox, exclusive=False),
     Step("planner-statistics", _refresh_planner_statistics),
 )
 
 # The steps `flask retention` runs on its own: personal data past its period, mail text included.
-RETENTION_STEPS = ("sign-in-records", "retention", "purge-outbox")
+RETENTION_STEPS = ("sign-in-records", "retention", "access-needs", "purge-outbox")
 
 
 def claim_step(session: Session | scoped_session[Any], name: str) -> bool:

@@ -7,8 +7,19 @@ explains it. A new module under trainapp/ outside a feature package gets its pla
 
 # Features, lowest first. A feature imports the foundation, itself and the features before it;
 # to react to a higher feature it sends a signal declared beside it (see the architecture page).
-# calendars reads bookings and catalogue, so it sits just above bookings.
-FEATURES = ("accounts", "catalogue", "bookings", "calendars", "attendance", "funding", "reports", "governance")
+# calendars reads bookings and catalogue, so it sits just above bookings; people (staff lists
+# and leavers) cancels a leaver's bookings, so it sits above bookings too.
+FEATURES = (
+    "accounts",
+    "catalogue",
+    "bookings",
+    "calendars",
+    "people",
+    "attendance",
+    "funding",
+    "reports",
+    "governance",
+)
 
 # What features below calendars may use of it: the builders that turn a session into iCalendar
 # text for an invitation. ical.py is pure; events.py binds it to this deployment's host, links

@@ -11,7 +11,7 @@ from trainapp.accounts.models import (  # noqa: F401
 )
 from trainapp.attendance.models import Certificate, Evaluation, RegisterSubmission  # noqa: F401
 from trainapp.audit import AuditEvent  # noqa: F401
-from trainapp.bookings.models import AgencyReservation, Booking  # noqa: F401
+from trainapp.bookings.models import AgencyReservation, Booking, BookingAccessNeeds, SavedAccessNeeds  # noqa: F401
 from trainapp.calendars.models import CachedFeed, CalendarLink  # noqa: F401
 from trainapp.catalogue.models import (  # noqa: F401
     Course,
@@ -30,4 +30,5 @@ from trainapp.funding.models import (  # noqa: F401
     Grant,
 )
 from trainapp.notifications.models import OutboxMessage  # noqa: F401
+from trainapp.people.models import StaffImport  # noqa: F401
 from trainapp.reports.models import CoverageTarget  # noqa: F401

@@ -10,6 +10,11 @@ calendar link, reset links) goes with it. The audit trail is append-only and kee
 Access requests go KEEP_ACCESS_REQUESTS_DAYS after they were made or decided (an approved one has
 become an account by then). Sign-in records go after KEEP_SIGN_IN_RECORDS_DAYS (the jobs'
 sign-in-records step), and the text of sent emails after the outbox's own OUTBOX_KEEP_* periods.
+
+What a person asked for to take part in a session (access needs: health data) is erased
+ACCESS_NEEDS_KEEP_DAYS after the session ended (the access-needs step). The row stays, emptied,
+so the board report still counts adjustments requested and arranged. The needs a person saved
+on their profile go when they are anonymised.
 """
 
 import re
@@ -30,7 +35,7 @@ from trainapp.accounts.models import (
     User,
 )
 from trainapp.attendance.models import Evaluation
-from trainapp.bookings.models import Booking
+from trainapp.bookings.models import Booking, BookingAccessNeeds, SavedAccessNeeds
 from trainapp.calendars.models import CachedFeed, CalendarLink
 from trainapp.catalogue.models import TrainingSession, session_trainers
 from trainapp.db import UTCDateTime, rows_changed, utcnow
@@ -61,6 +66,7 @@ class Cutoffs:
     training_records: datetime
     access_requests: datetime
     sign_in_records: datetime
+    access_needs: datetime  # sessions that ended before this
 
 
 def cutoffs(now: datetime) -> Cutoffs:
@@ -70,6 +76,7 @@ def cutoffs(now: datetime) -> Cutoffs:
         training_records=now - relativedelta(years=config["KEEP_TRAINING_RECORDS_YEARS"]),
         access_requests=now - timedelta(days=config["KEEP_ACCESS_REQUESTS_DAYS"]),
         sign_in_records=now - timedelta(days=config["KEEP_SIGN_IN_RECORDS_DAYS"]),
+        access_needs=now - timedelta(days=config["ACCESS_NEEDS_KEEP_DAYS"]),
     )
 
 
@@ -112,6 +119,7 @@ class Plan:
     people: list[Candidate]
     access_requests: int
     sign_in_records: int
+    access_needs: int
 
 
 def plan(now: datetime | None = None) -> Plan:
@@ -143,6 +151,7 @@ def plan(now: datetime | None = None) -> Plan:
         people=people,
         access_requests=_count(AccessRequest, _access_request_is_past(limits.access_requests)),
         sign_in_records=_count(SignInAttempt, SignInAttempt.attempted_at < limits.sign_in_records),
+        access_needs=_count(BookingAccessNeeds, _access_needs_are_past(limits.access_needs)),
     )
 
 
@@ -154,7 +163,32 @@ def _access_request_is_past(cutoff: datetime) -> sa.ColumnElement[bool]:
     return sa.func.coalesce(AccessRequest.decided_at, AccessRequest.created_at) < cutoff
 
 
+def _access_needs_are_past(cutoff: datetime) -> sa.ColumnElement[bool]:
+    """Not yet erased, on a booking for a session that ended before the cut-off."""
+    ended = (
+        sa.select(Booking.id)
+        .join(TrainingSession, TrainingSession.id == Booking.session_id)
+        .where(TrainingSession.ends_at < cutoff)
+    )
+    return sa.and_(BookingAccessNeeds.erased_at.is_(None), BookingAccessNeeds.booking_id.in_(ended))
+
+
 # Applying the periods --------------------------------------------------------------------------
+
+
+def erase_access_needs(now: datetime) -> int:
+    """Empty the needs and details asked for on sessions that ended ACCESS_NEEDS_KEEP_DAYS ago, in
+    one statement; each row stays, marked erased, so requests and those arranged can be counted."""
+    return rows_changed(
+        db.session.execute(
+            sa.update(BookingAccessNeeds)
+            .where(_access_needs_are_past(cutoffs(now).access_needs))
+            .values(
+                {BookingAccessNeeds.needs_text: "", BookingAccessNeeds.details: "", BookingAccessNeeds.erased_at: now}
+            )
+            .execution_options(synchronize_session=False)
+        )
+    )
 
 
 @dataclass(frozen=True)
@@ -195,6 +229,7 @@ def _anonymise(people: list[User], now: datetime) -> None:
         (PasswordResetToken, PasswordResetToken.user_id),
         (RecoveryCode, RecoveryCode.user_id),
         (AccessRequest, AccessRequest.user_id),
+        (SavedAccessNeeds, SavedAccessNeeds.user_id),
     ):
         db.session.execute(sa.delete(model).where(column.in_(ids)).execution_options(synchronize_session=False))
     db.session.execute(

@@ -38,6 +38,11 @@ def has_line_breaks_or_controls(text: str) -> bool:
     return any(_is_refused(character) for character in text)
 
 
+def has_controls_other_than_line_breaks(text: str) -> bool:
+    """Whether multi-line text (line feeds allowed) holds any other refused character."""
+    return _REFUSED_BUT_LINE_FEED.search(text) is not None
+
+
 def one_line(text: str | None) -> str:
     """The text with each run of refused characters (and the spaces around it) made one space.
 

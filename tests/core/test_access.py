@@ -28,7 +28,14 @@ from trainapp.accounts.access import PUBLIC, SIGNED_IN
 from trainapp.accounts.models import Role
 from trainapp.attendance.models import Certificate
 from trainapp.audit import AuditEvent
-from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.models import (
+    AccessNeed,
+    AgencyReservation,
+    AttendanceStatus,
+    Booking,
+    BookingAccessNeeds,
+    BookingStatus,
+)
 from trainapp.calendars.links import token_for
 from trainapp.catalogue.models import SessionSeries
 from trainapp.db import utcnow
@@ -43,6 +50,8 @@ from trainapp.funding.models import (
     GrantStatus,
 )
 from trainapp.notifications.models import OutboxStatus
+from trainapp.people.models import ImportKind
+from trainapp.people.services import preview_import
 
 WHO = ["anonymous", "coordinator", "trainer", "agency_lead", "staff"]
 SIGNED_IN_ROLES = WHO[1:]
@@ -126,6 +135,9 @@ ACCESS = [
     Case("auth.reset_password", "GET", "/password/reset/not-a-real-token", everyone(NOT_FOUND)),
     Case("auth.reset_password", "POST", "/password/reset/not-a-real-token", everyone(NOT_FOUND)),
     Case("auth.account", "GET", "/account", signed_in_only(OK)),
+    # Saved access needs: each person's own. An empty answer clears them.
+    Case("bookings.saved_access_needs", "GET", "/account/access-needs", signed_in_only(OK)),
+    Case("bookings.saved_access_needs", "POST", "/account/access-needs", signed_in_only(Redirect("/account"))),
     Case("auth.change_password", "GET", "/account/password", signed_in_only(OK)),
     Case("auth.change_password", "POST", "/account/password", signed_in_only(OK)),
     # the second factor: the code step needs a right password first in this browser
@@ -187,6 +199,38 @@ ACCESS = [
         "/users/{w.colleague.id}/authenticator-app/reset",
         only(Redirect("/users/{w.colleague.id}"), "coordinator"),
         note="someone with no authenticator app: refused with a message on their page",
+    ),
+    # staff lists and leavers from a spreadsheet
+    Case("people.upload", "GET", "/people/import", only(OK, "coordinator", "agency_lead")),
+    Case("people.upload", "POST", "/people/import", only(BAD_REQUEST, "coordinator", "agency_lead")),
+    Case("people.template", "GET", "/people/import/template.csv", only(OK, "coordinator", "agency_lead")),
+    Case(
+        "people.preview",
+        "GET",
+        "/people/import/{w.staff_import.id}",
+        {"anonymous": SIGN_IN, "coordinator": NOT_FOUND, "trainer": FORBIDDEN, "agency_lead": OK, "staff": FORBIDDEN},
+        note="the agency lead's own preview: no one else's",
+    ),
+    Case(
+        "people.preview",
+        "GET",
+        "/people/import/999999",
+        only(NOT_FOUND, "coordinator", "agency_lead"),
+        note="no such preview",
+    ),
+    Case("people.apply", "GET", "/people/import/{w.staff_import.id}/apply", everyone(NOT_ALLOWED)),
+    Case(
+        "people.apply",
+        "POST",
+        "/people/import/{w.staff_import.id}/apply",
+        {
+            "anonymous": SIGN_IN,
+            "coordinator": NOT_FOUND,
+            "trainer": FORBIDDEN,
+            "agency_lead": Redirect("/agency/staff"),
+            "staff": FORBIDDEN,
+        },
+        note="the agency lead's own preview",
     ),
     # access requests
     Case("users.list_access_requests", "GET", "/access-requests", only(OK, "coordinator")),
@@ -319,7 +363,11 @@ ACCESS = [
         "bookings.book_for_others", "GET", "/sessions/{w.session.id}/book-for", only(OK, "coordinator", "agency_lead")
     ),
     Case(
-        "bookings.book_for_others", "POST", "/sessions/{w.session.id}/book-for", only(OK, "coordinator", "agency_lead")
+        "bookings.book_for_others",
+        "POST",
+        "/sessions/{w.session.id}/book-for",
+        only(BAD_REQUEST, "coordinator", "agency_lead"),
+        note="nobody chosen: the form comes back with its errors",
     ),
     Case("bookings.my_bookings", "GET", "/my-bookings", signed_in_only(OK)),
     Case(
@@ -345,6 +393,32 @@ ACCESS = [
         "bookings.cancel",
         "GET",
         "/bookings/{w.outsider_booking.id}/cancel",
+        {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND, "staff": NOT_FOUND},
+        note="someone in another agency",
+    ),
+    Case(
+        "bookings.booking_access_needs",
+        "GET",
+        "/bookings/{w.staff_booking.id}/access-needs",
+        {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": OK, "staff": OK},
+        note="the person, or whoever may book for them",
+    ),
+    Case(
+        "bookings.booking_access_needs",
+        "POST",
+        "/bookings/{w.staff_booking.id}/access-needs",
+        {
+            "anonymous": SIGN_IN,
+            "coordinator": Redirect("/sessions/{w.session.id}/bookings"),
+            "trainer": NOT_FOUND,
+            "agency_lead": Redirect("/agency/bookings"),
+            "staff": Redirect("/my-bookings"),
+        },
+    ),
+    Case(
+        "bookings.booking_access_needs",
+        "GET",
+        "/bookings/{w.outsider_booking.id}/access-needs",
         {"anonymous": SIGN_IN, "coordinator": OK, "trainer": NOT_FOUND, "agency_lead": NOT_FOUND, "staff": NOT_FOUND},
         note="someone in another agency",
     ),
@@ -400,6 +474,25 @@ ACCESS = [
         "POST",
         "/reservations/{w.reservation.id}/release",
         only(Redirect("/sessions/{w.session.id}/reservations"), "coordinator"),
+    ),
+    # access needs: coordinators arrange what people asked for
+    Case("access_needs.overview", "GET", "/access-needs", only(OK, "coordinator")),
+    Case("access_needs.overview", "GET", "/access-needs?show=all", only(OK, "coordinator")),
+    Case("access_needs.mark_arranged", "GET", "/access-needs/{w.staff_needs.id}/arranged", everyone(NOT_ALLOWED)),
+    Case(
+        "access_needs.mark_arranged",
+        "POST",
+        "/access-needs/{w.staff_needs.id}/arranged",
+        only(Redirect("/access-needs?show=to-arrange"), "coordinator"),
+    ),
+    Case(
+        "access_needs.mark_not_arranged", "GET", "/access-needs/{w.staff_needs.id}/not-arranged", everyone(NOT_ALLOWED)
+    ),
+    Case(
+        "access_needs.mark_not_arranged",
+        "POST",
+        "/access-needs/{w.staff_needs.id}/not-arranged?show=all",
+        only(Redirect("/access-needs?show=all"), "coordinator"),
     ),
     # registers and records
     Case(
@@ -718,6 +811,13 @@ def build_world(db) -> SimpleNamespace:
             session=session, agency=other_agency, places=1, release_at=session.starts_at - timedelta(days=1)
         ),
     )
+    world.staff_import = preview_import(
+        by=people.agency_lead,
+        filename="staff.csv",
+        data=f"Full name,Email address,Job title\r\nNew Starter,new.starter@{home_agency.domain_names[0]},\r\n".encode(),
+        kind=ImportKind.STAFF,
+        agency=None,
+    )
     world.past_session = make_session(
         course=course, trainers=[people.trainer], starts_at=(utcnow() - timedelta(days=2)).replace(microsecond=0)
     )
@@ -761,6 +861,9 @@ def build_world(db) -> SimpleNamespace:
         session=session, user=world.outsider, agency_id=other_agency.id, status=BookingStatus.CONFIRMED
     )
     db.session.add_all([world.staff_booking, world.request, world.reservation, world.outsider_booking])
+    world.staff_needs = BookingAccessNeeds(booking=world.staff_booking, details="Needs a ramp")
+    world.staff_needs.needs = [AccessNeed.STEP_FREE]
+    db.session.add(world.staff_needs)
     session.places_taken = 2
     world.request.session.places_taken = 1
     db.session.commit()

@@ -194,13 +194,15 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
     first = cli("jobs", "run")
 
     assert first.exit_code == 0, first.output
-    assert first.stdout.splitlines()[:8] == [
+    assert first.stdout.splitlines()[:10] == [
         "sign-in-records: removed 2",
         "retention: anonymised 0, access requests removed 0",
+        "access-needs: erased 0",
         "release-reservations: released 0",
         "expire-requests: expired 0",
         "reminders: queued 0",
         "follow-ups: queued 0",
+        "staff-list-previews: removed 0",
         "purge-outbox: purged 0",
         "outbox: sent 1, failed 0, dropped 0",
     ]
@@ -210,13 +212,15 @@ def test_jobs_run_reports_each_job_and_changes_nothing_the_second_time(cli, db, 
 
     second = cli("jobs", "run")
     assert second.exit_code == 0, second.output
-    assert second.stdout.splitlines()[:8] == [
+    assert second.stdout.splitlines()[:10] == [
         "sign-in-records: removed 0",
         "retention: anonymised 0, access requests removed 0",
+        "access-needs: erased 0",
         "release-reservations: released 0",
         "expire-requests: expired 0",
         "reminders: queued 0",
         "follow-ups: queued 0",
+        "staff-list-previews: removed 0",
         "purge-outbox: purged 0",
         "outbox: sent 0, failed 0, dropped 0",
     ]

@@ -512,6 +512,7 @@ def test_the_retention_command_without_a_dry_run_applies_the_periods(cli, db, pa
     assert result.stdout.splitlines() == [
         "sign-in-records: removed 0",
         "retention: anonymised 3, access requests removed 0",
+        "access-needs: erased 0",
         "purge-outbox: purged 0",
     ]
     assert "Jane Smith" not in people(db)
@@ -534,6 +535,7 @@ def test_the_defaults_are_the_partnerships_practice(environment, tmp_path):
         "KEEP_TRAINING_RECORDS_YEARS": 6,
         "KEEP_ACCESS_REQUESTS_DAYS": 90,
         "KEEP_SIGN_IN_RECORDS_DAYS": 30,
+        "ACCESS_NEEDS_KEEP_DAYS": 30,
     }
 
 

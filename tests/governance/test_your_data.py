@@ -239,3 +239,41 @@ def test_the_export_reads_the_same_number_of_queries_however_many_bookings(app, 
     db.session.commit()
 
     assert _queries_for_a_download(app, db, few) == _queries_for_a_download(app, db, many)
+
+
+def test_a_persons_copy_holds_their_saved_access_needs_and_those_asked_for_on_each_booking(client, db, world):
+    from trainapp.bookings.models import AccessNeed, BookingAccessNeeds, SavedAccessNeeds
+
+    person = world.person
+    bookings = {
+        b.session.course.title: b for b in db.session.scalars(sa.select(Booking).where(Booking.user_id == person.id))
+    }
+    saved = SavedAccessNeeds(user=person, details="Hearing aid <b>user</b>")
+    saved.needs = [AccessNeed.HEARING_LOOP]
+    asked = BookingAccessNeeds(booking=bookings["Up2U Family Practice"], details="A seat near the front")
+    asked.needs = [AccessNeed.HEARING_LOOP, AccessNeed.LARGE_PRINT]
+    erased = BookingAccessNeeds(booking=bookings["Domestic abuse awareness"], erased_at=PAST + timedelta(days=31))
+    db.session.add_all([saved, asked, erased])
+    theirs = BookingAccessNeeds(
+        booking=db.session.scalar(sa.select(Booking).where(Booking.user_id == world.someone_else.id)),
+        details="Olive's own needs",
+    )
+    db.session.add(theirs)
+    db.session.commit()
+    signed_in(client, person)
+
+    data = json.loads(client.get("/account/your-data.json").get_data(as_text=True))
+    page = client.get("/account/your-data")
+
+    assert data["saved_access_needs"]["needs"] == ["Hearing loop"]
+    assert data["saved_access_needs"]["details"] == "Hearing aid <b>user</b>"
+    assert [(n["course"], n["needs"], n["details"], n["erased_at"] is not None) for n in data["access_needs"]] == [
+        ("Up2U Family Practice", ["Hearing loop", "Large print"], "A seat near the front", False),
+        ("Domestic abuse awareness", [], "", True),
+    ]
+    assert "Olive's own needs" not in json.dumps(data)
+    text = plain(page)
+    assert "Access needs saved for next time" in text
+    assert "Needs Hearing loop Details Hearing aid <b>user</b>" in text
+    assert "Hearing loop, Large print A seat near the front" in text
+    assert "Olive's own needs" not in text

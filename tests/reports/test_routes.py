@@ -39,6 +39,16 @@ PROBLEM = "There is a problem"
 NOW = datetime(2025, 6, 20, 12, 0, tzinfo=UTC)
 HYPERLINK = '=HYPERLINK("http://evil.example/pay","Pay here")'
 AWKWARD_AGENCY = 'Smith, Jones & "Partners"\nCommunity Interest Company'
+AGENCY_COLUMNS = [
+    "Agency",
+    "Booked",
+    "Attended",
+    "Show rate",
+    "No-shows",
+    "Walk-ins",
+    "Access needs requested",
+    "Access needs arranged",
+]
 
 
 # --- helpers ---------------------------------------------------------------------------------
@@ -359,12 +369,12 @@ def test_csv_is_utf8_with_a_bom_and_rfc4180_quoting(coordinator):
     assert raw.startswith(b"\xef\xbb\xbf")
     assert raw.endswith(b"\r\n")
     # A comma, quotes and a line break: the field is quoted, its quotes doubled, the break kept.
-    assert b'"Smith, Jones & ""Partners""\nCommunity Interest Company",1,1,100%,0,0\r\n' in raw
+    assert b'"Smith, Jones & ""Partners""\nCommunity Interest Company",1,1,100%,0,0,0,0\r\n' in raw
     assert read_csv(response) == [
-        ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
-        ["Downs Council", "1", "0", "0%", "1", "0"],
-        [AWKWARD_AGENCY, "1", "1", "100%", "0", "0"],
-        ["Wessex Police", "3", "3", "100%", "0", "0"],
+        AGENCY_COLUMNS,
+        ["Downs Council", "1", "0", "0%", "1", "0", "0", "0"],
+        [AWKWARD_AGENCY, "1", "1", "100%", "0", "0", "0", "0"],
+        ["Wessex Police", "3", "3", "100%", "0", "0", "0", "0"],
     ]
 
 
@@ -434,8 +444,8 @@ def test_each_table_of_the_board_report_downloads(coordinator):
 def test_an_agency_leads_board_csvs_hold_only_their_agency(police_lead):
     query = dates(date(2025, 4, 1), date(2025, 6, 30))
     assert read_csv(police_lead.get(f"/reports/board.csv?table=agencies&{query}")) == [
-        ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
-        ["Wessex Police", "3", "3", "100%", "0", "0"],
+        AGENCY_COLUMNS,
+        ["Wessex Police", "3", "3", "100%", "0", "0", "0", "0"],
     ]
     summary = dict(read_csv(police_lead.get(f"/reports/board.csv?table=summary&{query}"))[1:])
     assert (
@@ -528,9 +538,9 @@ def test_charts_are_svg_beside_their_data_tables(coordinator):
         ["June 2025", "0", "0", "0"],
     ]
     assert table(response, "Attendance by agency")[1:] == [
-        ["Downs Council", "1", "0", "0%", "1"],
-        [AWKWARD_AGENCY.replace("\n", " "), "1", "1", "100%", "0"],
-        ["Wessex Police", "3", "3", "100%", "0"],
+        ["Downs Council", "1", "0", "0%", "1", "0", "0"],
+        [AWKWARD_AGENCY.replace("\n", " "), "1", "1", "100%", "0", "0", "0"],
+        ["Wessex Police", "3", "3", "100%", "0", "0", "0"],
     ]
     assert table(response, "Delivery by programme")[1:] == [["Domestic Abuse Act training", "1", "10", "5", "4", "80%"]]
 

@@ -35,7 +35,7 @@ from trainapp.errors import (
     UnknownAgency,
 )
 from trainapp.extensions import db
-from trainapp.notifications.services import queue_email
+from trainapp.notifications.services import Email, queue_email, queue_emails
 from trainapp.security_log import security_event
 
 
@@ -99,6 +99,24 @@ def create_user(
     email = normalise_email(email)
     _ensure_email_free(email)
     passwords.check_policy(password)
+    user = new_account(
+        email=email,
+        name=name,
+        role=role,
+        agency=agency,
+        job_title=job_title,
+        password_hash=passwords.hash_password(password),
+    )
+    db.session.flush()
+    audit.record(by or user, "user.created", user, after=user.snapshot())
+    return user
+
+
+def new_account(
+    *, email: str, name: str, role: Role, agency: Agency | None, job_title: str, password_hash: str
+) -> User:
+    """Add an account to the session once the who-may-exist rules hold; the caller has already
+    normalised the email and made sure it is free, flushes and audits (so many can be added at once)."""
     if agency is not None and not agency.active:
         raise UnknownAgency("That agency is no longer active")
     if role == Role.AGENCY_LEAD and agency is None:
@@ -109,12 +127,15 @@ def create_user(
         job_title=job_title.strip(),
         role=role,
         agency=agency,
-        password_hash=passwords.hash_password(password),
+        password_hash=password_hash,
     )
     db.session.add(user)
-    db.session.flush()
-    audit.record(by or user, "user.created", user, after=user.snapshot())
     return user
+
+
+def unusable_password_hash() -> str:
+    """A password hash no password matches: the person chooses one from an emailed link."""
+    return "!" + secrets.token_hex(16)
 
 
 def _registration_links() -> URLSafeTimedSerializer:
@@ -413,13 +434,23 @@ def request_password_reset(email: str, *, template: str = "password_reset", max_
     user = find_user_by_email(email)
     if user is None or not user.active:
         return
-    token = secrets.token_urlsafe(32)
+    send_password_links([user], template=template, max_age=max_age)
+
+
+def send_password_links(users: list[User], *, template: str = "password_reset", max_age: int | None = None) -> None:
+    """Email each active person a one-time link to set their password (valid ``max_age`` seconds);
+    many at once in a few statements, for a staff list."""
     max_age = max_age or current_app.config["PASSWORD_RESET_MAX_AGE"]
     expires_at = utcnow() + timedelta(seconds=max_age)
-    db.session.add(PasswordResetToken(user=user, token_hash=_token_hash(token), expires_at=expires_at))
-    security_event("password.reset_requested", user_id=user.id)
-    # A link that has expired by the time the mail server is back would only disappoint.
-    queue_email(user.email, template, user=user, token=token, minutes=max_age // 60, useless_after=expires_at)
+    emails = []
+    for user in users:
+        token = secrets.token_urlsafe(32)
+        db.session.add(PasswordResetToken(user=user, token_hash=_token_hash(token), expires_at=expires_at))
+        security_event("password.reset_requested", user_id=user.id)
+        # A link that has expired by the time the mail server is back would only disappoint.
+        emails.append(Email(user.email, template, {"user": user, "token": token, "minutes": max_age // 60}, expires_at))
+    db.session.flush()
+    queue_emails(emails)
 
 
 def find_reset_token(token: str) -> PasswordResetToken:
@@ -477,7 +508,7 @@ def update_user(user: User, *, by: User, name: str, job_title: str, role: Role, 
         security_event("user.role_changed", user_id=user.id, from_role=old["role"], to_role=new["role"])
 
 
-def deactivate_user(user: User, *, by: User) -> None:
+def deactivate_user(user: User, *, by: User | None) -> None:
     """Stop a person signing in; their sessions end at once."""
     if not user.active:
         raise DomainError("This account is already deactivated")
@@ -489,7 +520,7 @@ def deactivate_user(user: User, *, by: User) -> None:
     security_event("user.deactivated", user_id=user.id)
 
 
-def reactivate_user(user: User, *, by: User) -> None:
+def reactivate_user(user: User, *, by: User | None) -> None:
     if user.active:
         raise DomainError("This account is already active")
     if user.anonymised_at is not None:

@@ -19,6 +19,7 @@ from trainapp.attendance.forms import (
     WalkInForm,
 )
 from trainapp.attendance.models import Certificate, Evaluation, EvaluationKind, RegisterSubmission
+from trainapp.bookings.access_needs import visible_access_needs
 from trainapp.bookings.models import AttendanceStatus, Booking
 from trainapp.catalogue.models import TrainingSession
 from trainapp.db import utcnow
@@ -100,6 +101,7 @@ def _register_page(
         "attendance/register.html",
         session=session,
         rows=form.bookings,
+        needs=visible_access_needs(current_user, form.bookings),
         form=form,
         access=access,
         submitted=submitted,

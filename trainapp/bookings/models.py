@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from trainapp.accounts.models import Agency, User
 from trainapp.catalogue.models import TrainingSession
@@ -221,3 +221,92 @@ class AgencyReservation(Model):
 
     def is_held(self, now: datetime) -> bool:
         return self.released_at is None and self.release_at > now
+
+
+class AccessNeed(enum.StrEnum):
+    """Adjustments people commonly ask for to take part (Equality Act 2010 reasonable adjustments)."""
+
+    HEARING_LOOP = "hearing_loop"
+    STEP_FREE = "step_free"
+    BSL_INTERPRETER = "bsl_interpreter"
+    LARGE_PRINT = "large_print"
+    QUIET_SPACE = "quiet_space"
+    DIETARY = "dietary"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return ACCESS_NEED_LABELS[self]
+
+
+ACCESS_NEED_LABELS = {
+    AccessNeed.HEARING_LOOP: "Hearing loop",
+    AccessNeed.STEP_FREE: "Step-free access",
+    AccessNeed.BSL_INTERPRETER: "British Sign Language (BSL) interpreter",
+    AccessNeed.LARGE_PRINT: "Large print",
+    AccessNeed.QUIET_SPACE: "Quiet space",
+    AccessNeed.DIETARY: "Dietary requirement",
+    AccessNeed.OTHER: "Other",
+}
+
+
+def _joined(needs: list[AccessNeed]) -> str:
+    return ",".join(need.value for need in AccessNeed if need in needs)
+
+
+def _split(text: str) -> list[AccessNeed]:
+    return [AccessNeed(value) for value in text.split(",") if value]
+
+
+class BookingAccessNeeds(Model):
+    """What a person asked for to take part in one session: special-category (health) data.
+
+    Seen only by the person, their agency lead, the session's trainers and coordinators. After
+    the session ends plus ACCESS_NEEDS_KEEP_DAYS, `jobs run` erases what was asked (needs and
+    details) and keeps the row, so the board report can still count requests and those met.
+    """
+
+    __tablename__ = "booking_access_needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(sa.ForeignKey("bookings.id", ondelete="CASCADE"), unique=True)
+    needs_text: Mapped[str] = mapped_column("needs", sa.String(200), default="")
+    details: Mapped[str] = mapped_column(sa.Text, default="")
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # A coordinator marks the adjustment arranged (venue, interpreter booked...).
+    arranged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    arranged_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    booking: Mapped[Booking] = relationship(backref=backref("access_needs", uselist=False, passive_deletes=True))
+    arranged_by: Mapped[User | None] = relationship(foreign_keys=[arranged_by_id])
+
+    @property
+    def needs(self) -> list[AccessNeed]:
+        return _split(self.needs_text)
+
+    @needs.setter
+    def needs(self, needs: list[AccessNeed]) -> None:
+        self.needs_text = _joined(needs)
+
+
+class SavedAccessNeeds(Model):
+    """Needs a person keeps on their profile to offer again next time they book."""
+
+    __tablename__ = "saved_access_needs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    needs_text: Mapped[str] = mapped_column("needs", sa.String(200), default="")
+    details: Mapped[str] = mapped_column(sa.Text, default="")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship()
+
+    @property
+    def needs(self) -> list[AccessNeed]:
+        return _split(self.needs_text)
+
+    @needs.setter
+    def needs(self, needs: list[AccessNeed]) -> None:
+        self.needs_text = _joined(needs)

@@ -9,16 +9,19 @@ from trainapp.accounts.access import coordinator_only, require, roles, signed_in
 from trainapp.accounts.models import Role
 from trainapp.accounts.services import active_agencies
 from trainapp.acting import act, act_from_button
-from trainapp.bookings import queries, rules, services
+from trainapp.bookings import access_needs, queries, rules, services
 from trainapp.bookings.forms import (
+    AccessNeedsForm,
     BookForm,
     BookForOthersForm,
+    BookingAccessNeedsForOthersForm,
     CancelBookingForm,
     ChooseAgencyForm,
     DecisionForm,
     DeclineForm,
     MoveForm,
     ReservationForm,
+    SavedAccessNeedsForm,
     TransferForm,
 )
 from trainapp.bookings.models import AgencyReservation, Booking, BookingStatus
@@ -53,9 +56,11 @@ def book(session_id: int):
     session = visible_session(session_id)
     now = utcnow()
     form = BookForm()
+    if not form.is_submitted():
+        form.fill_from(access_needs.saved_access_needs(current_user))
     if form.validate_on_submit():
         return act_from_button(
-            lambda: services.book_place(session.id, current_user, by=current_user, now=now),
+            lambda: services.book_place(session.id, current_user, by=current_user, now=now, needs=form.answer()),
             success=lambda booking: _outcome(booking, "You"),
             redirect_to=url_for("catalogue.show_session", session_id=session.id),
         )
@@ -74,7 +79,12 @@ def book(session_id: int):
         overlaps=rules.overlapping_bookings(current_user, session),
         same_course=rules.places_on_same_course(current_user, session, now),
         approval_working_days=rules.APPROVAL_WORKING_DAYS,
-    )
+    ), _status(form)
+
+
+def _status(form) -> int:
+    """400 for a form sent with mistakes, so the refusal is plain to any client."""
+    return 400 if form.errors else 200
 
 
 def _same_course_warning(name: str, other: Booking) -> str:
@@ -122,7 +132,7 @@ def book_for_others(session_id: int):
             abort(400)
         response = act(
             form,
-            lambda: services.book_group(session.id, learners, by=current_user, now=now),
+            lambda: services.book_group(session.id, learners, by=current_user, now=now, needs=form.answer()),
             then=lambda result: _flash_group_outcome(result, session, now),
             redirect_to=(
                 url_for("bookings.session_bookings", session_id=session.id)
@@ -139,7 +149,7 @@ def book_for_others(session_id: int):
         chooser=chooser,
         agency_id=agency_id,
         staff=staff,
-    )
+    ), _status(form)
 
 
 def _flash_group_outcome(result: services.GroupResult, session: TrainingSession, now: datetime) -> None:
@@ -226,7 +236,12 @@ def my_bookings():
         page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("bookings/my_bookings.html", page=page, tab=tab)
+    return render_template(
+        "bookings/my_bookings.html",
+        page=page,
+        tab=tab,
+        needs=access_needs.visible_access_needs(current_user, page.items),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/bookings")
@@ -234,10 +249,12 @@ def my_bookings():
 def session_bookings(session_id: int):
     session = db.get_or_404(TrainingSession, session_id)
     require(current_user.is_coordinator or current_user in session.trainers)
+    groups = queries.session_bookings(session)
     return render_template(
         "bookings/session_bookings.html",
         session=session,
-        groups=queries.session_bookings(session),
+        groups=groups,
+        needs=access_needs.visible_access_needs(current_user, [b for rows in groups.values() for b in rows]),
         move_form=MoveForm(),
         panel=queries.session_panel(session, current_user, utcnow()),
     )
@@ -315,7 +332,11 @@ def agency_bookings():
         page=query_page(),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    return render_template("bookings/agency_bookings.html", page=page)
+    return render_template(
+        "bookings/agency_bookings.html",
+        page=page,
+        needs=access_needs.visible_access_needs(current_user, page.items),
+    )
 
 
 @bp.route("/sessions/<int:session_id>/reservations", methods=["GET", "POST"])
@@ -365,3 +386,51 @@ def release(reservation_id: int):
         ),
         redirect_to=url_for("bookings.reservations", session_id=reservation.session_id),
     )
+
+
+@bp.route("/bookings/<int:booking_id>/access-needs", methods=["GET", "POST"])
+@signed_in
+def booking_access_needs(booking_id: int):
+    booking = db.get_or_404(Booking, booking_id)
+    if not access_needs.can_change_access_needs(current_user, booking):
+        abort(404)
+    own = booking.user_id == current_user.id
+    form = AccessNeedsForm() if own else BookingAccessNeedsForOthersForm()
+    if not form.is_submitted():
+        form.fill_from(access_needs.visible_access_needs(current_user, [booking]).get(booking.id))
+    if form.validate_on_submit():
+        response = act(
+            form,
+            lambda: access_needs.change_booking_needs(booking.id, form.answer(), by=current_user, now=utcnow()),
+            success="Your access needs have been saved."
+            if own
+            else f"{booking.user.name}'s access needs have been saved.",
+            redirect_to=url_for("bookings.my_bookings") if own else _back_for_manager(booking),
+        )
+        if response is not None:
+            return response
+    return render_template("bookings/booking_access_needs.html", booking=booking, form=form, own=own), _status(form)
+
+
+@bp.route("/account/access-needs", methods=["GET", "POST"])
+@signed_in
+def saved_access_needs():
+    form = SavedAccessNeedsForm()
+    if not form.is_submitted():
+        form.fill_from(access_needs.saved_access_needs(current_user))
+    if form.validate_on_submit():
+        clearing = bool(form.clear.data)
+        answer = access_needs.NeedsAnswer() if clearing else form.answer()
+        response = act(
+            form,
+            lambda: access_needs.save_profile_needs(current_user, answer),
+            success=(
+                "Your saved access needs have been cleared."
+                if clearing or answer.is_empty
+                else "Your access needs have been saved for your next booking."
+            ),
+            redirect_to=url_for("auth.account"),
+        )
+        if response is not None:
+            return response
+    return render_template("bookings/saved_access_needs.html", form=form), _status(form)

@@ -9,6 +9,7 @@ from trainapp import audit
 from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import Agency, Role, User
 from trainapp.bookings import messages, signals
+from trainapp.bookings.access_needs import NeedsAnswer, record_at_booking
 from trainapp.bookings.capacity import (
     availability,
     change_status,
@@ -53,8 +54,10 @@ def agency_leads(agency_id: int | None) -> list[User]:
     )
 
 
-def book_place(session_id: int, learner: User, *, by: User, now: datetime | None = None) -> Booking:
-    """Book a place, or a place on the waiting list when the session is full."""
+def book_place(
+    session_id: int, learner: User, *, by: User, now: datetime | None = None, needs: NeedsAnswer | None = None
+) -> Booking:
+    """Book a place, or a place on the waiting list when the session is full, with any access needs."""
     now = now or utcnow()
     session = lock_session(session_id)
     require_can_book_for(by, learner)
@@ -74,6 +77,7 @@ def book_place(session_id: int, learner: User, *, by: User, now: datetime | None
         before={"status": str(previous)} if previous else None,
         after=booking.snapshot(),
     )
+    record_at_booking(booking, needs, by=by, now=now)
     _tell_about_new_booking(booking, now)
     return booking
 
@@ -127,13 +131,21 @@ class GroupResult:
     refused: list[tuple[User, str]]
 
 
-def book_group(session_id: int, learners: list[User], *, by: User, now: datetime | None = None) -> GroupResult:
-    """Book several people in one go; each is booked or refused on their own merits."""
+def book_group(
+    session_id: int,
+    learners: list[User],
+    *,
+    by: User,
+    now: datetime | None = None,
+    needs: NeedsAnswer | None = None,
+) -> GroupResult:
+    """Book several people in one go, each with the same access needs; each is booked or refused
+    on their own merits."""
     result = GroupResult([], [])
     for learner in learners:
         try:
             with db.session.begin_nested():
-                result.booked.append(book_place(session_id, learner, by=by, now=now))
+                result.booked.append(book_place(session_id, learner, by=by, now=now, needs=needs))
         except DomainError as error:
             result.refused.append((learner, error.message))
     return result
@@ -164,11 +176,13 @@ def _locked_booking(booking_id: int) -> tuple[Booking, TrainingSession]:
     return booking, session
 
 
-def cancel_booking(booking_id: int, *, by: User, reason: str = "", now: datetime | None = None) -> Booking:
-    """Cancel a place or leave the waiting list; after the cut-off it counts as a late cancellation."""
+def cancel_booking(booking_id: int, *, by: User | None, reason: str = "", now: datetime | None = None) -> Booking:
+    """Cancel a place or leave the waiting list; after the cut-off it counts as a late cancellation.
+
+    ``by`` is None for the system itself (a command run on the server)."""
     now = now or utcnow()
     booking, session = _locked_booking(booking_id)
-    if not booking.can_be_seen_by(by):
+    if by is not None and not booking.can_be_seen_by(by):
         raise NotAllowed("You cannot cancel someone else's booking")
     if not booking.status.is_live:
         raise DomainError(f"This booking is already {booking.status.label.lower()}")

@@ -146,9 +146,11 @@ def list_courses():
 
 def _course_form(course: Course | None):
     form = CourseForm(obj=course)
-    form.programme.choices = [(0, "Choose a programme")] + [(p.id, p.name) for p in queries.programmes()]
+    form.programme.choices = [(0, "Choose a programme")] + queries.programme_choices()
     form.prerequisite.choices = [(0, "None")] + [
-        (c.id, c.title) for c in queries.courses(include_drafts=True) if course is None or c.id != course.id
+        (course_id, title)
+        for course_id, title in queries.course_choices(include_drafts=True)
+        if course is None or course_id != course.id
     ]
     if request.method == "GET" and course is not None:
         form.programme.data = course.programme_id

@@ -21,7 +21,7 @@ from trainapp.timezones import UnclearLocalTime, local_to_utc, to_local
 
 
 def fill_session_choices(form) -> None:
-    form.course.choices = [(0, "Choose a course")] + [(c.id, c.title) for c in queries.courses(True)]
+    form.course.choices = [(0, "Choose a course")] + queries.course_choices(True)
     form.venue.choices = [(0, "No venue (online)")] + [(v.id, v.name) for v in queries.venues()]
     form.trainers.choices = [(t.id, f"{t.name} ({t.role.label.lower()})") for t in queries.trainers()]
 

@@ -46,13 +46,18 @@ def sessions_query(filters: BrowseFilters, *, now: datetime, include_drafts: boo
     """Sessions soonest first (latest first for past ones), with their course, venue and trainers.
 
     "Only sessions with places left" counts places as the viewer may book them."""
+    # Only the columns a list row shows: the long course texts and people's whole accounts
+    # would cost more to load than the rest of the page.
     query = (
         sa.select(TrainingSession)
         .join(TrainingSession.course)
         .options(
-            contains_eager(TrainingSession.course).joinedload(Course.programme),
-            joinedload(TrainingSession.venue),
-            selectinload(TrainingSession.trainers),
+            contains_eager(TrainingSession.course)
+            .load_only(Course.title, Course.level, Course.status, Course.programme_id)
+            .joinedload(Course.programme)
+            .load_only(Programme.name),
+            joinedload(TrainingSession.venue).load_only(Venue.name),
+            selectinload(TrainingSession.trainers).load_only(User.name),
         )
     )
     if not include_drafts:
@@ -142,15 +147,19 @@ def month_choices(now: datetime) -> list[tuple[str, str]]:
     return [(f"{first:%Y-%m}", f"{first:%B %Y}") for first in firsts]
 
 
-def programmes() -> list[Programme]:
-    return list(db.session.scalars(sa.select(Programme).order_by(Programme.name)))
+# Option lists read two columns, not whole rows: the session list draws them on every request.
+def programme_choices() -> list[tuple[int, str]]:
+    return [
+        (id_, name)
+        for id_, name in db.session.execute(sa.select(Programme.id, Programme.name).order_by(Programme.name))
+    ]
 
 
-def courses(include_drafts: bool) -> list[Course]:
-    query = sa.select(Course).order_by(Course.title)
+def course_choices(include_drafts: bool) -> list[tuple[int, str]]:
+    query = sa.select(Course.id, Course.title).order_by(Course.title)
     if not include_drafts:
         query = query.where(Course.status == CourseStatus.PUBLISHED)
-    return list(db.session.scalars(query))
+    return [(id_, title) for id_, title in db.session.execute(query)]
 
 
 def trainers() -> list[User]:

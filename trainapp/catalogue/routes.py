@@ -39,8 +39,8 @@ def browse():
     coordinator = current_user.is_coordinator
     now = utcnow()
     form = BrowseForm(request.args)
-    form.programme.choices = [(0, "All programmes")] + [(p.id, p.name) for p in queries.programmes()]
-    form.course.choices = [(0, "All courses")] + [(c.id, c.title) for c in queries.courses(coordinator)]
+    form.programme.choices = [(0, "All programmes")] + queries.programme_choices()
+    form.course.choices = [(0, "All courses")] + queries.course_choices(coordinator)
     form.month.choices = [("", "Any month")] + queries.month_choices(now)
     if request.args and not form.validate():
         return render_template("catalogue/browse.html", form=form, page=None, coordinator=coordinator), 400

@@ -99,6 +99,7 @@ def privacy():
         keep_training_records_years=config["KEEP_TRAINING_RECORDS_YEARS"],
         keep_access_requests_days=config["KEEP_ACCESS_REQUESTS_DAYS"],
         keep_sign_in_records_days=config["KEEP_SIGN_IN_RECORDS_DAYS"],
+        keep_access_needs_days=config["ACCESS_NEEDS_KEEP_DAYS"],
         **_organisation(),
     )
 

@@ -12,7 +12,7 @@ from trainapp import downloads
 from trainapp.accounts.access import require_coordinator
 from trainapp.accounts.models import User
 from trainapp.attendance.models import Certificate, Evaluation
-from trainapp.bookings.models import Booking
+from trainapp.bookings.models import Booking, BookingAccessNeeds, SavedAccessNeeds
 from trainapp.catalogue.models import TrainingSession
 from trainapp.extensions import db
 from trainapp.funding.models import Charge
@@ -21,8 +21,9 @@ FORMATS = ("page", "json")
 
 
 def personal_data(person: User, now: datetime) -> dict[str, Any]:
-    """Everything the service holds about one person: profile, bookings, attendance, certificates,
-    evaluations and the charges raised against their agency for them. Five queries, however many rows."""
+    """Everything the service holds about one person: profile, saved access needs, bookings (with the
+    access needs asked for on each), attendance, certificates, evaluations and the charges raised
+    against their agency for them. Seven queries, however many rows."""
     bookings = list(
         db.session.scalars(
             sa.select(Booking)
@@ -46,6 +47,13 @@ def personal_data(person: User, now: datetime) -> dict[str, Any]:
     certificates = db.session.scalars(
         sa.select(Certificate).where(Certificate.booking_id.in_(theirs)).order_by(Certificate.issued_at, Certificate.id)
     ).all()
+    saved_needs = db.session.scalar(sa.select(SavedAccessNeeds).where(SavedAccessNeeds.user_id == person.id))
+    booking_needs = db.session.scalars(
+        sa.select(BookingAccessNeeds)
+        .where(BookingAccessNeeds.booking_id.in_(theirs))
+        .options(joinedload(BookingAccessNeeds.arranged_by))
+        .order_by(BookingAccessNeeds.requested_at, BookingAccessNeeds.id)
+    ).all()
     charges = db.session.scalars(
         sa.select(Charge)
         .where(Charge.booking_id.in_(theirs))
@@ -55,7 +63,9 @@ def personal_data(person: User, now: datetime) -> dict[str, Any]:
     return {
         "produced_at": now,
         "profile": _profile(person),
+        "saved_access_needs": _saved_needs(saved_needs) if saved_needs else None,
         "bookings": [_booking(b) for b in bookings],
+        "access_needs": [_booking_needs(n, by_id[n.booking_id]) for n in booking_needs],
         "attendance": [_attendance(b) for b in bookings if b.attendance is not None],
         "certificates": [
             {**_session(by_id[c.booking_id]), "number": c.number, "issued_at": c.issued_at} for c in certificates
@@ -128,6 +138,27 @@ def _booking(booking: Booking) -> dict[str, Any]:
         "booked_by": booking.booked_by.name if booking.booked_by else None,
         "late_cancellation": booking.is_late_cancellation,
         "reason": booking.reason,
+    }
+
+
+def _saved_needs(saved: SavedAccessNeeds) -> dict[str, Any]:
+    return {
+        "needs": [need.label for need in saved.needs],
+        "details": saved.details,
+        "updated_at": saved.updated_at,
+    }
+
+
+def _booking_needs(needs: BookingAccessNeeds, booking: Booking) -> dict[str, Any]:
+    return {
+        **_session(booking),
+        "needs": [need.label for need in needs.needs],
+        "details": needs.details,
+        "asked_at": needs.requested_at,
+        "arranged_at": needs.arranged_at,
+        "arranged_by": needs.arranged_by.name if needs.arranged_by else None,
+        # After the retention period only the fact that something was asked for is kept.
+        "erased_at": needs.erased_at,
     }
 
 

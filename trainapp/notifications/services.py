@@ -87,6 +87,42 @@ def queue_email(
     return db.session.scalars(insert).one_or_none()
 
 
+@dataclass(frozen=True)
+class Email:
+    """One message for ``queue_emails``: the same arguments as ``queue_email`` takes."""
+
+    recipient: str
+    template: str
+    context: dict
+    useless_after: datetime | None = None
+
+
+def queue_emails(emails: list[Email]) -> int:
+    """Render many messages and add them in one statement (thousands at once: a staff list's
+    welcomes); none has a dedupe key, so none is skipped. Returns how many were added."""
+    now = utcnow()
+    rows = []
+    for email in emails:
+        subject, body = render_email(email.template, **email.context)
+        rows.append(
+            {
+                "recipient": email.recipient,
+                "kind": email.template,
+                "subject": subject,
+                "body": body,
+                "status": OutboxStatus.PENDING,
+                "created_at": now,
+                "queued_at": now,
+                "next_attempt_at": now,
+                "useless_after": email.useless_after,
+                "attempts": 0,
+            }
+        )
+    if rows:
+        db.session.execute(sa.insert(OutboxMessage), rows)
+    return len(rows)
+
+
 def _already_queued(dedupe_key: str) -> bool:
     """Only saves rendering for a job that runs again: the insert's ON CONFLICT is what
     guarantees one copy when two hosts queue the same key at the same moment."""

@@ -10,7 +10,8 @@ from trainapp.accounts.models import Agency, User
 from trainapp.attendance import refreshers
 from trainapp.attendance.models import Evaluation, EvaluationKind
 from trainapp.bookings.completion import last_completions, was_present
-from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingStatus
+from trainapp.bookings.models import AgencyReservation, AttendanceStatus, Booking, BookingAccessNeeds, BookingStatus
+from trainapp.bookings.needs_list import is_requested
 from trainapp.catalogue.models import Course, Programme, SessionStatus, TrainingSession
 from trainapp.db import UTCDateTime, utcnow
 from trainapp.extensions import db
@@ -46,6 +47,9 @@ class Summary:
     no_shows: int = 0
     turned_away: int = 0
     unable: int = 0
+    # Places booked whose holder asked for access needs, and how many of those were arranged.
+    needs_requested: int = 0
+    needs_arranged: int = 0
     # With an agency chosen: places held for it, and how many of those its people booked.
     places_held: int | None = None
     booked_on_held: int = 0
@@ -75,6 +79,8 @@ class Row:
     walk_ins: int = 0
     offered: int = 0
     sessions: int = 0
+    needs_requested: int = 0
+    needs_arranged: int = 0
 
     @property
     def show_rate(self) -> float | None:
@@ -237,14 +243,26 @@ def _session_groups(scope: _Scope) -> dict[tuple[int, int], _Offered]:
 
 
 # What _booking_groups counts, in order: each a number of bookings.
-_FIGURES = ("booked", "attended", "partial", "walk_ins", "no_shows", "turned_away", "unable", "late_cancellations")
+_FIGURES = (
+    "booked",
+    "attended",
+    "partial",
+    "walk_ins",
+    "no_shows",
+    "turned_away",
+    "unable",
+    "late_cancellations",
+    "needs_requested",
+    "needs_arranged",
+)
 
 
 def _booking_groups(scope: _Scope) -> dict[tuple[int | None, int, int], tuple[int, ...]]:
     """(agency id, programme id, month index) -> the _FIGURES for the bookings in that group.
 
     Confirmed bookings on sessions that ran count towards places booked and attendance; late
-    cancellations count on every session in the range, whatever became of it.
+    cancellations count on every session in the range, whatever became of it. Access needs are
+    counted on the places booked, from rows that outlive the erasing of what was asked.
     """
     sessions, ran, placed = scope.sessions, scope.ran, scope.placed
     counted = sa.and_(ran, Booking.status == BookingStatus.CONFIRMED)
@@ -262,8 +280,11 @@ def _booking_groups(scope: _Scope) -> dict[tuple[int | None, int, int], tuple[in
             _count(sa.and_(counted, Booking.attendance == AttendanceStatus.TURNED_AWAY)),
             _count(sa.and_(counted, Booking.attendance == AttendanceStatus.UNABLE)),
             _count(late),
+            _count(sa.and_(counted, placed, is_requested())),
+            _count(sa.and_(counted, placed, is_requested(), BookingAccessNeeds.arranged_at.is_not(None))),
         )
         .join(sessions, sessions.c.id == Booking.session_id)
+        .outerjoin(BookingAccessNeeds, BookingAccessNeeds.booking_id == Booking.id)
         .where(sa.or_(Booking.status == BookingStatus.CONFIRMED, late))
         .group_by(Booking.agency_id, sessions.c.programme_id, sessions.c.month)
     )
@@ -311,7 +332,15 @@ def _by_agency(booked: dict) -> list[Row]:
         # An agency has a row when its people took a place on a session that ran, booked or walked in.
         if f["booked"] or f["walk_ins"]:
             rows.append(
-                Row(name, booked=f["booked"], attended=f["attended"], no_shows=f["no_shows"], walk_ins=f["walk_ins"])
+                Row(
+                    name,
+                    booked=f["booked"],
+                    attended=f["attended"],
+                    no_shows=f["no_shows"],
+                    walk_ins=f["walk_ins"],
+                    needs_requested=f["needs_requested"],
+                    needs_arranged=f["needs_arranged"],
+                )
             )
     return rows
 

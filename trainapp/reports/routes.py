@@ -140,6 +140,8 @@ def _summary(report: queries.BoardReport) -> list[tuple[str, object, str]]:
         ("Walk-ins", s.walk_ins, "count"),
         ("Late cancellations", s.late_cancellations, "count"),
         ("No-shows", s.no_shows, "count"),
+        ("Access needs requested (places booked with adjustments asked for)", s.needs_requested, "count"),
+        ("Access needs arranged", s.needs_arranged, "count"),
         ("Confidence before, average of 1–5", report.confidence_before if report.responses else None, "average"),
         ("Confidence after, average of 1–5", report.confidence_after if report.responses else None, "average"),
         ("Evaluation responses", report.responses, "count"),
@@ -249,8 +251,29 @@ def _board_table(table: str, report: queries.BoardReport) -> tuple[list[str], li
         return ["Measure", "Value"], rows
     if table == "agencies":
         return (
-            ["Agency", "Booked", "Attended", "Show rate", "No-shows", "Walk-ins"],
-            [(r.name, r.booked, r.attended, _percent(r.show_rate), r.no_shows, r.walk_ins) for r in report.by_agency],
+            [
+                "Agency",
+                "Booked",
+                "Attended",
+                "Show rate",
+                "No-shows",
+                "Walk-ins",
+                "Access needs requested",
+                "Access needs arranged",
+            ],
+            [
+                (
+                    r.name,
+                    r.booked,
+                    r.attended,
+                    _percent(r.show_rate),
+                    r.no_shows,
+                    r.walk_ins,
+                    r.needs_requested,
+                    r.needs_arranged,
+                )
+                for r in report.by_agency
+            ],
         )
     if table == "programmes":
         return (

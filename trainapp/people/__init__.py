@@ -1,0 +1,1 @@
+"""People at scale: staff lists and leavers from a spreadsheet, previewed before they apply."""
