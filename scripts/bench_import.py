@@ -15,6 +15,7 @@ import argparse
 import csv
 import io
 import os
+import re
 import secrets
 import sys
 import tempfile
@@ -125,12 +126,21 @@ def fresh_database(args, work_dir: Path, name: str) -> str:
     if not args.postgres:
         return f"sqlite:///{work_dir / (name + '.db')}"
     schema = f"bench_import_{name}_{secrets.token_hex(3)}"
-    engine = sa.create_engine(args.postgres)
+    server = re.sub(r"^postgres(ql)?(\+\w+)?://", "postgresql+psycopg://", args.postgres)
+    engine = sa.create_engine(server)
     with engine.begin() as connection:
         connection.execute(sa.text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
-    separator = "&" if "?" in args.postgres else "?"
-    return f"{args.postgres}{separator}options=-csearch_path%3D{schema}"
+    return f"{server}{'&' if '?' in server else '?'}options=-csearch_path%3D{schema}"
+
+
+def drop_schema(url: str) -> None:
+    """Leave the server as it was: the schema goes with its 10,000 people."""
+    schema = url.rsplit("%3D", 1)[1]
+    engine = sa.create_engine(re.sub(r"[?&]options=[^&]*", "", url))
+    with engine.begin() as connection:
+        connection.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
 
 
 def main() -> int:
@@ -151,6 +161,8 @@ def main() -> int:
             with app.app_context():
                 dialect = db.engine.dialect.name
                 db.engine.dispose()
+            if args.postgres:
+                drop_schema(url)
             print(f"{form:5} {dialect:10} preview {previewed:5.1f} s   apply {applied:5.1f} s   ({summary})")
     return 0
 
