@@ -42,6 +42,7 @@ FOUNDATION = (
     "trainapp.workdays",
     "trainapp.security",
     "trainapp.inputs",  # ids, whole numbers and form sizes a request may carry
+    "trainapp.paging",  # a page of a list built in Python, for the shared pagination links
     "trainapp.security_log",  # JSON lines on stderr for the information-security team
     "trainapp.charts",
     "trainapp.csv_export",

@@ -1,6 +1,5 @@
 """Rules for registers, evaluations, certificates and learner records."""
 
-import math
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -25,6 +24,7 @@ from trainapp.db import UTCDateTime, utcnow
 from trainapp.errors import DomainError, NotAllowed
 from trainapp.extensions import db
 from trainapp.notifications.services import queue_email
+from trainapp.paging import ListPage
 from trainapp.timezones import to_local
 
 TRAINER_EDIT_WINDOW = timedelta(days=7)
@@ -516,36 +516,6 @@ class StaffRefresher:
     state: str
 
 
-@dataclass
-class RefresherPage:
-    """One page of the refreshers list, with what the shared pagination links need."""
-
-    items: list[StaffRefresher]
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(math.ceil(self.total / self.per_page), 1)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
-
-
 def refreshers_due_query(agency_id: int | None, now: datetime, *, overdue_only: bool = False) -> sa.Select:
     """(person, course, completed_at) for every active person whose refresher is overdue or due
     within 90 days (or only overdue), soonest due first, for one agency's staff (or everyone)."""
@@ -581,7 +551,9 @@ def refreshers_due_query(agency_id: int | None, now: datetime, *, overdue_only: 
     return query
 
 
-def agency_refreshers(agency_id: int | None, now: datetime, *, page: int = 1, per_page: int = 25) -> RefresherPage:
+def agency_refreshers(
+    agency_id: int | None, now: datetime, *, page: int = 1, per_page: int = 25
+) -> ListPage[StaffRefresher]:
     """One page of refreshers due within 90 days or overdue, counted and sorted by the database.
 
     The count rides along on every row of the page, so working out everyone's latest
@@ -591,7 +563,7 @@ def agency_refreshers(agency_id: int | None, now: datetime, *, page: int = 1, pe
     query = refreshers_due_query(agency_id, now).add_columns(sa.func.count().over())
     rows = db.session.execute(query.limit(per_page).offset((page - 1) * per_page)).all()
     items = _as_refreshers([row[:3] for row in rows], now)
-    return RefresherPage(items, page, per_page, int(rows[0][3]) if rows else 0)
+    return ListPage(items, page, per_page, int(rows[0][3]) if rows else 0)
 
 
 def refreshers_due_for(person: User, now: datetime) -> list[StaffRefresher]:

@@ -258,7 +258,21 @@ def _split(text: str) -> list[AccessNeed]:
     return [AccessNeed(value) for value in text.split(",") if value]
 
 
-class BookingAccessNeeds(Model):
+class _NeedsList:
+    """The ticked needs, stored as one comma-separated column ``needs_text`` in the enum's order."""
+
+    needs_text: Mapped[str]
+
+    @property
+    def needs(self) -> list[AccessNeed]:
+        return _split(self.needs_text)
+
+    @needs.setter
+    def needs(self, needs: list[AccessNeed]) -> None:
+        self.needs_text = _joined(needs)
+
+
+class BookingAccessNeeds(_NeedsList, Model):
     """What a person asked for to take part in one session: special-category (health) data.
 
     Seen only by the person, their agency lead, the session's trainers and coordinators. After
@@ -281,16 +295,8 @@ class BookingAccessNeeds(Model):
     booking: Mapped[Booking] = relationship(backref=backref("access_needs", uselist=False, passive_deletes=True))
     arranged_by: Mapped[User | None] = relationship(foreign_keys=[arranged_by_id])
 
-    @property
-    def needs(self) -> list[AccessNeed]:
-        return _split(self.needs_text)
 
-    @needs.setter
-    def needs(self, needs: list[AccessNeed]) -> None:
-        self.needs_text = _joined(needs)
-
-
-class SavedAccessNeeds(Model):
+class SavedAccessNeeds(_NeedsList, Model):
     """Needs a person keeps on their profile to offer again next time they book."""
 
     __tablename__ = "saved_access_needs"
@@ -302,11 +308,3 @@ class SavedAccessNeeds(Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship()
-
-    @property
-    def needs(self) -> list[AccessNeed]:
-        return _split(self.needs_text)
-
-    @needs.setter
-    def needs(self, needs: list[AccessNeed]) -> None:
-        self.needs_text = _joined(needs)

@@ -1,9 +1,6 @@
 """Coordinators and agency leads bring in staff lists and leavers from a spreadsheet: upload,
 check the preview, then apply it."""
 
-import math
-from dataclasses import dataclass
-
 import sqlalchemy as sa
 from flask import Blueprint, Response, abort, current_app, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -16,6 +13,7 @@ from trainapp.errors import DomainError
 from trainapp.extensions import db
 from trainapp.forms import agency_choices, flash_error
 from trainapp.inputs import accepts_upload, query_page
+from trainapp.paging import ListPage
 from trainapp.people import reading, services
 from trainapp.people.forms import ApplyForm, UploadForm
 from trainapp.people.models import ImportKind, StaffImport
@@ -36,36 +34,6 @@ ERROR = services.ERROR
 # A row's own tag: a reactivation is counted, and filtered, with the updates.
 ROW_LABELS = {kind: {**labels, "reactivate": "To reactivate"} for kind, labels in OUTCOME_LABELS.items()}
 UPLOADERS = (Role.COORDINATOR, Role.AGENCY_LEAD)
-
-
-@dataclass
-class RowsPage:
-    """One page of a preview's rows, with what the shared pagination links need."""
-
-    items: list
-    page: int
-    per_page: int
-    total: int
-
-    @property
-    def pages(self) -> int:
-        return max(math.ceil(self.total / self.per_page), 1)
-
-    @property
-    def has_prev(self) -> bool:
-        return self.page > 1
-
-    @property
-    def prev_num(self) -> int:
-        return self.page - 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.page < self.pages
-
-    @property
-    def next_num(self) -> int:
-        return self.page + 1
 
 
 def _upload_form(**kwargs) -> UploadForm:
@@ -176,7 +144,7 @@ def _render_preview(staff_import: StaffImport, form: ApplyForm, status: int = 20
     errors = services.plan_rows(staff_import, outcome=ERROR) if counts.get(ERROR) else []
     rows = services.plan_rows(staff_import, outcome=outcome)
     page_number = query_page()
-    page = RowsPage(rows[(page_number - 1) * per_page : page_number * per_page], page_number, per_page, len(rows))
+    page = ListPage(rows[(page_number - 1) * per_page : page_number * per_page], page_number, per_page, len(rows))
     if page_number > page.pages:
         abort(404)
     changes = sum(count for name, count in counts.items() if name in labels and name not in (ERROR, "unchanged"))
