@@ -62,8 +62,9 @@ def upload():
     if request.method == "GET":
         return _render_upload(form)
     if form.validate_on_submit():
-        # A coordinator chooses the agency, or none to use the file's column; a lead's is their own.
-        agency = current_user.agency if current_user.is_agency_lead else None
+        # A coordinator chooses the agency, or none to use the file's column (a lead's is always
+        # their own: the service decides that).
+        agency = None
         if current_user.is_coordinator and form.agency.data:
             agency = db.session.get(Agency, form.agency.data)
             if agency is None:
@@ -120,9 +121,7 @@ def _confirm_label(kind: ImportKind, counts: dict[str, int]) -> str:
     if kind == ImportKind.LEAVERS:
         people = counts.get("leave", 0)
         what = f"Deactivate {people} {'person' if people == 1 else 'people'}"
-        bookings = counts.get("bookings")
-        if bookings is None:
-            return f"{what} and cancel their future bookings"
+        bookings = counts["bookings"]
         if bookings == 0:
             return what
         return f"{what} and cancel their {bookings} future booking{'s' if bookings != 1 else ''}"
